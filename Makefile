@@ -1,0 +1,51 @@
+# Two commands do all set-up: `make demo` and `make test`. Everything else is a convenience.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= data
+export DBT_PROFILES_DIR := $(CURDIR)
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+
+.PHONY: demo test lint pytest bench docs clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make demo: generate sample data, run the whole pipeline on DuckDB, write the report.
+demo: $(STAMP)
+	$(BIN)/python scripts/generate_sample_data.py --out $(DEMO_HOME)/landing --meters 24 --days 21 --seed 7
+	$(BIN)/smartmeter --home $(DEMO_HOME) run
+	$(BIN)/smartmeter --home $(DEMO_HOME) report
+
+## make test: every check CI runs.
+test: $(STAMP) lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/check_portable_sql.py
+	rm -rf .lint-home && $(BIN)/smartmeter --home .lint-home init
+	SMARTMETER_HOME=$(CURDIR)/.lint-home $(BIN)/sqlfluff lint dbt_project
+
+pytest: $(STAMP)
+	$(BIN)/pytest -x -q
+
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py
+
+docs: $(STAMP)
+	rm -rf .docs-home && $(BIN)/smartmeter --home .docs-home init
+	cd dbt_project && SMARTMETER_HOME=$(CURDIR)/.docs-home ../$(BIN)/dbt docs generate
+	cd dbt_project && SMARTMETER_HOME=$(CURDIR)/.docs-home ../$(BIN)/dbt docs serve --port 8080
+
+clean:
+	rm -rf $(VENV) .lint-home .docs-home dbt_project/target dbt_project/logs

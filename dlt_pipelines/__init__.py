@@ -1,0 +1,1 @@
+"""Getting meter files into the `raw` schema, untouched: layouts, archive, text tables, dlt."""

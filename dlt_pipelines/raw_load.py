@@ -1,0 +1,136 @@
+"""The dlt side of raw landing: one pipeline per data home and target, loading Arrow tables of
+text into the `raw` dataset (schema), one table per layout.
+
+dlt gives us the schema bookkeeping, the load id and the destinations; exactly-once delivery is
+kept by the caller (smartmeter.ingest), which deletes a file's rows before (re)loading it and
+drops any load package a killed run left behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pyarrow as pa
+
+from dlt_pipelines.layouts import Layout, load_layouts, raw_column_name
+from dlt_pipelines.text_tables import HEADER_SCHEMA, TextTable
+
+RAW_DATASET = "raw"
+LINEAGE_COLUMNS = {
+    "_source_file": pa.string(),
+    "_source_line": pa.int64(),
+    "_file_sha256": pa.string(),
+}
+
+# Arrow tables get dlt's load id as a column, like every other dlt load.
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+def make_pipeline(pipelines_dir: Path, destination: Any, target: str) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"smartmeter_raw_{target}",
+        pipelines_dir=str(pipelines_dir),
+        destination=destination,
+        dataset_name=RAW_DATASET,
+        progress="log" if os.environ.get("SMARTMETER_DLT_PROGRESS") else None,
+    )
+
+
+def declared_columns(layout: Layout) -> list[str]:
+    """The raw columns a layout is known to have before any file arrives (so the staging
+    models can be built on an empty warehouse)."""
+    if layout.shape == "wide":
+        return ["field_0001"]
+    if layout.shape == "nem12":
+        return [f"field_{i:03d}" for i in range(1, 3)]
+    d = layout.declaration
+    headers = [
+        (d.get(role) or {}).get("column")
+        for role in ("meter_id", "channel", "value", "unit", "interval_minutes")
+        if isinstance(d.get(role), dict)
+    ]
+    headers.append(d["timestamp"].get("column"))
+    headers.extend((d.get("registers") or {}).keys())
+    names: list[str] = []
+    for header in headers:
+        if header and raw_column_name(header) not in names:
+            names.append(raw_column_name(header))
+    return names
+
+
+def empty_table(columns: Iterable[str]) -> pa.Table:
+    fields = [pa.field(c, pa.string()) for c in columns]
+    fields += [pa.field(n, t) for n, t in LINEAGE_COLUMNS.items()]
+    return pa.schema(fields).empty_table()
+
+
+HEADERS_SCHEMA = HEADER_SCHEMA.append(pa.field("_source_file", pa.string())).append(
+    pa.field("_file_sha256", pa.string())
+)
+
+
+def _layouts_table(layouts: tuple[Layout, ...]) -> pa.Table:
+    rows = [layout.table_row() for layout in layouts]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(k, pa.string()) for k in rows[0]]))
+
+
+def _resource(name: str, tables: list[pa.Table], disposition: str = "append") -> Any:
+    def rows() -> Iterator[pa.Table]:
+        yield from tables
+
+    return dlt.resource(
+        rows,
+        name=name,
+        table_name=name,
+        write_disposition=disposition,
+        schema_contract={"data_type": "freeze"},
+    )
+
+
+def raw_resources(text_tables: list[TextTable]) -> list[Any]:
+    """dlt resources for a batch of files: one per raw table, plus file headers and the
+    current layout declarations (replaced on every load)."""
+    layouts = load_layouts()
+    by_table: dict[str, list[pa.Table]] = defaultdict(list)
+    for layout in layouts:  # every declared table exists, even before its first file
+        by_table[layout.raw_table].append(empty_table(declared_columns(layout)))
+    for tt in text_tables:
+        by_table[tt.layout.raw_table].append(tt.rows)
+    headers = [HEADERS_SCHEMA.empty_table()] + [tt.headers for tt in text_tables]
+    resources = [
+        _resource(table, [pa.concat_tables(parts, promote_options="permissive")])
+        for table, parts in by_table.items()
+    ]
+    resources.append(
+        _resource("file_headers", [pa.concat_tables(headers, promote_options="permissive")])
+    )
+    resources.append(_resource("layouts", [_layouts_table(layouts)], disposition="replace"))
+    return resources
+
+
+def load(
+    pipeline: dlt.Pipeline,
+    text_tables: list[TextTable],
+    loader_file_format: str,
+    after_step: Callable[[str], None] = lambda step: None,
+) -> str:
+    """Load a batch of files; returns dlt's load id. dlt's three steps run one by one and
+    `after_step` is called after each (the fault-injection tests crash the process there)."""
+    pipeline.extract(raw_resources(text_tables), loader_file_format=loader_file_format)
+    after_step("extract")
+    pipeline.normalize()
+    after_step("normalize")
+    info = pipeline.load()
+    info.raise_on_failed_jobs()
+    after_step("load")
+    return info.loads_ids[-1]
+
+
+def raw_tables() -> list[str]:
+    return sorted({layout.raw_table for layout in load_layouts()} | {"file_headers"})

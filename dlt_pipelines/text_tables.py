@@ -1,0 +1,298 @@
+"""Turn one delivered file into an Arrow table of untouched text fields plus lineage.
+
+Every field stays exactly as written (`0012` stays `0012`, ` 0.219 ` keeps its spaces, `Null`
+stays `Null`); only CSV quoting is undone. Rows carry the 1-based line number they came from.
+Tabular layouts are parsed by pyarrow's multi-threaded CSV reader; NEM12 record files, whose
+records differ in width, by the csv module (one record per meter-day, never the hot path).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from dlt_pipelines.layouts import Layout, load_layouts, raw_column_name, recognize, split_line
+
+GZIP_MAGIC = b"\x1f\x8b"
+SNIFF_BYTES = 64 * 1024
+HEADER_SCHEMA = pa.schema(
+    [
+        ("position", pa.int32()),
+        ("raw_column", pa.string()),
+        ("header", pa.string()),
+        ("_source_line", pa.int64()),
+    ]
+)
+
+
+class UnreadableFile(Exception):
+    """A file that can never load as it is (a permanent failure: dead-letter it).
+
+    `reason` is a short stable code for grouping; the message says what to fix."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TextTable:
+    layout: Layout
+    rows: pa.Table  # text fields + _source_line, _source_file, _file_sha256
+    headers: pa.Table  # one row per header field (empty for record layouts)
+
+    @property
+    def data_rows(self) -> int:
+        return self.rows.num_rows
+
+
+def decode_content(data: bytes) -> bytes:
+    """Undo gzip and Unicode byte-order marks; reject binary data."""
+    if data.startswith(GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFile(
+                "corrupt_gzip", f"gzip data is corrupt or truncated: {exc}"
+            ) from exc
+    if not data or data.isspace():
+        raise UnreadableFile("empty_file", "the file is empty (no text at all)")
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UnreadableFile("bad_encoding", f"UTF-16 text is malformed: {exc}") from exc
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise UnreadableFile(
+            "binary_file", "the file holds binary data (NUL bytes), not delimited text"
+        )
+    return data
+
+
+def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
+    """One string repeated `length` times, cheaply: every chunk shares one block's buffers."""
+    chunk = pa.repeat(pa.scalar(value, pa.string()), min(length, block))
+    full, rest = divmod(length, block)
+    chunks = [chunk] * full + ([chunk.slice(0, rest)] if rest else [])
+    return pa.chunked_array(chunks, type=pa.string())
+
+
+def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
+    """Recognize the layout of `data` (the bytes as delivered) and read it as text."""
+    content = decode_content(data)
+    header_index, first_line, body_start = _first_line(content)
+    layout = recognize(first_line, load_layouts())
+    if layout is None:
+        shown = first_line if len(first_line) <= 120 else first_line[:117] + "..."
+        raise UnreadableFile(
+            "unknown_layout",
+            f"no layout in layouts.yml recognizes this file; its first line is {shown!r}",
+        )
+    if layout.encoding != "utf-8":
+        content = content.decode(layout.encoding).encode("utf-8")
+    if layout.has_header:
+        rows, headers = _read_tabular(content, header_index, first_line, body_start, layout)
+    else:
+        rows, headers = _read_records(content, layout), HEADER_SCHEMA.empty_table()
+    rows = rows.append_column("_source_file", constant(source_file, rows.num_rows))
+    rows = rows.append_column("_file_sha256", constant(sha256, rows.num_rows))
+    headers = headers.append_column("_source_file", constant(source_file, headers.num_rows))
+    headers = headers.append_column("_file_sha256", constant(sha256, headers.num_rows))
+    return TextTable(layout=layout, rows=rows, headers=headers)
+
+
+def _first_line(content: bytes) -> tuple[int, str, int]:
+    """The first non-empty line: its 0-based index, its text, and where the next line starts."""
+    index, pos = 0, 0
+    while pos < len(content):
+        end = content.find(b"\n", pos)
+        end = len(content) if end < 0 else end
+        line = content[pos:end].rstrip(b"\r")
+        if line.strip():
+            return index, line.decode("utf-8", errors="replace"), min(end + 1, len(content))
+        index, pos = index + 1, end + 1
+    raise UnreadableFile("empty_file", "the file has no non-empty line")
+
+
+def _bad_utf8(content: bytes) -> UnreadableFile:
+    try:
+        codecs.decode(content, "utf-8")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        return UnreadableFile(
+            "bad_encoding",
+            f"not UTF-8 text: byte 0x{content[exc.start]:02x} on line {line}; re-export as UTF-8 "
+            "or declare the layout's encoding in layouts.yml",
+        )
+    return UnreadableFile("bad_encoding", "not UTF-8 text")
+
+
+def _column_names(layout: Layout, header: list[str]) -> list[str]:
+    if layout.shape == "wide":  # the names are meter ids: data, not schema
+        return [f"field_{i:04d}" for i in range(1, len(header) + 1)]
+    names: list[str] = []
+    for field_text in header:
+        base = raw_column_name(field_text)
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _read_tabular(
+    content: bytes, header_index: int, header_line: str, body_start: int, layout: Layout
+) -> tuple[pa.Table, pa.Table]:
+    if "\ufffd" in header_line:
+        raise _bad_utf8(content)
+    header = split_line(header_line, layout.delimiter)
+    names = _column_names(layout, header)
+    headers = pa.table(
+        {
+            "position": pa.array(range(1, len(header) + 1), pa.int32()),
+            "raw_column": pa.array(names, pa.string()),
+            "header": pa.array(header, pa.string()),
+            "_source_line": pa.array([header_index + 1] * len(header), pa.int64()),
+        },
+        schema=HEADER_SCHEMA,
+    )
+    ragged: list[pacsv.InvalidRow] = []
+
+    def note_ragged(row: pacsv.InvalidRow) -> str:
+        ragged.append(row)
+        return "skip"
+
+    if not content[body_start:].strip():  # header only: a file with no data rows
+        empty = pa.schema([(n, pa.string()) for n in names]).empty_table()
+        return empty.append_column("_source_line", pa.array([], pa.int64())), headers
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(content[body_start:]),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+                invalid_row_handler=note_ragged,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "UTF-8" in str(exc):
+            raise _bad_utf8(content) from exc
+        raise UnreadableFile(
+            "unparseable_csv", f"not readable as {layout.name} CSV: {exc}"
+        ) from exc
+    if ragged:
+        raise _ragged(content, ragged)
+    line_numbers = _data_line_numbers(content, header_index, body_start, table.num_rows)
+    if line_numbers is None:
+        # A quoted value holds a newline: fall back to a parser that tracks record lines.
+        table, line_numbers = _read_tabular_slowly(content, header_index, names, layout)
+    return table.append_column("_source_line", pa.array(line_numbers, pa.int64())), headers
+
+
+def _ragged(content: bytes, rows: list[pacsv.InvalidRow]) -> UnreadableFile:
+    first = rows[0]
+    position = content.find(first.text.encode("utf-8"))
+    line = content.count(b"\n", 0, position) + 1
+    where = f" on line {line}" if position >= 0 else ""
+    more = f" (and {len(rows) - 1} more such rows)" if len(rows) > 1 else ""
+    return UnreadableFile(
+        "ragged_rows",
+        f"ragged row{where}: {first.actual_columns} fields where the header has "
+        f"{first.expected_columns}: {first.text[:80]!r}{more}",
+    )
+
+
+def line_spans(content: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets (the end excludes the newline and any CR) of every line."""
+    buf = np.frombuffer(content, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    if starts[-1] == len(buf):  # a final newline does not open another line
+        starts, ends = starts[:-1], ends[:-1]
+    has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    return starts, ends - has_cr
+
+
+def _data_line_numbers(
+    content: bytes, header_index: int, body_start: int, parsed_rows: int
+) -> np.ndarray | None:
+    """1-based line numbers of the parsed rows, or None when rows and lines do not pair up
+    (a quoted value holding a newline)."""
+    first = header_index + 2
+    if body_start >= len(content):
+        body_lines = 0
+    else:
+        body_lines = content.count(b"\n", body_start) + (not content.endswith(b"\n"))
+    if body_lines == parsed_rows:  # the usual case: no blank lines, one row per line
+        return np.arange(first, first + parsed_rows, dtype=np.int64)
+    starts, ends = line_spans(content[body_start:])
+    numbers = np.flatnonzero(ends > starts) + first
+    return numbers if len(numbers) == parsed_rows else None
+
+
+def _read_tabular_slowly(
+    content: bytes, header_index: int, names: list[str], layout: Layout
+) -> tuple[pa.Table, list[int]]:
+    reader = csv.reader(
+        io.StringIO(content.decode("utf-8"), newline=""), delimiter=layout.delimiter
+    )
+    columns: list[list[str]] = [[] for _ in names]
+    lines: list[int] = []
+    start_line = 1
+    for i, record in enumerate(reader):
+        if i > header_index and record:
+            if len(record) != len(names):
+                raise UnreadableFile(
+                    "ragged_rows",
+                    f"ragged row on line {start_line}: {len(record)} fields where the header "
+                    f"has {len(names)}",
+                )
+            for column, value in zip(columns, record, strict=True):
+                column.append(value)
+            lines.append(start_line)
+        start_line = reader.line_num + 1
+    table = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)})
+    return table, lines
+
+
+def _read_records(content: bytes, layout: Layout) -> pa.Table:
+    """Record files (NEM12): positional fields field_001.. as wide as the widest record."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad_utf8(content) from exc
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.delimiter)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    start_line = 1
+    for record in reader:
+        if record:
+            records.append(record)
+            lines.append(start_line)
+        start_line = reader.line_num + 1
+    width = max((len(r) for r in records), default=1)
+    columns = {
+        f"field_{i + 1:03d}": pa.array([r[i] if i < len(r) else None for r in records], pa.string())
+        for i in range(width)
+    }
+    columns["_source_line"] = pa.array(lines, pa.int64())
+    return pa.table(columns)

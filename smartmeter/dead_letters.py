@@ -1,0 +1,180 @@
+"""Dead letters: work that failed for good, parked with everything needed to replay it.
+
+The dlq/ folder is the source of truth: each dead letter is `dlq/<id>.json` (the record) and,
+when it concerns a file, `dlq/<id>__<original name>` (a copy of the bytes). The table
+ops.dead_letters mirrors the sidecars whenever the warehouse is reachable, so a dead letter is
+never lost because the warehouse was the thing that failed. A replayed letter moves to
+dlq/replayed/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from smartmeter.home import Home
+from smartmeter.warehouse import Warehouse
+
+OPEN, REPLAYED = "open", "replayed"
+
+
+@dataclass
+class DeadLetter:
+    dead_letter_id: str
+    original_name: str
+    sha256: str | None
+    delivery_id: str | None
+    stage: str  # ingest | load | dbt | export
+    error_class: str  # permanent | transient
+    reason: str
+    message: str
+    attempts: int
+    first_attempt_at: str
+    last_attempt_at: str
+    dlq_path: str
+    status: str = OPEN
+    replayed_at: str | None = None
+    run_id: str | None = None
+    target: str | None = None
+
+    @property
+    def sidecar(self) -> Path:
+        return Path(self.dlq_path).parent / f"{self.dead_letter_id}.json"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_json_atomically(path: Path, payload: dict) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf-8") as fh:
+        json.dump(payload, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, path)
+
+
+def _new_id(home: Home, sha256: str | None, stage: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    base = f"dl-{stamp}-{(sha256 or stage)[:8]}"
+    candidate, n = base, 2
+    while (home.dlq / f"{candidate}.json").exists():
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def park(
+    home: Home,
+    *,
+    source: Path | None,
+    original_name: str,
+    sha256: str | None,
+    delivery_id: str | None,
+    stage: str,
+    error_class: str,
+    reason: str,
+    message: str,
+    attempts: int,
+    first_attempt_at: str | None = None,
+    run_id: str | None = None,
+    target: str | None = None,
+) -> DeadLetter:
+    """Put a dead letter in dlq/: the file's bytes (when there is a file) and the sidecar."""
+    home.dlq.mkdir(parents=True, exist_ok=True)
+    letter_id = _new_id(home, sha256, stage)
+    dlq_file = home.dlq / (f"{letter_id}__{original_name}" if source else f"{letter_id}.none")
+    if source is not None:
+        partial = home.dlq / f".{letter_id}.partial"
+        shutil.copyfile(source, partial)
+        os.chmod(partial, 0o644)  # the operator may fix it in place before replaying
+        os.replace(partial, dlq_file)
+    at = now_iso()
+    letter = DeadLetter(
+        dead_letter_id=letter_id,
+        original_name=original_name,
+        sha256=sha256,
+        delivery_id=delivery_id,
+        stage=stage,
+        error_class=error_class,
+        reason=reason,
+        message=message,
+        attempts=attempts,
+        first_attempt_at=first_attempt_at or at,
+        last_attempt_at=at,
+        dlq_path=str(dlq_file),
+        run_id=run_id,
+        target=target,
+    )
+    _write_json_atomically(letter.sidecar, asdict(letter))
+    return letter
+
+
+def read(path: Path) -> DeadLetter:
+    return DeadLetter(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def all_letters(home: Home) -> list[DeadLetter]:
+    """Open letters first, then replayed ones, each oldest first."""
+    found = [read(p) for p in sorted(home.dlq.glob("dl-*.json"))]
+    found += [read(p) for p in sorted((home.dlq / "replayed").glob("dl-*.json"))]
+    return found
+
+
+def open_letters(home: Home, target: str | None = None) -> list[DeadLetter]:
+    return [
+        letter
+        for letter in all_letters(home)
+        if letter.status == OPEN and (target is None or letter.target in (None, target))
+    ]
+
+
+def mark_replayed(home: Home, letter: DeadLetter) -> DeadLetter:
+    """Move a letter (sidecar and file) to dlq/replayed/ with its new status."""
+    done = home.dlq / "replayed"
+    done.mkdir(parents=True, exist_ok=True)
+    letter.status, letter.replayed_at = REPLAYED, now_iso()
+    old_sidecar, old_file = letter.sidecar, Path(letter.dlq_path)
+    if old_file.exists():
+        os.replace(old_file, done / old_file.name)
+    letter.dlq_path = str(done / old_file.name)
+    _write_json_atomically(letter.sidecar, asdict(letter))
+    old_sidecar.unlink(missing_ok=True)
+    return letter
+
+
+def sync_table(home: Home, warehouse: Warehouse) -> None:
+    """Mirror every sidecar into ops.dead_letters (insert new ones, update changed ones)."""
+    columns = [
+        "dead_letter_id",
+        "original_name",
+        "sha256",
+        "delivery_id",
+        "stage",
+        "error_class",
+        "reason",
+        "message",
+        "attempts",
+        "first_attempt_at",
+        "last_attempt_at",
+        "dlq_path",
+        "status",
+        "replayed_at",
+        "run_id",
+    ]
+    placeholders = ", ".join(["%s"] * len(columns))
+    with warehouse.transaction():
+        for letter in all_letters(home):
+            row = asdict(letter)
+            warehouse.execute(
+                "delete from ops.dead_letters where dead_letter_id = %s", (letter.dead_letter_id,)
+            )
+            warehouse.execute(
+                f"insert into ops.dead_letters ({', '.join(columns)}) values ({placeholders})",
+                [row[c] for c in columns],
+            )

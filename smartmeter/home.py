@@ -1,0 +1,133 @@
+"""The data home: the folders a pipeline works on, and the lock that keeps runs from overlapping.
+
+<home>/landing/          incoming files (write to a temporary name, then rename)
+<home>/raw/              the immutable archive, raw/<sha[:2]>/<sha>/<original name>
+<home>/dlq/              dead letters: the file plus a JSON sidecar saying why
+<home>/parquet/          the Parquet archive of validated readings
+<home>/warehouse.duckdb  the embedded warehouse (target duckdb)
+<home>/outbox/           alerts and dead-letter records not yet written to the warehouse
+<home>/reports/          HTML reports
+<home>/.state/           dlt pipeline folders, the lock file, logs
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "data"
+# Files still being written: the watcher convention is to write under one of these names and
+# rename when complete.
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
+
+
+class HomeError(Exception):
+    """The data home cannot be used (missing, read-only, full disk, locked)."""
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def resolve(cls, path: str | os.PathLike[str] | None) -> Home:
+        chosen = path or os.environ.get("SMARTMETER_HOME") or DEFAULT_HOME
+        return cls(Path(chosen).expanduser().resolve())
+
+    landing = property(lambda self: self.root / "landing")
+    archive = property(lambda self: self.root / "raw")
+    dlq = property(lambda self: self.root / "dlq")
+    parquet = property(lambda self: self.root / "parquet")
+    outbox = property(lambda self: self.root / "outbox")
+    reports = property(lambda self: self.root / "reports")
+    state = property(lambda self: self.root / ".state")
+    warehouse = property(lambda self: self.root / "warehouse.duckdb")
+
+    def pipelines_dir(self, target: str) -> Path:
+        return self.state / "dlt" / target
+
+    def create(self) -> Home:
+        folders = (self.landing, self.archive, self.dlq, self.parquet, self.outbox, self.state)
+        try:
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HomeError(f"cannot create the data home at {self.root}: {exc.strerror}") from exc
+        self.check_writable()
+        return self
+
+    def check_writable(self) -> None:
+        """Fail early, before touching anything, when the home is read-only or full."""
+        probe = self.state / f".write-probe-{os.getpid()}"
+        try:
+            with probe.open("wb") as fh:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            reason = {
+                errno.EROFS: "is on a read-only file system",
+                errno.EACCES: "is not writable by this user",
+                errno.ENOSPC: "is on a full disk",
+                errno.EDQUOT: "is over its disk quota",
+            }.get(exc.errno, f"cannot be written ({exc.strerror})")
+            raise HomeError(f"the data home {self.root} {reason}; nothing was changed") from exc
+        finally:
+            with suppress(OSError):
+                probe.unlink(missing_ok=True)
+
+    def landed_files(self) -> list[Path]:
+        """Complete files waiting in landing/, oldest first. Hidden and temporary names are
+        files still being written."""
+        if not self.landing.exists():
+            return []
+        files = [
+            p
+            for p in self.landing.iterdir()
+            if p.is_file()
+            and not p.name.startswith(".")
+            and not p.name.lower().endswith(TEMPORARY_SUFFIXES)
+        ]
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    @contextmanager
+    def lock(self, wait: bool = False, poll_seconds: float = 0.5) -> Iterator[None]:
+        """One run per data home at a time (also across `run`, `watch` and `ingest`).
+
+        The lock is an advisory flock: the kernel drops it when the process dies, so a killed
+        run never leaves a stale lock behind."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        path = self.state / "run.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not wait:
+                        holder = _read_holder(path)
+                        raise HomeError(
+                            f"another smartmeter run is using {self.root}{holder}; "
+                            "wait for it to finish (or pass --wait)"
+                        ) from None
+                    time.sleep(poll_seconds)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            os.close(fd)
+
+
+def _read_holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid else ""

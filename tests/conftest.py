@@ -1,0 +1,112 @@
+"""Shared test fixtures: data homes, the CLI as a subprocess, the real data, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).with_name("fixtures")
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTMETER_")}
+    env.update(
+        DBT_PROFILES_DIR=str(REPO),
+        DO_NOT_TRACK="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        RUNTIME__DLTHUB_TELEMETRY="false",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run `smartmeter --home HOME ARGS...` as a real subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), *args],
+        cwd=REPO,
+        env=cli_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    root = tmp_path / "home"
+    (root / "landing").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"the shared real data is not here ({REAL_DATA}); it is not part of a clone")
+    return REAL_DATA
+
+
+def real_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.csv") if p.is_file())
+
+
+def land(home: Path, *files: Path, names: list[str] | None = None) -> list[Path]:
+    """Copy files into landing/ the way a sender should: a temporary name, then a rename."""
+    placed = []
+    for i, source in enumerate(files):
+        name = names[i] if names else source.name
+        partial = home / "landing" / f".{name}.partial"
+        shutil.copyfile(source, partial)
+        final = home / "landing" / name
+        partial.rename(final)
+        placed.append(final)
+    return placed
+
+
+def duck(home: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+
+
+def count_data_lines(path: Path, has_header: bool) -> int:
+    """An independent count of a file's data lines: non-blank lines, less the header."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+
+        data = gzip.decompress(data)
+    lines = [line for line in data.split(b"\n") if line.strip(b"\r")]
+    return len(lines) - (1 if has_header else 0)
+
+
+@pytest.fixture
+def pg_env() -> Iterator[dict[str, str]]:
+    """A fresh PostgreSQL database on the shared server, dropped afterwards."""
+    name = f"smartmeter_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": name}
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def pg_connect(env: dict[str, str]) -> psycopg.Connection:
+    return psycopg.connect(
+        f"postgresql://{env['PGUSER']}@{env['PGHOST']}:{env['PGPORT']}/{env['PGDATABASE']}",
+        autocommit=True,
+    )

@@ -1,0 +1,57 @@
+"""`smartmeter ingest --target postgres` against the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from conftest import FIXTURES, count_data_lines, land, pg_connect, run_cli
+
+pytestmark = pytest.mark.postgres
+
+
+def test_postgres_gets_the_same_raw_tables(home, pg_env, real_data):
+    files = [
+        FIXTURES / "canonical_small.csv",
+        FIXTURES / "wide_small.csv",
+        real_data / "nem12-australian-household/meter01.csv",
+        real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",
+        real_data / "lcl-london-smart-meters/original-layout/MAC000002.csv",
+    ]
+    land(home, *files)
+    result = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with pg_connect(pg_env) as con:
+        for path in files:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            layout = con.execute(
+                "select layout from ops.file_manifest where sha256 = %s", (sha,)
+            ).fetchone()[0]
+            table = con.execute(
+                "select raw_table from raw.layouts where layout = %s", (layout,)
+            ).fetchone()[0]
+            rows = con.execute(
+                f"select count(*) from raw.{table} where _file_sha256 = %s", (sha,)
+            ).fetchone()[0]
+            assert rows == count_data_lines(path, layout != "nem12"), path.name
+        value = con.execute(
+            "select kwh_hh_per_half_hour from raw.lcl_original where _source_line = 3242"
+        ).fetchone()[0]
+        assert value == "Null"
+        types = con.execute(
+            "select distinct data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'canonical' "
+            "and column_name <> '_source_line'"
+        ).fetchall()
+        assert types == [("character varying",)] or types == [("text",)]
+
+    land(home, files[0])
+    again = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
+    assert again.returncode == 0
+    assert "DUPLICATE" in again.stdout
+
+
+def test_unreachable_postgres_is_a_clear_error(home):
+    result = run_cli(home, "ingest", "--target", "postgres", env={"PGPORT": "1"})
+    assert result.returncode == 1
+    assert "cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/test" in result.stderr
