@@ -8,11 +8,11 @@ for fewer layouts does not change the others):
               with --split day. meter_id,timestamp,value,unit,interval_minutes; MTR-00001...;
               UTC interval starts (2024-03-18T00:00:00Z). Each meter keeps one unit from the
               cycle kWh, kW, W, Wh, KWH, kW, W, Wh, kWh, " kw ", W, Wh (KWH and " kw " are odd
-              spellings of valid units, not defects). kW and W are average demand.
-              Rows are grouped by UTC day, meter by meter within a day.
+              spellings of valid units, not defects). kW and W are average demand. Decimals:
+              kWh and kW 4, Wh 2, W 1. Rows are grouped by UTC day, meter by meter within a day.
   wide        wide_<start>_<days>d.csv. local_time,WIDE-0001,...: Europe/London wall-clock
-              interval starts of whole local days, kWh per interval. A DST change gives 46 or
-              50 rows that day (a repeated hour is written twice, in time order).
+              interval starts of whole local days, kWh per interval (3 decimals). A DST change
+              gives 46 or 50 rows that day (a repeated hour is written twice, in time order).
   cumulative  cumulative_<start>_<days>d.csv. meter_id,read_at,register_kwh,interval_minutes;
               REG-0001...; read_at is the UTC end of an interval. Each meter starts with an
               opening read at the range start, so every interval of the range has a difference.
@@ -20,9 +20,12 @@ for fewer layouts does not change the others):
               (NMI0000001...) a 200 record (E1, KWH) and one 300 record per AEST day (UTC+10, no
               DST), 400 records after a 300 record of quality method V, a 900 trailer.
 
-Defects (none with --clean) are placed at random but deterministically, never within two
-hours of another defect on the same meter nor within three hours of a range end, so each has
-one expected outcome. The catalogue (--expected PATH) is a JSON list with one object per defect:
+Meters: canonical N (--meters), wide and cumulative max(2, N//8), nem12 max(1, N//12).
+
+Defects (none with --clean) are placed at random but deterministically. In the canonical,
+wide and cumulative files none comes within two hours of another on the same meter or within
+three hours of a range end, so each has one expected outcome. The catalogue (--expected PATH)
+is a JSON list with one object per defect:
 
   layout, file   layout name and the file's name inside --out
   kind           see below
@@ -593,15 +596,14 @@ def write_canonical(settings: Settings) -> list[Defect]:
 # ------------------------------------------------------------------------------------ wide
 
 
-def london_day_instants(settings: Settings) -> tuple[list[dt.datetime], list[str]]:
-    """UTC interval starts covering whole Europe/London days, and their local labels."""
+def london_day_labels(settings: Settings) -> list[str]:
+    """Europe/London wall-clock labels of every interval start of whole local days."""
     first = midnight(settings.start).replace(tzinfo=LONDON).astimezone(dt.UTC)
     end_day = settings.start + dt.timedelta(days=settings.days)
     end = midnight(end_day).replace(tzinfo=LONDON).astimezone(dt.UTC)
     step = dt.timedelta(minutes=settings.interval)
-    instants = [first + step * index for index in range(int((end - first) / step))]
-    labels = [instant.astimezone(LONDON).strftime("%Y-%m-%d %H:%M") for instant in instants]
-    return instants, labels
+    instants = (first + step * index for index in range(int((end - first) / step)))
+    return [instant.astimezone(LONDON).strftime("%Y-%m-%d %H:%M") for instant in instants]
 
 
 def wide_defect_rows(settings: Settings, labels: list[str]) -> np.ndarray:
@@ -618,53 +620,63 @@ def wide_defect_rows(settings: Settings, labels: list[str]) -> np.ndarray:
     return rows
 
 
+def inject_wide_defects(
+    settings: Settings, file: str, meter_ids: list[str], kwh: np.ndarray, labels: list[str]
+) -> tuple[np.ndarray, list[Defect]]:
+    """Negate one cell of `kwh` in place and choose two consecutive cells of another meter to
+    leave empty. Returns the empty-cell mask (meters, rows) and the catalogue entries."""
+    rng = settings.rng("wide", DEFECT_STREAM)
+    gap_meter, negative_meter = (int(meter) for meter in rng.permutation(len(meter_ids))[:2])
+    candidates = wide_defect_rows(settings, labels)
+    gap_row, negative_row = (int(row) for row in rng.choice(candidates, 2, replace=False))
+    empty = np.zeros(kwh.shape, dtype=bool)
+    empty[gap_meter, gap_row : gap_row + 2] = True
+    kwh[negative_meter, negative_row] *= -1
+    first = midnight(settings.start).replace(tzinfo=LONDON).astimezone(dt.UTC).replace(tzinfo=None)
+    utc_text = iso_utc(interval_starts(first, len(labels), settings.interval))
+    negative_text = format_one(kwh[negative_meter, negative_row], 3)
+    return empty, [
+        Defect(
+            layout="wide",
+            file=file,
+            kind="short_gap",
+            meter_id=meter_ids[gap_meter],
+            start=str(utc_text[gap_row]),
+            end=str(utc_text[gap_row + 1]),
+            count=2,
+            note=f"empty cells at local {labels[gap_row]} and {labels[gap_row + 1]}",
+        ),
+        Defect(
+            layout="wide",
+            file=file,
+            kind="negative_value",
+            meter_id=meter_ids[negative_meter],
+            start=str(utc_text[negative_row]),
+            end=str(utc_text[negative_row]),
+            count=1,
+            note=f"cell at local {labels[negative_row]} written as {negative_text}",
+        ),
+    ]
+
+
 def write_wide(settings: Settings) -> list[Defect]:
     n_meters = max(2, settings.meters // 8)
     meter_ids = [f"WIDE-{number:04d}" for number in range(1, n_meters + 1)]
-    instants, labels = london_day_instants(settings)
+    labels = london_day_labels(settings)
     local_starts = np.array([label.replace(" ", "T") for label in labels], dtype="datetime64[m]")
     kwh = household_load_kwh(
         settings.rng("wide", LOAD_STREAM), n_meters, local_starts, settings.interval
     )
-    cells = [format_fixed(kwh[meter], 3) for meter in range(n_meters)]
     name = settings.range_name("wide")
+    empty = np.zeros(kwh.shape, dtype=bool)
     catalogue: list[Defect] = []
     if settings.inject_defects:
-        rng = settings.rng("wide", DEFECT_STREAM)
-        candidates = wide_defect_rows(settings, labels)
-        gap_meter, negative_meter = (int(m) for m in rng.permutation(n_meters)[:2])
-        gap_row, negative_row = (int(row) for row in rng.choice(candidates, 2, replace=False))
-        cells[gap_meter] = pc.if_else(
-            pa.array(np.isin(np.arange(len(labels)), [gap_row, gap_row + 1])),
-            pa.scalar(None, pa.string()),
-            cells[gap_meter],
-        )
-        kwh[negative_meter, negative_row] *= -1
-        cells[negative_meter] = format_fixed(kwh[negative_meter], 3)
-        iso = iso_utc(np.array([i.replace(tzinfo=None) for i in instants], dtype="datetime64[m]"))
-        catalogue = [
-            Defect(
-                layout="wide",
-                file=name,
-                kind="short_gap",
-                meter_id=meter_ids[gap_meter],
-                start=str(iso[gap_row]),
-                end=str(iso[gap_row + 1]),
-                count=2,
-                note=f"empty cells at local {labels[gap_row]} and {labels[gap_row + 1]}",
-            ),
-            Defect(
-                layout="wide",
-                file=name,
-                kind="negative_value",
-                meter_id=meter_ids[negative_meter],
-                start=str(iso[negative_row]),
-                end=str(iso[negative_row]),
-                count=1,
-                note=f"cell at local {labels[negative_row]} written as "
-                f"{format_one(kwh[negative_meter, negative_row], 3)}",
-            ),
-        ]
+        empty, catalogue = inject_wide_defects(settings, name, meter_ids, kwh, labels)
+    no_text = pa.scalar(None, pa.string())
+    cells = [
+        pc.if_else(pa.array(empty[meter]), no_text, format_fixed(kwh[meter], 3))
+        for meter in range(n_meters)
+    ]
     table = pa.table([pa.array(labels), *cells], names=["local_time", *meter_ids])
     with written_atomically(settings.out / name) as partial:
         pacsv.write_csv(table, str(partial), CSV_OPTIONS)
@@ -673,6 +685,50 @@ def write_wide(settings: Settings) -> list[Defect]:
 
 
 # ------------------------------------------------------------------------------ cumulative
+
+
+def inject_cumulative_defects(
+    settings: Settings,
+    file: str,
+    meter_ids: list[str],
+    registers: np.ndarray,
+    read_text: np.ndarray,
+) -> tuple[np.ndarray, list[Defect]]:
+    """Reset one meter's register in place and choose one read of another meter to leave out.
+    Returns the mask of reads to write (meters, reads) and the catalogue entries."""
+    rng = settings.rng("cumulative", DEFECT_STREAM)
+    edge = settings.slots(RANGE_EDGE)
+    missing_meter, reset_meter = (int(meter) for meter in rng.permutation(len(meter_ids))[:2])
+    last_interval = registers.shape[1] - 1
+    missing, reset = (int(index) for index in rng.integers(edge, last_interval - edge, 2))
+    present = np.ones(registers.shape, dtype=bool)
+    present[missing_meter, missing] = False
+    before = registers[reset_meter, reset]
+    registers[reset_meter, reset + 1 :] -= before  # restarts from 0 as interval `reset` opens
+    after = registers[reset_meter, reset + 1]
+    return present, [
+        Defect(
+            layout="cumulative",
+            file=file,
+            kind="missing_read",
+            meter_id=meter_ids[missing_meter],
+            start=str(read_text[missing - 1]),
+            end=str(read_text[missing]),
+            count=2,
+            note=f"no read at {read_text[missing]}; the next difference spans 2 intervals",
+        ),
+        Defect(
+            layout="cumulative",
+            file=file,
+            kind="counter_reset",
+            meter_id=meter_ids[reset_meter],
+            start=str(read_text[reset]),
+            end=str(read_text[reset]),
+            count=1,
+            note=f"register falls from {format_one(before, 3)} at {read_text[reset]} to "
+            f"{format_one(after, 3)} at {read_text[reset + 1]}",
+        ),
+    ]
 
 
 def write_cumulative(settings: Settings) -> list[Defect]:
@@ -684,41 +740,14 @@ def write_cumulative(settings: Settings) -> list[Defect]:
     kwh = household_load_kwh(rng, n_meters, reads_at[:-1], settings.interval)
     opening = np.round(rng.uniform(1_000, 9_000, (n_meters, 1)), 3)
     registers = np.concatenate([opening, opening + np.cumsum(kwh, axis=1)], axis=1)
-    present = np.ones(registers.shape, dtype=bool)
     read_text = iso_utc(reads_at)
     name = settings.range_name("cumulative")
+    present = np.ones(registers.shape, dtype=bool)
     catalogue: list[Defect] = []
     if settings.inject_defects:
-        rng = settings.rng("cumulative", DEFECT_STREAM)
-        edge = settings.slots(RANGE_EDGE)
-        missing_meter, reset_meter = (int(m) for m in rng.permutation(n_meters)[:2])
-        missing, reset = (int(i) for i in rng.integers(edge, n_slots - edge, 2))
-        present[missing_meter, missing] = False
-        before = registers[reset_meter, reset]
-        registers[reset_meter, reset + 1 :] -= before  # restarts from 0 as interval `reset` opens
-        catalogue = [
-            Defect(
-                layout="cumulative",
-                file=name,
-                kind="missing_read",
-                meter_id=meter_ids[missing_meter],
-                start=str(read_text[missing - 1]),
-                end=str(read_text[missing]),
-                count=2,
-                note=f"no read at {read_text[missing]}; the next difference spans 2 intervals",
-            ),
-            Defect(
-                layout="cumulative",
-                file=name,
-                kind="counter_reset",
-                meter_id=meter_ids[reset_meter],
-                start=str(read_text[reset]),
-                end=str(read_text[reset]),
-                count=1,
-                note=f"register falls from {format_one(before, 3)} at {read_text[reset]} to "
-                f"{format_one(registers[reset_meter, reset + 1], 3)} at {read_text[reset + 1]}",
-            ),
-        ]
+        present, catalogue = inject_cumulative_defects(
+            settings, name, meter_ids, registers, read_text
+        )
     meter_index, read_index = np.nonzero(present)
     table = pa.table(
         {
@@ -746,11 +775,44 @@ class EstimatedRun:
     first: int
     last: int
 
+    @classmethod
+    def chosen(cls, settings: Settings, n_nmis: int) -> EstimatedRun:
+        rng = settings.rng("nem12", DEFECT_STREAM)
+        length = int(rng.integers(2, 5))
+        # From interval 2 to the day's last but one, so actual (A) ranges come either side.
+        first = int(rng.integers(2, settings.slots_per_day - length + 1))
+        nmi, day = int(rng.integers(n_nmis)), int(rng.integers(settings.days))
+        return cls(nmi, day, first, first + length - 1)
 
-def nem12_400_records(run: EstimatedRun, intervals_per_day: int) -> list[str]:
-    ranges = [(1, run.first - 1, "A", ""), (run.first, run.last, "E52", "79")]
-    ranges.append((run.last + 1, intervals_per_day, "A", ""))
-    return [f"400,{first},{last},{quality},{reason}," for first, last, quality, reason in ranges]
+    def defect(self, settings: Settings, file: str) -> Defect:
+        date = settings.start + dt.timedelta(days=self.day)
+        day_start = midnight(date) - NEM_MARKET_OFFSET  # in UTC
+        utc_text = iso_utc(interval_starts(day_start, self.last, settings.interval))
+        return Defect(
+            layout="nem12",
+            file=file,
+            kind="estimated_intervals",
+            meter_id=nmi_name(self.nmi),
+            start=str(utc_text[self.first - 1]),
+            end=str(utc_text[self.last - 1]),
+            count=self.last - self.first + 1,
+            note=f"300 record of {date:%Y%m%d} has quality V; its 400 records mark intervals "
+            f"{self.first}-{self.last} E52 with reason code 79",
+        )
+
+    def records_400(self, intervals_per_day: int) -> list[str]:
+        ranges = [
+            (1, self.first - 1, "A", ""),
+            (self.first, self.last, "E52", "79"),
+            (self.last + 1, intervals_per_day, "A", ""),
+        ]
+        return [
+            f"400,{first},{last},{quality},{reason}," for first, last, quality, reason in ranges
+        ]
+
+
+def nmi_name(index: int) -> str:
+    return f"NMI{index + 1:07d}"
 
 
 def nem12_lines(settings: Settings, values: np.ndarray, run: EstimatedRun | None) -> list[str]:
@@ -763,62 +825,32 @@ def nem12_lines(settings: Settings, values: np.ndarray, run: EstimatedRun | None
         for day in range(n_days):
             date = settings.start + dt.timedelta(days=day)
             updated = f"{date + dt.timedelta(days=1):%Y%m%d}03{(7 * nmi + day) % 60:02d}00"
-            is_run_day = run is not None and (run.nmi, run.day) == (nmi, day)
-            quality = "V" if is_run_day else "A"
-            readings = ",".join(values[nmi, day])
-            lines.append(f"300,{date:%Y%m%d},{readings},{quality},,,{updated},")
-            if run is not None and is_run_day:
-                lines.extend(nem12_400_records(run, intervals_per_day))
+            estimated = run if run is not None and (run.nmi, run.day) == (nmi, day) else None
+            quality = "A" if estimated is None else "V"
+            lines.append(f"300,{date:%Y%m%d},{','.join(values[nmi, day])},{quality},,,{updated},")
+            if estimated is not None:
+                lines.extend(estimated.records_400(intervals_per_day))
     lines.append("900")
     return lines
 
 
-def nmi_name(index: int) -> str:
-    return f"NMI{index + 1:07d}"
-
-
 def write_nem12(settings: Settings) -> list[Defect]:
     n_nmis = max(1, settings.meters // 12)
-    intervals_per_day = settings.slots_per_day
-    local_starts = interval_starts(
-        midnight(settings.start), settings.days * intervals_per_day, settings.interval
+    market_starts = interval_starts(
+        midnight(settings.start), settings.days * settings.slots_per_day, settings.interval
     )
     kwh = household_load_kwh(
-        settings.rng("nem12", LOAD_STREAM), n_nmis, local_starts, settings.interval
+        settings.rng("nem12", LOAD_STREAM), n_nmis, market_starts, settings.interval
     )
     text = format_fixed(kwh.ravel(), 3).to_numpy(zero_copy_only=False)
-    values = text.reshape(n_nmis, settings.days, intervals_per_day)
+    values = text.reshape(n_nmis, settings.days, settings.slots_per_day)
     name = settings.range_name("nem12")
-    run = None
-    catalogue: list[Defect] = []
-    if settings.inject_defects:
-        rng = settings.rng("nem12", DEFECT_STREAM)
-        length = int(rng.integers(2, 5))
-        first = int(rng.integers(2, intervals_per_day - length + 1))  # A ranges either side
-        run = EstimatedRun(
-            int(rng.integers(n_nmis)), int(rng.integers(settings.days)), first, first + length - 1
-        )
-        utc_text = iso_utc(local_starts - np.timedelta64(NEM_MARKET_OFFSET))
-        first_slot = run.day * intervals_per_day + run.first - 1
-        date = settings.start + dt.timedelta(days=run.day)
-        catalogue = [
-            Defect(
-                layout="nem12",
-                file=name,
-                kind="estimated_intervals",
-                meter_id=nmi_name(run.nmi),
-                start=str(utc_text[first_slot]),
-                end=str(utc_text[first_slot + length - 1]),
-                count=length,
-                note=f"300 record of {date:%Y%m%d} has quality V; its 400 records mark intervals "
-                f"{run.first}-{run.last} E52 with reason code 79",
-            )
-        ]
+    run = EstimatedRun.chosen(settings, n_nmis) if settings.inject_defects else None
     lines = nem12_lines(settings, values, run)
     with written_atomically(settings.out / name) as partial:
         partial.write_bytes(("\r\n".join(lines) + "\r\n").encode("ascii"))
     report_file(settings.out / name, len(lines))
-    return catalogue
+    return [] if run is None else [run.defect(settings, name)]
 
 
 # ------------------------------------------------------------------------------ files, CLI
@@ -885,8 +917,10 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--meters", type=positive_int, default=24, help="N (default 24)")
     parser.add_argument("--days", type=positive_int, default=21, help="days of data (default 21)")
     parser.add_argument("--interval", type=int, choices=(15, 30), default=30, help="minutes")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 3, 18))
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--start", type=dt.date.fromisoformat, default=dt.date(2024, 3, 18), help="first day"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="same seed, same bytes (default 7)")
     parser.add_argument("--layouts", type=layout_list, default=LAYOUTS, help=",".join(LAYOUTS))
     parser.add_argument(
         "--split", choices=("none", "day"), default="none", help="day: one canonical file per day"
