@@ -43,7 +43,7 @@ interval has no valid reading left; *extra* rows come right after the row of the
   negative_value            replacement: the reading negated
   zero_run                  36 hours of readings exactly 0
   constant_run              16 hours of one identical non-zero reading
-  spike                     one reading 25-35 times the meter's median (below 40 kW)
+  spike                     one reading 12-20 times the day's third highest (2-40 kW)
   over_max_demand           one reading of 55-80 kW average demand
   unparseable_value         replacement: value `n/a` or `12..5`
   empty_value               replacement: value empty
@@ -282,6 +282,10 @@ class DefectPlacer:
                 return meter, first
         raise SystemExit(NO_ROOM)
 
+    def release(self, meter: int, first: int, length: int = 1) -> None:
+        """Give back a placement the caller could not use."""
+        self.taken[meter, first : first + length] = False
+
 
 # ------------------------------------------------------------------------------- canonical
 
@@ -441,15 +445,27 @@ class CanonicalDefects:
         self.record("negative_value", meter, slot, slot, note)
 
     def spike(self, avoid: list[int]) -> None:
+        """One interval 12-20 times the day's third-highest reading (the MDM spike check compares
+        the day's highest interval with its third highest), at least 2 kW and below 40 kW."""
         interval_hours = self.settings.interval / 60
-        factor = self.rng.uniform(25, 35)
-        below_40_kw = np.flatnonzero(factor * self.medians / interval_hours < 40)
-        meter, slot = self.placer.place(1, meters=np.setdiff1d(below_40_kw, avoid))
-        kwh = factor * self.medians[meter]
+        slots_per_day = round(24 / interval_hours)
+        factor = self.rng.uniform(12, 20)
+        candidates = np.setdiff1d(np.arange(len(self.medians)), avoid)
+        for _ in range(1000):
+            meter, slot = self.placer.place(1, meters=candidates)
+            day = slot // slots_per_day * slots_per_day
+            others = np.delete(self.rows.kwh[meter, day : day + slots_per_day], slot - day)
+            third_highest = np.sort(others)[-3]
+            kwh = factor * third_highest
+            if 2 <= kwh / interval_hours < 40:
+                break
+            self.placer.release(meter, slot)
+        else:
+            raise RuntimeError("no interval found where a spike would be 2-40 kW")
         self.rows.kwh[meter, slot] = kwh
         note = (
-            f"reading {self.written_value(meter, kwh)}, {factor:.1f} times the meter's median "
-            f"({kwh / interval_hours:.1f} kW)"
+            f"reading {self.written_value(meter, kwh)}, {factor:.1f} times the day's "
+            f"third-highest interval ({kwh / interval_hours:.1f} kW)"
         )
         self.record("spike", meter, slot, slot, note)
 

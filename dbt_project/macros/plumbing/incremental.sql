@@ -1,0 +1,28 @@
+{#- Incremental models consume raw loads in order. Each remembers, in
+    intermediate.incremental_watermarks, the newest dlt load id it has consumed; the next run
+    takes only rows from later loads (plus the context the step needs). The watermark is written
+    by a post-hook inside the model's own transaction, so a killed build simply redoes the batch.
+
+    dlt load ids are epoch seconds as text ("1795736351.3907833"): compare them as numbers. -#}
+
+{% macro load_id_number(expr) -%}
+    cast({{ expr }} as double precision)
+{%- endmacro %}
+
+{#- The newest load this model has consumed, as a scalar subquery (-1 before the first run). -#}
+{% macro watermark(model_name=none) -%}
+    (
+        select coalesce(max({{ load_id_number('load_id') }}), -1)
+        from {{ helper_schema() }}.incremental_watermarks
+        where model_name = '{{ model_name or this.identifier }}'
+    )
+{%- endmacro %}
+
+{#- Post-hook: record the newest load present in `source_relation` as consumed. -#}
+{% macro advance_watermark(source_relation, load_column='load_id') -%}
+    delete from {{ helper_schema() }}.incremental_watermarks where model_name = '{{ this.identifier }}';
+    insert into {{ helper_schema() }}.incremental_watermarks (model_name, load_id, updated_at)
+    select '{{ this.identifier }}', max({{ load_column }}), {{ dbt.current_timestamp() }}
+    from {{ source_relation }}
+    having max({{ load_column }}) is not null
+{%- endmacro %}

@@ -1,0 +1,37 @@
+{#- The layout declarations, as the loader recorded them in raw.layouts (copied from
+    dlt_pipelines/layouts.yml at every ingest). Read at compile time, so each staging model is
+    compiled for its layout's format, time zone and units. -#}
+
+{% macro layout_config(name) -%}
+    {%- if not execute -%}{{ return({}) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+    {%- if relation is none -%}
+        {{ exceptions.raise_compiler_error(
+            "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
+    {%- endif -%}
+    {%- set rows = run_query("select * from " ~ relation ~ " where layout = '" ~ name ~ "'") -%}
+    {%- if rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "layout '" ~ name ~ "' is not in raw.layouts: is it declared in dlt_pipelines/layouts.yml, "
+            ~ "and has `smartmeter ingest` run since?") }}
+    {%- endif -%}
+    {%- set config = {} -%}
+    {%- for column in rows.column_names -%}
+        {%- do config.update({column: rows[0][column]}) -%}
+    {%- endfor -%}
+    {%- do config.update({
+        'registers': fromjson(config['registers'] or '{}'),
+        'channel_map': fromjson(config['channel_map'] or '{}')
+    }) -%}
+    {{ return(config) }}
+{%- endmacro %}
+
+{#- The columns a raw table really has (dlt adds columns as wider files arrive). -#}
+{% macro raw_columns(relation, prefix='') -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set names = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name.startswith(prefix) -%}{%- do names.append(column.name) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{%- endmacro %}

@@ -1,0 +1,13 @@
+{#- fct_readings post-hook: queue the UTC dates whose Parquet partitions must be rewritten (the
+    days this build touched; every day after a full build). The export step (Python model
+    parquet_archive_exports on DuckDB, `smartmeter export` on PostgreSQL) drains the queue. -#}
+{% macro queue_parquet_export(model_name) -%}
+    insert into {{ helper_schema() }}.parquet_export_queue (reading_date, queued_at)
+    {%- if is_incremental() %}
+    select distinct reading_date, {{ dbt.current_timestamp() }}
+    from ({{ days_touched_since_watermark(model_name) }}) as scope
+    {%- else %}
+    select distinct reading_date, {{ dbt.current_timestamp() }}
+    from {{ this }}
+    {%- endif %}
+{%- endmacro %}

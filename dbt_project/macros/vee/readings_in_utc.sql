@@ -1,0 +1,138 @@
+{#- Place one layout's staged readings on the UTC time line.
+
+    - An explicit offset (ISO 8601 `Z` or `+10:00`) wins.
+    - A UTC layout needs no conversion.
+    - Otherwise the wall-clock time is read in the layout's zone. Of the instants that show this
+      wall-clock time (none in the hour skipped at a DST start, two in the hour repeated at a DST
+      end), the first occurrence of a label in a file takes the earlier instant and a second
+      occurrence the later one, so a repeated hour written twice, in order, is not a duplicate.
+      A label that names no instant is left without one (`nonexistent_local_time`).
+    - dst_folded_labels_zone: the source's standard-time labels went through that zone's DST
+      rules, which moved the skipped hour's labels back an hour onto the hour before. A second
+      occurrence of a label whose next hour does not exist there is moved forward an hour.
+
+    Then a stamp that marks the interval end is turned into the interval start. -#}
+
+{#- The columns every staged layout yields (stage_layouts.sql). -#}
+{% macro staging_contract_columns() -%}
+    {{ return([
+        'layout', 'meter_id', 'channel', 'timestamp_text', 'wall_clock_at', 'utc_offset_minutes',
+        'value_text', 'value', 'unit_text', 'interval_text', 'interval_minutes',
+        'source_quality_flag', 'source_reason_code', 'value_position',
+        'source_file', 'source_line', 'file_sha256', 'load_id'
+    ]) }}
+{%- endmacro %}
+
+{#- The columns of a judged reading that int_readings_validated carries between runs. -#}
+{% macro validated_base_columns() -%}
+    {{ return(staging_contract_columns() + [
+        'timezone', 'value_kind', 'stamp_at', 'timestamp_problem', 'reading_start_at',
+        'reading_end_at', 'unit_kind', 'unit_scale', 'row_reason'
+    ]) }}
+{%- endmacro %}
+
+{% macro is_utc_zone(tz) -%}
+    {{ return(tz in ('UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Z')) }}
+{%- endmacro %}
+
+{% macro wall_clock_exists(wall, tz) -%}
+    ({{ utc_to_wall_clock(wall_clock_to_utc(wall, tz), tz) }} = {{ wall }})
+{%- endmacro %}
+
+{% macro readings_in_utc(relation, layout) -%}
+    {%- if not execute -%}{{ return('select 1 as placeholder') }}{%- endif -%}
+    {%- set tz = layout.timezone -%}
+    {%- set shifts = [-60, -30, 0, 30, 60] -%}
+    select
+        located.*,
+        {%- if layout.timestamp_marks == 'end' %}
+        {{ add_minutes('located.stamp_at', '-located.interval_minutes') }} as reading_start_at,
+        located.stamp_at as reading_end_at
+        {%- else %}
+        located.stamp_at as reading_start_at,
+        {{ add_minutes('located.stamp_at', 'located.interval_minutes') }} as reading_end_at
+        {%- endif %}
+    from (
+        {%- if is_utc_zone(tz) %}
+        select
+            {%- for column in staging_contract_columns() %}
+            staged.{{ column }},
+            {%- endfor %}
+            '{{ tz }}' as timezone,
+            '{{ layout.value_kind }}' as value_kind,
+            case
+                when staged.utc_offset_minutes is not null
+                    then {{ add_minutes('staged.wall_clock_at', '-staged.utc_offset_minutes') }}
+                else staged.wall_clock_at
+            end as stamp_at,
+            case
+                when staged.wall_clock_at is null then 'unparseable_timestamp'
+            end as timestamp_problem
+        from {{ relation }} as staged
+        {%- else %}
+        select
+            {%- for column in staging_contract_columns() %}
+            candidates.{{ column }},
+            {%- endfor %}
+            '{{ tz }}' as timezone,
+            '{{ layout.value_kind }}' as value_kind,
+            case
+                when candidates.utc_offset_minutes is not null
+                    then {{ add_minutes('candidates.wall_clock_at', '-candidates.utc_offset_minutes') }}
+                when candidates.label_occurrence >= 2
+                    then coalesce(
+                        {%- for i in range(shifts | length) | reverse %}
+                        candidates.c{{ i }}{{ "," if not loop.last }}
+                        {%- endfor %}
+                    )
+                else coalesce(
+                    {%- for i in range(shifts | length) %}
+                    candidates.c{{ i }}{{ "," if not loop.last }}
+                    {%- endfor %}
+                )
+            end as stamp_at,
+            case
+                when candidates.wall_clock_at is null then 'unparseable_timestamp'
+                when candidates.utc_offset_minutes is null
+                    and coalesce({% for i in range(shifts | length) %}candidates.c{{ i }}{{ ", " if not loop.last }}{% endfor %}) is null
+                    then 'nonexistent_local_time'
+            end as timestamp_problem
+        from (
+            select
+                adjusted.*,
+                {%- for shift in shifts %}
+                {%- set instant = add_minutes(wall_clock_to_utc('adjusted.adjusted_wall_clock_at', tz), shift) %}
+                case
+                    when {{ utc_to_wall_clock(instant, tz) }} = adjusted.adjusted_wall_clock_at
+                        then {{ instant }}
+                end as c{{ loop.index0 }}{{ "," if not loop.last }}
+                {%- endfor %}
+            from (
+                select
+                    ranked.*,
+                    {%- if layout.dst_folded_labels_zone %}
+                    case
+                        when ranked.label_occurrence = 2
+                            and not {{ wall_clock_exists(add_minutes('ranked.wall_clock_at', 60), layout.dst_folded_labels_zone) }}
+                            then {{ add_minutes('ranked.wall_clock_at', 60) }}
+                        else ranked.wall_clock_at
+                    end as adjusted_wall_clock_at
+                    {%- else %}
+                    ranked.wall_clock_at as adjusted_wall_clock_at
+                    {%- endif %}
+                from (
+                    select
+                        staged.*,
+                        row_number() over (
+                            partition by
+                                staged.file_sha256, staged.meter_id, staged.channel,
+                                staged.wall_clock_at
+                            order by staged.source_line, staged.value_position
+                        ) as label_occurrence
+                    from {{ relation }} as staged
+                ) as ranked
+            ) as adjusted
+        ) as candidates
+        {%- endif %}
+    ) as located
+{%- endmacro %}

@@ -1,0 +1,165 @@
+{#- NEM12 records to interval readings. A 300 record holds one day of N = 1440 / interval
+    values for the meter of the 200 record above it; the 400 records below a 300 record give
+    per-interval quality. Output follows the staging contract (see stage_layouts.sql). -#}
+{%- set layout = layout_config('nem12') %}
+{%- set fields = raw_columns(ref('stg_nem12__records'), 'field_') %}
+{%- set value_fields = [] %}
+{%- for k in range(1, 289) if ('field_%03d' % (k + 2)) in fields %}
+    {%- do value_fields.append((k, 'field_%03d' % (k + 2))) %}
+{%- endfor %}
+{#- After the N values come QualityMethod, ReasonCode, ReasonDescription, UpdateDateTime. -#}
+{%- set trailer_offsets = {'quality_method': 1, 'reason_code': 2} %}
+
+with
+
+records as (
+
+    select * from {{ ref('stg_nem12__records') }}
+
+),
+
+positioned as (
+
+    -- Every record learns the 200 (meter) and 300 (day) record above it in its own file.
+    select
+        records.*,
+        max(case when record_indicator = '200' then source_line end) over (
+            partition by file_sha256 order by source_line
+            rows between unbounded preceding and current row
+        ) as block_line,
+        max(case when record_indicator = '300' then source_line end) over (
+            partition by file_sha256 order by source_line
+            rows between unbounded preceding and current row
+        ) as day_line
+    from records
+
+),
+
+blocks as (
+
+    select
+        file_sha256,
+        source_line as block_line,
+        trim(field_002) as nmi,
+        trim(field_005) as nmi_suffix,
+        field_008 as unit_text,
+        field_009 as interval_text,
+        {{ try_to_integer('field_009') }} as interval_minutes
+    from positioned
+    where record_indicator = '200'
+
+),
+
+days as (
+
+    select
+        positioned.*,
+        blocks.nmi,
+        blocks.nmi_suffix,
+        blocks.unit_text,
+        blocks.interval_text,
+        blocks.interval_minutes,
+        1440 / nullif(blocks.interval_minutes, 0) as intervals_per_day,
+        {{ try_strptime('positioned.field_002', '%Y%m%d') }} as interval_date,
+        {%- for name, offset in trailer_offsets.items() %}
+        case 1440 / nullif(blocks.interval_minutes, 0)
+            {%- for n in [48, 96, 288] if ('field_%03d' % (n + 2 + offset)) in fields %}
+            when {{ n }} then nullif(trim(positioned.{{ 'field_%03d' % (n + 2 + offset) }}), '')
+            {%- endfor %}
+        end as {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from positioned
+    inner join blocks
+        on
+            positioned.file_sha256 = blocks.file_sha256
+            and positioned.block_line = blocks.block_line
+    where positioned.record_indicator = '300'
+
+),
+
+intervals as (
+
+    select
+        days.*,
+        day_value.interval_number,
+        day_value.value_text
+    from days
+    cross join lateral (
+        values
+        {%- for k, field in value_fields %}
+            ({{ k }}, days.{{ field }}){{ "," if not loop.last }}
+        {%- else %}
+            (0, cast(null as varchar))
+        {%- endfor %}
+    ) as day_value (interval_number, value_text)
+    where day_value.interval_number <= days.intervals_per_day
+
+),
+
+interval_events as (
+
+    select
+        file_sha256,
+        day_line,
+        {{ try_to_integer('field_002') }} as start_interval,
+        {{ try_to_integer('field_003') }} as end_interval,
+        nullif(trim(field_004), '') as quality_method,
+        nullif(trim(field_005), '') as reason_code
+    from positioned
+    where record_indicator = '400'
+
+),
+
+with_events as (
+
+    select
+        intervals.*,
+        interval_events.quality_method as event_quality_method,
+        interval_events.reason_code as event_reason_code,
+        row_number() over (
+            partition by intervals.file_sha256, intervals.source_line, intervals.interval_number
+            order by interval_events.start_interval
+        ) as event_rank
+    from intervals
+    left join interval_events
+        on
+            intervals.file_sha256 = interval_events.file_sha256
+            and intervals.source_line = interval_events.day_line
+            and intervals.interval_number
+            between interval_events.start_interval and interval_events.end_interval
+
+),
+
+readings as (
+
+    select
+        'nem12' as layout,
+        nmi as meter_id,
+        case nmi_suffix
+            {%- for suffix, channel in (layout.channel_map or {}).items() %}
+            when '{{ suffix }}' then '{{ channel }}'
+            {%- endfor %}
+            else lower(nmi_suffix)
+        end as channel,
+        field_002 || ' #' || cast(interval_number as varchar) as timestamp_text,
+        {{ add_minutes('interval_date', '(interval_number - 1) * interval_minutes') }}
+            as wall_clock_at,
+        cast(null as integer) as utc_offset_minutes,
+        value_text,
+        {{ try_to_number('value_text', layout.decimal_mark) }} as value,
+        unit_text,
+        interval_text,
+        interval_minutes,
+        left(coalesce(event_quality_method, quality_method), 1) as source_quality_flag,
+        coalesce(event_reason_code, reason_code) as source_reason_code,
+        interval_number as value_position,
+        source_file,
+        source_line,
+        file_sha256,
+        load_id
+    from with_events
+    where event_rank = 1
+
+)
+
+select * from readings

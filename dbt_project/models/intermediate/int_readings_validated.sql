@@ -1,0 +1,170 @@
+{#- Validation: every value in every delivered file, with the verdict on it.
+
+    One row per raw value (file_sha256, source_line, value_position). `row_reason` is what is
+    wrong with the row on its own; `quarantine_reason` adds the verdict of comparing it with
+    every other version of the same meter, channel and interval: identical versions are exact
+    duplicates (the first delivered is kept, the others are `is_duplicate_copy`), differing
+    versions are all quarantined as `conflicting_duplicate`.
+
+    Incremental: a run takes the raw loads newer than its watermark and re-judges the older rows
+    that share an interval with them (a late file can turn a published reading into a conflict).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['file_sha256', 'source_line', 'value_position'],
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ advance_watermark(this) }}",
+        ],
+    )
+}}
+
+{%- set valid_intervals = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] %}
+
+with
+
+new_readings as (
+
+    select * from {{ ref('int_readings_unioned') }}
+    {%- if is_incremental() %}
+    where {{ load_id_number('load_id') }} > {{ watermark() }}
+    {%- endif %}
+
+),
+
+row_checked as (
+
+    select
+        new_readings.*,
+        {{ unit_kind('unit_text') }} as unit_kind,
+        {{ unit_scale('unit_text') }} as unit_scale,
+        case
+            when timestamp_problem is not null then timestamp_problem
+            when interval_minutes is null
+                or interval_minutes not in ({{ valid_intervals | join(', ') }})
+                then 'invalid_interval'
+            when reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
+                or reading_start_at > {{ add_minutes(
+                    from_epoch_seconds(load_id_number('load_id')), 'interval_minutes') }}
+                then 'out_of_range_timestamp'
+            when {{ epoch_seconds('wall_clock_at') }}
+                <> floor({{ epoch_seconds('wall_clock_at') }})
+                or mod(
+                    cast({{ epoch_seconds('wall_clock_at') }} as bigint), interval_minutes * 60
+                ) <> 0
+                then 'off_grid_timestamp'
+            when {{ is_missing_token('value_text') }} then 'missing_value'
+            when value is null then 'unparseable_value'
+            when {{ unit_kind('unit_text') }} is null then 'invalid_unit'
+            when value_kind = 'cumulative' and {{ unit_kind('unit_text') }} <> 'energy'
+                then 'invalid_unit'
+            when value < 0 then 'negative_value'
+        end as row_reason
+    from new_readings
+
+),
+
+{% if is_incremental() %}
+affected_intervals as (
+
+    select distinct meter_id, channel, reading_start_at
+    from row_checked
+    where row_reason is null
+
+),
+
+earlier_versions as (
+
+    -- Rows judged before whose interval a new row shares; re-judged with the new ones.
+    select
+        {%- for column in validated_base_columns() %}
+        previous.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as previous
+    inner join affected_intervals
+        on
+            previous.meter_id = affected_intervals.meter_id
+            and previous.channel = affected_intervals.channel
+            and previous.reading_start_at = affected_intervals.reading_start_at
+    where
+        previous.row_reason is null
+        and not exists (
+            select 1
+            from row_checked
+            where
+                row_checked.file_sha256 = previous.file_sha256
+                and row_checked.source_line = previous.source_line
+                and row_checked.value_position = previous.value_position
+        )
+
+),
+{% endif %}
+
+pool as (
+
+    select
+        {%- for column in validated_base_columns() %}
+        {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from row_checked
+    {%- if is_incremental() %}
+    union all
+    select * from earlier_versions
+    {%- endif %}
+
+),
+
+compared as (
+
+    select
+        pool.*,
+        -- What two versions must agree on: kW for interval values, the register for reads.
+        round(cast(
+            case
+                when value_kind = 'cumulative' then value * unit_scale
+                else {{ to_kw('value', 'unit_kind', 'unit_scale', 'interval_minutes') }}
+            end as {{ dbt.type_numeric() }}
+        ), 6) as comparable_value
+    from pool
+
+),
+
+judged as (
+
+    select
+        compared.*,
+        case
+            when row_reason is null
+                then min(comparable_value) over same_interval
+                <> max(comparable_value) over same_interval
+        end as is_conflicting,
+        count(*) over same_interval as versions,
+        row_number() over (
+            partition by meter_id, channel, reading_start_at, row_reason is null
+            order by {{ load_id_number('load_id') }}, file_sha256, source_line, value_position
+        ) as version_rank
+    from compared
+    window same_interval as (
+        partition by meter_id, channel, reading_start_at, row_reason is null
+    )
+
+),
+
+final as (
+
+    select
+        {%- for column in validated_base_columns() %}
+        {{ column }},
+        {%- endfor %}
+        comparable_value,
+        coalesce(row_reason, case when is_conflicting then 'conflicting_duplicate' end)
+            as quarantine_reason,
+        coalesce(not is_conflicting and version_rank > 1, false) as is_duplicate_copy,
+        case when row_reason is null then versions else 1 end as versions
+    from judged
+
+)
+
+select * from final

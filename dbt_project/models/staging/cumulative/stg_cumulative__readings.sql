@@ -1,0 +1,1 @@
+{{ stage_long_layout(source('raw', 'cumulative'), 'cumulative') }}

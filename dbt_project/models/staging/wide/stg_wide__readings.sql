@@ -1,0 +1,1 @@
+{{ stage_wide_layout(source('raw', 'wide'), source('raw', 'file_headers'), 'wide') }}
