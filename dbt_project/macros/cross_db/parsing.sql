@@ -152,3 +152,8 @@
         {{ try_strptime(expr, format) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A number as text with `digits` decimals (for human-readable messages). -#}
+{% macro rounded_text(expr, digits=1) -%}
+    cast(round(cast({{ expr }} as {{ dbt.type_numeric() }}), {{ digits }}) as varchar)
+{%- endmacro %}

@@ -1,17 +1,18 @@
 {#- Time-zone arithmetic on naive timestamps (wall clock in, UTC out, or back), the same on both
-    stores. A wall-clock time that does not exist or exists twice is resolved by the caller
-    (see stage_timestamps_to_utc); these macros only convert. -#}
+    stores. `tz` is SQL: a quoted literal ('Europe/London') or a column. A wall-clock time that
+    does not exist or exists twice is resolved by the caller (see readings_in_utc.sql); these
+    macros only convert. -#}
 
 {% macro wall_clock_to_utc(expr, tz) -%}
     {{ return(adapter.dispatch('wall_clock_to_utc', 'smartmeter')(expr, tz)) }}
 {%- endmacro %}
 
 {% macro duckdb__wall_clock_to_utc(expr, tz) -%}
-    timezone('UTC', timezone('{{ tz }}', {{ expr }}))
+    timezone('UTC', timezone({{ tz }}, {{ expr }}))
 {%- endmacro %}
 
 {% macro postgres__wall_clock_to_utc(expr, tz) -%}
-    (({{ expr }}) at time zone '{{ tz }}' at time zone 'UTC')
+    (({{ expr }}) at time zone {{ tz }} at time zone 'UTC')
 {%- endmacro %}
 
 {% macro utc_to_wall_clock(expr, tz) -%}
@@ -19,11 +20,11 @@
 {%- endmacro %}
 
 {% macro duckdb__utc_to_wall_clock(expr, tz) -%}
-    timezone('{{ tz }}', timezone('UTC', {{ expr }}))
+    timezone({{ tz }}, timezone('UTC', {{ expr }}))
 {%- endmacro %}
 
 {% macro postgres__utc_to_wall_clock(expr, tz) -%}
-    (({{ expr }}) at time zone 'UTC' at time zone '{{ tz }}')
+    (({{ expr }}) at time zone 'UTC' at time zone {{ tz }})
 {%- endmacro %}
 
 {#- Seconds since the epoch of a naive UTC timestamp (for grid arithmetic). -#}

@@ -42,6 +42,7 @@
 {% macro readings_in_utc(relation, layout) -%}
     {%- if not execute -%}{{ return('select 1 as placeholder') }}{%- endif -%}
     {%- set tz = layout.timezone -%}
+    {%- set tz_sql = "'" ~ tz ~ "'" -%}
     {%- set shifts = [-60, -30, 0, 30, 60] -%}
     select
         located.*,
@@ -101,9 +102,9 @@
             select
                 adjusted.*,
                 {%- for shift in shifts %}
-                {%- set instant = add_minutes(wall_clock_to_utc('adjusted.adjusted_wall_clock_at', tz), shift) %}
+                {%- set instant = add_minutes(wall_clock_to_utc('adjusted.adjusted_wall_clock_at', tz_sql), shift) %}
                 case
-                    when {{ utc_to_wall_clock(instant, tz) }} = adjusted.adjusted_wall_clock_at
+                    when {{ utc_to_wall_clock(instant, tz_sql) }} = adjusted.adjusted_wall_clock_at
                         then {{ instant }}
                 end as c{{ loop.index0 }}{{ "," if not loop.last }}
                 {%- endfor %}
@@ -113,7 +114,7 @@
                     {%- if layout.dst_folded_labels_zone %}
                     case
                         when ranked.label_occurrence = 2
-                            and not {{ wall_clock_exists(add_minutes('ranked.wall_clock_at', 60), layout.dst_folded_labels_zone) }}
+                            and not {{ wall_clock_exists(add_minutes('ranked.wall_clock_at', 60), "'" ~ layout.dst_folded_labels_zone ~ "'") }}
                             then {{ add_minutes('ranked.wall_clock_at', 60) }}
                         else ranked.wall_clock_at
                     end as adjusted_wall_clock_at

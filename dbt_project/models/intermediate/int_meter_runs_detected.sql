@@ -1,0 +1,84 @@
+{#- Runs of one repeated value on the health-checked channels: consecutive published readings
+    (no gap between them) with the same kW. Long zero runs point at a dead meter or a lost supply,
+    long constant non-zero runs at a stuck register. Only runs at least as long as
+    var zero_run_min_hours / constant_run_min_hours are kept. -#}
+{{ config(materialized='table') }}
+
+with
+
+readings as (
+
+    select
+        meter_id,
+        channel,
+        reading_start_at,
+        reading_end_at,
+        round(cast(kw as {{ dbt.type_numeric() }}), 6) as kw
+    from {{ ref('fct_readings') }}
+    where channel in ({{ "'" ~ var('health_checked_channels') | join("', '") ~ "'" }})
+
+),
+
+marked as (
+
+    select
+        readings.*,
+        case
+            when lag(reading_end_at) over meter_order = reading_start_at
+                and lag(kw) over meter_order = kw
+                then 0
+            else 1
+        end as starts_run
+    from readings
+    window meter_order as (partition by meter_id, channel order by reading_start_at)
+
+),
+
+numbered as (
+
+    select
+        marked.*,
+        sum(starts_run) over (
+            partition by meter_id, channel order by reading_start_at
+            rows between unbounded preceding and current row
+        ) as run_number
+    from marked
+
+),
+
+runs as (
+
+    select
+        meter_id,
+        channel,
+        run_number,
+        min(kw) as kw,
+        min(reading_start_at) as run_start_at,
+        max(reading_end_at) as run_end_at,
+        count(*) as readings
+    from numbered
+    group by meter_id, channel, run_number
+
+),
+
+long_runs as (
+
+    select
+        meter_id,
+        channel,
+        case when kw = 0 then 'zero_run' else 'constant_run' end as run_kind,
+        kw,
+        run_start_at,
+        run_end_at,
+        readings,
+        {{ minutes_between('run_start_at', 'run_end_at') }} / 60.0 as run_hours
+    from runs
+    where
+        (kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
+            >= {{ var('zero_run_min_hours') }} * 60)
+        or (kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
+            >= {{ var('constant_run_min_hours') }} * 60)
+
+)
+
+select * from long_runs
