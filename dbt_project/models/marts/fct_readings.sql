@@ -24,6 +24,7 @@
         ],
     )
 }}
+-- depends_on: {{ ref('int_readings_validated') }}
 {%- set max_gap = var('max_interpolation_gap_minutes') %}
 {%- set context_days = var('incremental_context_days') %}
 
