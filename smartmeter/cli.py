@@ -1,8 +1,8 @@
-"""The `smartmeter` command line. Parses flags, calls the step, prints what happened.
+"""The `smartmeter` command line: parses flags, calls the step, prints what happened.
 
-Exit codes: 0 all good; 1 something needs attention (a file dead-lettered, the quality gate
-failed, an alert could not be raised); 2 bad usage or an unusable data home; 3 another run holds
-the data home's lock; 130 interrupted.
+Exit codes: 0 all good; 1 needs attention (a file dead-lettered, the quality gate failed, a step
+failed, the warehouse unreachable); 2 bad usage or an unusable data home (read-only, full disk);
+3 another run holds the data home's lock; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,33 +12,52 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
 
 from smartmeter import __version__
-from smartmeter.home import Home, HomeError
+from smartmeter.home import Home, HomeError, LockedError
 from smartmeter.warehouse import TARGETS, WarehouseUnavailable, connected
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-def _common(parser: argparse.ArgumentParser, top: bool) -> None:
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument(
-        "--home",
-        default=default,
-        help="data home (default: $SMARTMETER_HOME or ./data)",
-    )
-    parser.add_argument(
-        "--target",
-        choices=TARGETS,
-        default=default,
-        help="warehouse: duckdb (embedded, default) or postgres (libpq PG* variables)",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="print machine-readable JSON instead of text",
-    )
+def _print_json(payload: object) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def _progress_bar(args: argparse.Namespace):
+    """A rich progress bar on a terminal (never with --json or when piped)."""
+    if args.json or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    class Bar:
+        def __init__(self) -> None:
+            self.progress = Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                transient=True,
+            )
+            self.tasks: dict[str, int] = {}
+
+        def __enter__(self):
+            self.progress.__enter__()
+            return self.update
+
+        def __exit__(self, *exc: object) -> None:
+            self.progress.__exit__(*exc)
+
+        def update(self, label: str, done: int, total: int) -> None:
+            if label not in self.tasks:
+                self.tasks[label] = self.progress.add_task(label, total=total)
+            self.progress.update(self.tasks[label], completed=done, total=total)
+
+    return Bar()
+
+
+# -- commands --------------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace, home: Home) -> int:
@@ -48,7 +67,10 @@ def cmd_init(args: argparse.Namespace, home: Home) -> int:
     with home.lock(wait=True), connected(home, args.target) as warehouse:
         prepare(home, warehouse)
         raw_load.load(make_pipeline(home, warehouse), [], LOADER_FILE_FORMAT[args.target])
-    _say(args, f"data home ready at {home.root} (target {args.target})", {"home": str(home.root)})
+    if args.json:
+        _print_json({"home": str(home.root), "target": args.target})
+    else:
+        print(f"data home ready at {home.root} (target {args.target})")
     return EXIT_OK
 
 
@@ -58,7 +80,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     with home.lock(wait=args.wait), connected(home, args.target) as warehouse:
         report = ingest(home, warehouse)
     if args.json:
-        print(json.dumps({"files": [o.__dict__ for o in report.outcomes], "ok": report.ok}))
+        _print_json({"files": [o.__dict__ for o in report.outcomes], "ok": report.ok})
     else:
         for outcome in report.outcomes:
             print(outcome.line())
@@ -73,14 +95,176 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK if report.ok else EXIT_ATTENTION
 
 
-def _say(args: argparse.Namespace, text: str, payload: dict) -> None:
-    print(json.dumps(payload) if args.json else text)
+def _report_run(args: argparse.Namespace, summary) -> int:
+    from smartmeter.flow import summary_lines
+
+    if args.json:
+        _print_json(summary.as_dict())
+    else:
+        print("\n".join(summary_lines(summary)))
+    if summary.status == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.ok else EXIT_ATTENTION
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Home], int], str]] = {
-    "init": (cmd_init, "create the data home, the ops tables and empty raw tables"),
-    "ingest": (cmd_ingest, "archive and load every file waiting in landing/"),
-}
+def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> int:
+    from smartmeter.flow import run_pipeline
+    from smartmeter.watch import StopOnSignal
+
+    home.create()
+    with StopOnSignal() as stop, home.lock(wait=args.wait), _progress_bar(args) as progress:
+        summary = run_pipeline(home, args.target, trigger, stop.event.is_set, progress)
+    return _report_run(args, summary)
+
+
+def cmd_build(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter.dbt_runner import run_dbt
+
+    with home.lock(wait=args.wait):
+        result = run_dbt(home, args.target, "build", *args.dbt_args)
+    print(result.output if not args.json else json.dumps({"ok": result.ok}))
+    return EXIT_OK if result.ok else EXIT_ATTENTION
+
+
+def cmd_export(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter.export import export_warehouse
+
+    with home.lock(wait=args.wait):
+        report = export_warehouse(home, args.target, args.partition_scheme)
+    if args.json:
+        _print_json(report.__dict__)
+    else:
+        print(
+            f"export: {len(report.partitions)} partitions rewritten ({report.rows:,} rows), "
+            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {home.parquet}"
+        )
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter.flow import summary_lines
+    from smartmeter.watch import StopOnSignal, watch
+
+    def on_run(summary) -> None:
+        if args.json:
+            print(json.dumps(summary.as_dict(), default=str), flush=True)
+        else:
+            print("\n".join(summary_lines(summary)), flush=True)
+
+    with StopOnSignal() as stop:
+        if not args.json:
+            print(f"watching {home.landing} (Ctrl-C to stop)", flush=True)
+        runs = watch(home, args.target, on_run, stop.event, args.settle_seconds)
+    if not args.json:
+        print(f"stopped after {runs} run(s)")
+    return EXIT_OK
+
+
+def cmd_dlq(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter import dead_letters
+
+    if args.dlq_command == "list":
+        letters = dead_letters.all_letters(home) if args.all else dead_letters.open_letters(home)
+        if args.json:
+            _print_json([letter.__dict__ for letter in letters])
+            return EXIT_OK
+        if not letters:
+            print("the dead-letter queue is empty")
+        for letter in letters:
+            print(
+                f"{letter.dead_letter_id}  {letter.status:<9} {letter.stage:<7} "
+                f"{letter.reason:<22} {letter.original_name}  ({letter.attempts} attempt(s), "
+                f"last {letter.last_attempt_at})\n    {letter.message}"
+            )
+        return EXIT_OK
+    return replay(args, home)
+
+
+def replay(args: argparse.Namespace, home: Home) -> int:
+    """Replay dead letters after their cause is fixed: each goes through exactly once."""
+    from smartmeter import dead_letters
+
+    if args.all:
+        letters = dead_letters.open_letters(home, args.target)
+    else:
+        letter = dead_letters.find(home, args.id) if args.id else None
+        if letter is None:
+            print(f"smartmeter: no dead letter {args.id!r} (see `smartmeter dlq list`)")
+            return EXIT_USAGE
+        if letter.status != dead_letters.OPEN:
+            print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
+            return EXIT_OK
+        letters = [letter]
+    if not letters:
+        print("no open dead letters to replay")
+        return EXIT_OK
+    home.create()
+    with home.lock(wait=args.wait):
+        for letter in letters:
+            dead_letters.set_status(letter, dead_letters.REPLAYING)
+        from smartmeter.flow import run_pipeline
+
+        summary = run_pipeline(home, args.target, "replay")
+        for letter in letters:
+            if summary.ok:
+                dead_letters.mark_replayed(home, letter)
+            else:
+                dead_letters.set_status(letter, dead_letters.OPEN)
+        if summary.ok:
+            try:
+                with connected(home, args.target) as warehouse:
+                    dead_letters.sync_table(home, warehouse)
+            except WarehouseUnavailable:
+                pass
+    names = ", ".join(letter.dead_letter_id for letter in letters)
+    if not args.json:
+        state = "replayed" if summary.ok else "still open (the run failed)"
+        print(f"{names}: {state}")
+    return _report_run(args, summary)
+
+
+def cmd_status(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter.status import collect_status, status_lines
+
+    status = collect_status(home, args.target)
+    if args.json:
+        _print_json(status)
+    else:
+        print("\n".join(status_lines(status)))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter.report import write_report
+
+    path = write_report(home, args.target, Path(args.output) if args.output else None)
+    if args.json:
+        _print_json({"report": str(path)})
+    else:
+        print(f"report written to {path}")
+    return EXIT_OK
+
+
+# -- parser ----------------------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace, Home], int]
+
+
+def _common(parser: argparse.ArgumentParser, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--home", default=default, help="data home ($SMARTMETER_HOME, ./data)")
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=default,
+        help="duckdb (embedded, default) or postgres (libpq PG* variables)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="machine-readable JSON output",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,24 +275,61 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"smartmeter {__version__}")
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
+
+    def add(name: str, handler: Handler, help_text: str, wait: bool = True):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _common(p, top=False)
-        if name == "ingest":
-            p.add_argument("--wait", action="store_true", help="wait for a running run's lock")
+        if wait:
+            p.add_argument(
+                "--wait", action="store_true", help="wait for a running run instead of exiting 3"
+            )
+        p.set_defaults(handler=handler)
+        return p
+
+    add("init", cmd_init, "create the data home, the ops tables and empty raw tables", False)
+    add("ingest", cmd_ingest, "archive and load every file waiting in landing/")
+    add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
+    export = add("export", cmd_export, "write the queued partitions of the Parquet archive")
+    export.add_argument("--partition-scheme", choices=("date/meter_id", "date", "month/meter_id"))
+    watch = add("watch", cmd_watch, "run whenever complete files arrive in landing/", False)
+    watch.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=1.0,
+        help="how long landing/ must stand still before a run (default 1)",
+    )
+    dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay", False)
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    dlq_list = dlq_sub.add_parser("list", help="list dead letters (open ones; --all for all)")
+    dlq_list.add_argument("--all", action="store_true", help="also replayed letters")
+    dlq_replay = dlq_sub.add_parser("replay", help="replay one dead letter, or --all")
+    dlq_replay.add_argument("id", nargs="?", help="the dead letter id (dl-...)")
+    dlq_replay.add_argument("--all", action="store_true", help="every open dead letter")
+    dlq_replay.add_argument("--wait", action="store_true", help="wait for a running run")
+    add("status", cmd_status, "folders, recent runs, open alerts", False)
+    report = add("report", cmd_report, "write the self-contained HTML report", False)
+    report.add_argument("--output", help="where to write it (default <home>/reports/)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.target = args.target or os.environ.get("SMARTMETER_TARGET") or "duckdb"
+    args.wait = getattr(args, "wait", False)
+    if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
+        parser.error("dlq replay needs a dead letter id or --all")
     home = Home.resolve(args.home)
-    handler = COMMANDS[args.command][0]
     try:
-        return handler(args, home)
+        return args.handler(args, home)
+    except LockedError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except HomeError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_LOCKED if "another smartmeter run" in str(exc) else EXIT_USAGE
+        return EXIT_USAGE
     except WarehouseUnavailable as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_ATTENTION

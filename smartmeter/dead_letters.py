@@ -9,6 +9,7 @@ dlq/replayed/.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 from smartmeter.home import Home
 from smartmeter.warehouse import Warehouse
 
-OPEN, REPLAYED = "open", "replayed"
+OPEN, REPLAYING, REPLAYED = "open", "replaying", "replayed"
 
 
 @dataclass
@@ -40,6 +41,7 @@ class DeadLetter:
     replayed_at: str | None = None
     run_id: str | None = None
     target: str | None = None
+    requeued_at: str | None = None
 
     @property
     def sidecar(self) -> Path:
@@ -127,11 +129,57 @@ def all_letters(home: Home) -> list[DeadLetter]:
 
 
 def open_letters(home: Home, target: str | None = None) -> list[DeadLetter]:
+    """Letters waiting for `dlq replay` (for `target`, when given)."""
     return [
         letter
         for letter in all_letters(home)
         if letter.status == OPEN and (target is None or letter.target in (None, target))
     ]
+
+
+def find(home: Home, dead_letter_id: str) -> DeadLetter | None:
+    return next((lt for lt in all_letters(home) if lt.dead_letter_id == dead_letter_id), None)
+
+
+def set_status(letter: DeadLetter, status: str) -> DeadLetter:
+    letter.status = status
+    if status == OPEN:
+        letter.requeued_at = None
+    _write_json_atomically(letter.sidecar, asdict(letter))
+    return letter
+
+
+def requeue_replaying(home: Home, warehouse: Warehouse) -> list[str]:
+    """Put the work of letters being replayed back in line (called by ingest, which then
+    loads it): a file whose bytes the operator fixed in dlq/ is delivered again as new; an
+    unchanged file's delivery goes back to `received` (after a fix such as a new layout or the
+    warehouse being back); an archived file without a delivery is picked up by reconcile."""
+    requeued = []
+    for letter in all_letters(home):
+        if (
+            letter.status != REPLAYING
+            or letter.requeued_at
+            or letter.stage not in ("ingest", "load")
+        ):
+            continue
+        parked = Path(letter.dlq_path)
+        if not parked.exists():
+            continue
+        current = hashlib.sha256(parked.read_bytes()).hexdigest()
+        if current != letter.sha256:
+            partial = home.landing / f".{letter.dead_letter_id}.partial"
+            shutil.copyfile(parked, partial)
+            os.replace(partial, home.landing / letter.original_name)
+        elif letter.delivery_id:
+            warehouse.execute(
+                "update ops.file_manifest set status = 'received', detail = %s "
+                "where delivery_id = %s and status = 'dead_lettered'",
+                (f"replayed from {letter.dead_letter_id}", letter.delivery_id),
+            )
+        letter.requeued_at = now_iso()
+        set_status(letter, REPLAYING)
+        requeued.append(letter.dead_letter_id)
+    return requeued
 
 
 def mark_replayed(home: Home, letter: DeadLetter) -> DeadLetter:

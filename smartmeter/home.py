@@ -28,7 +28,11 @@ TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
 
 
 class HomeError(Exception):
-    """The data home cannot be used (missing, read-only, full disk, locked)."""
+    """The data home cannot be used (read-only, full disk, not creatable)."""
+
+
+class LockedError(HomeError):
+    """Another run holds the data home's lock."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ class Home:
                 except BlockingIOError:
                     if not wait:
                         holder = _read_holder(path)
-                        raise HomeError(
+                        raise LockedError(
                             f"another smartmeter run is using {self.root}{holder}; "
                             "wait for it to finish (or pass --wait)"
                         ) from None

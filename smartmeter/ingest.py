@@ -354,6 +354,7 @@ def ingest(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     prepare(home, warehouse)
+    dead_letters.requeue_replaying(home, warehouse)
     taken = take_in_landing(home, warehouse, run_id)
     reconcile(home, warehouse, warehouse.target, run_id)
     report = load_pending(home, warehouse, run_id, on_progress)

@@ -59,6 +59,7 @@ DDL = (
         message varchar not null,
         raised_at timestamp with time zone not null,
         delivered_at timestamp with time zone,
+        resolved_at timestamp with time zone,
         delivery_attempts integer not null,
         last_delivery_error varchar,
         run_id varchar

@@ -1,0 +1,275 @@
+"""The Parquet archive of validated readings (fct_readings), written by DuckDB.
+
+Layout under <home>/parquet/readings/, by the partition scheme (dbt var parquet_partition_scheme):
+
+    date/meter_id   reading_date=YYYY-MM-DD/meter_id=<id>/data_0.parquet   (default)
+    date            reading_date=YYYY-MM-DD/data_0.parquet, rows sorted by meter_id
+    month/meter_id  reading_month=YYYY-MM/meter_id=<id>/data_0.parquet
+
+reading_date is the UTC date of reading_start_at. Partition values are URL-encoded by DuckDB,
+so a meter id with `/`, `..`, spaces or quotes stays one folder inside the archive; partition
+columns are also stored in the files (meter ids like `0012` stay text in every reader).
+
+What to write comes from intermediate.parquet_export_queue (dates queued by fct_readings). Each
+touched partition (a date, or a month) is written to a staging folder, then swapped into place,
+and its dates leave the queue only after that. A partition whose dates no longer have readings
+is removed. A crash leaves the queue intact: the next export writes the same partitions again.
+
+The same function serves both stores: on DuckDB it runs on the warehouse connection (the dbt
+Python model parquet_archive_exports, or `smartmeter export`); on PostgreSQL DuckDB attaches the
+warehouse through the postgres scanner and reads the marts from there.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from smartmeter.dbt_runner import project_var
+from smartmeter.home import Home
+from smartmeter.warehouse import PostgresSettings, WarehouseUnavailable
+
+SCHEMES = ("date/meter_id", "date", "month/meter_id")
+EXPORTED_COLUMNS = (
+    "meter_id",
+    "channel",
+    "reading_start_at",
+    "reading_end_at",
+    "interval_minutes",
+    "kw",
+    "kwh",
+    "quality_flag",
+    "is_estimated",
+    "estimation_method",
+    "is_outlier",
+    "outlier_reason",
+    "source_quality_flag",
+    "source_file",
+    "source_line",
+    "file_sha256",
+    "load_id",
+    "reading_date",
+)
+UTC_COLUMNS = ("reading_start_at", "reading_end_at")
+
+
+class ExportError(Exception):
+    """The archive could not be written (disk, permissions, or the warehouse)."""
+
+
+@dataclass
+class ExportReport:
+    partitions: list[str] = field(default_factory=list)
+    rows: int = 0
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def partition_dir(scheme: str, day: date) -> str:
+    if scheme == "month/meter_id":
+        return f"reading_month={day:%Y-%m}"
+    return f"reading_date={day:%Y-%m-%d}"
+
+
+def _partition_days(
+    con: duckdb.DuckDBPyConnection, source: str, scheme: str, days: list[date]
+) -> list[date]:
+    """The dates a partition holds: the queued date, or every date of a month partition."""
+    if scheme != "month/meter_id":
+        return days
+    first = days[0].replace(day=1)
+    in_month = con.execute(
+        f"select distinct reading_date from {source} where reading_date >= ? "
+        "and reading_date < ? + interval 1 month",
+        [first, first],
+    ).fetchall()
+    return sorted({row[0] for row in in_month} | set(days))
+
+
+def _date_list(days: list[date]) -> str:
+    return ", ".join(f"date '{d.isoformat()}'" for d in days)
+
+
+def _columns_sql() -> str:
+    return ", ".join(
+        f"timezone('UTC', {c}) as {c}" if c in UTC_COLUMNS else c for c in EXPORTED_COLUMNS
+    )
+
+
+def _copy_partition(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    scheme: str,
+    days: list[date],
+    target: Path,
+) -> int:
+    select = (
+        f"select {_columns_sql()} from {source} where reading_date in ({_date_list(days)}) "
+        "order by meter_id, channel, reading_start_at"
+    )
+    rows = con.execute(f"select count(*) from ({select})").fetchone()[0]
+    if rows == 0:
+        return 0
+    if scheme == "date":
+        target.mkdir(parents=True)
+        options = "format parquet, compression zstd"
+        destination = target / "data_0.parquet"
+    else:
+        options = (
+            "format parquet, compression zstd, partition_by (meter_id), "
+            "write_partition_columns true"
+        )
+        destination = target
+    con.execute(f"copy ({select}) to '{_sql_path(destination)}' ({options})")
+    return rows
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _swap_into_place(staging: Path, final: Path, has_rows: bool) -> None:
+    old = final.with_name(f".old-{final.name}")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    if has_rows:
+        staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def export_queued(
+    con: duckdb.DuckDBPyConnection,
+    parquet_root: Path,
+    scheme: str,
+    source: str = "marts.fct_readings",
+    queue: str = "intermediate.parquet_export_queue",
+    stage_locally: bool = False,
+) -> ExportReport:
+    """Write every queued partition and prune partitions whose dates have no readings left.
+
+    stage_locally: copy the queued rows into DuckDB first, in one query (for a remote source,
+    where one query per partition would scan the remote table again each time)."""
+    if scheme not in SCHEMES:
+        raise ExportError(f"unknown partition scheme {scheme!r}; choose one of {SCHEMES}")
+    started = time.perf_counter()
+    root = parquet_root / "readings"
+    root.mkdir(parents=True, exist_ok=True)
+    for leftover in root.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    _follow_scheme(con, root, scheme, source, queue)
+    queued = [
+        row[0] for row in con.execute(f"select distinct reading_date from {queue}").fetchall()
+    ]
+    units: dict[str, list[date]] = defaultdict(list)
+    for day in queued:
+        units[partition_dir(scheme, day)].append(day)
+    partition_days = {
+        name: _partition_days(con, source, scheme, days) for name, days in units.items()
+    }
+    rows_source = source
+    if stage_locally and partition_days:
+        every_day = sorted({d for days in partition_days.values() for d in days})
+        con.execute(
+            f"create or replace temp table export_rows as select * from {source} "
+            f"where reading_date in ({_date_list(every_day)})"
+        )
+        rows_source = "export_rows"
+    report = ExportReport()
+    for name in sorted(units):
+        days = partition_days[name]
+        staging = root / f".staging-{name}"
+        try:
+            rows = _copy_partition(con, rows_source, scheme, days, staging)
+            _swap_into_place(staging, root / name, has_rows=rows > 0)
+        except (OSError, duckdb.IOException) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ExportError(f"could not write partition {name}: {exc}") from exc
+        con.execute(f"delete from {queue} where reading_date in ({_date_list(units[name])})")
+        report.partitions.append(name)
+        report.rows += rows
+    report.removed = _prune(con, root, scheme, source)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _follow_scheme(
+    con: duckdb.DuckDBPyConnection, root: Path, scheme: str, source: str, queue: str
+) -> None:
+    """A new partition scheme rewrites the whole archive: clear it and queue every date."""
+    marker = root / "_partition_scheme"
+    if marker.exists() and marker.read_text().strip() == scheme:
+        return
+    if marker.exists() or any(not p.name.startswith(".") for p in root.iterdir()):
+        for folder in root.iterdir():
+            if folder.is_dir():
+                shutil.rmtree(folder)
+        con.execute(
+            f"insert into {queue} (reading_date, queued_at) "
+            f"select distinct reading_date, current_timestamp from {source}"
+        )
+    marker.write_text(scheme + "\n")
+
+
+def _prune(con: duckdb.DuckDBPyConnection, root: Path, scheme: str, source: str) -> list[str]:
+    present = {
+        partition_dir(scheme, row[0])
+        for row in con.execute(f"select distinct reading_date from {source}").fetchall()
+    }
+    removed = []
+    prefix = "reading_month=" if scheme == "month/meter_id" else "reading_date="
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        if folder.name.startswith(prefix) and folder.name in present:
+            continue
+        shutil.rmtree(folder)
+        removed.append(folder.name)
+    return removed
+
+
+def _postgres_scanner(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckDB's postgres scanner from its PyPI wheel (no extension downloads offline)."""
+    import duckdb_extension_postgres_scanner as wheel
+
+    extension = next(Path(wheel.__file__).parent.glob("extensions/*/postgres_scanner.*"))
+    con.execute(f"load '{_sql_path(extension)}'")
+
+
+def export_warehouse(home: Home, target: str, scheme: str | None = None) -> ExportReport:
+    """Export the queued partitions of a data home's warehouse (either store)."""
+    scheme = scheme or str(project_var("parquet_partition_scheme"))
+    if target == "duckdb":
+        con = duckdb.connect(str(home.warehouse))
+        try:
+            return export_queued(con, home.parquet, scheme)
+        finally:
+            con.close()
+    settings = PostgresSettings.from_env()
+    con = duckdb.connect()
+    try:
+        _postgres_scanner(con)
+        dsn = (
+            f"host={settings.host} port={settings.port} user={settings.user} "
+            f"dbname={settings.dbname}"
+        )
+        try:
+            con.execute(f"attach '{dsn}' as warehouse (type postgres)")
+        except duckdb.Error as exc:
+            raise WarehouseUnavailable(f"cannot attach PostgreSQL for the export: {exc}") from exc
+        return export_queued(
+            con,
+            home.parquet,
+            scheme,
+            source="warehouse.marts.fct_readings",
+            queue="warehouse.intermediate.parquet_export_queue",
+            stage_locally=True,
+        )
+    finally:
+        con.close()

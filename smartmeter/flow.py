@@ -1,0 +1,585 @@
+"""One pipeline run: ingest -> dbt build (the quality gate) -> Parquet export -> alerts.
+
+Each step is retried on transient failures (the warehouse unreachable or locked, an I/O error,
+a killed dbt) up to 3 attempts in all with exponential backoff (tenacity). A step that still
+fails dead-letters its work: the landing files for ingest, the build or the export batch for
+the later steps. A quality-gate failure (an error-severity test) is not transient: it stops the
+export and raises alerts. Every critical problem raises an alert; the run is recorded in
+ops.pipeline_runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from dlt_pipelines import archive
+from smartmeter import alerts, dead_letters
+from smartmeter.alerts import Alert
+from smartmeter.dbt_runner import DbtResult, run_dbt
+from smartmeter.export import ExportError, export_warehouse
+from smartmeter.home import Home, HomeError
+from smartmeter.ingest import IngestReport, ingest
+from smartmeter.ops_tables import ensure_ops_tables
+from smartmeter.warehouse import Warehouse, WarehouseUnavailable, connect
+
+ATTEMPTS = 3
+RETRY_BASE_ENV = "SMARTMETER_RETRY_BASE_SECONDS"  # first backoff; tests make it small
+PERMANENT_OS_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+TRANSIENT_DBT_OUTPUT = re.compile(
+    r"could not connect|connection refused|server closed the connection|terminating connection"
+    r"|could not set lock|conflicting lock|database is locked|no such file or directory.*socket",
+    re.IGNORECASE,
+)
+
+
+class StepFailed(Exception):
+    """A step failed; `transient` says whether trying again may help."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+class StopRequested(Exception):
+    """SIGINT/SIGTERM arrived: the run stops between steps."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, StepFailed):
+        return exc.transient
+    if isinstance(exc, WarehouseUnavailable | duckdb.IOException):
+        return True
+    if isinstance(exc, HomeError):
+        return False
+    if isinstance(exc, OSError):
+        return exc.errno not in PERMANENT_OS_ERRORS
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and cause is not exc:
+        return is_transient(cause)
+    return "OperationalError" in type(exc).__name__
+
+
+@dataclass
+class StepResult:
+    status: str = "skipped"  # ok | failed | dead_lettered | skipped
+    seconds: float = 0.0
+    attempts: int = 0
+    detail: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    trigger: str
+    target: str
+    started_at: str
+    finished_at: str | None = None
+    status: str = "running"  # ok | failed | interrupted
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "steps": {k: asdict(v) for k, v in self.steps.items()}}
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class Run:
+    """The state of one run; `execute` walks the steps in order."""
+
+    def __init__(
+        self,
+        home: Home,
+        target: str,
+        trigger: str = "manual",
+        should_stop: Callable[[], bool] = lambda: False,
+        progress: Progress | None = None,
+    ):
+        self.home = home
+        self.target = target
+        self.should_stop = should_stop
+        self.progress = progress
+        self.summary = RunSummary(
+            run_id=datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6],
+            trigger=trigger,
+            target=target,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self.started = time.perf_counter()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _retrying(self) -> Retrying:
+        base = float(os.environ.get(RETRY_BASE_ENV, "2"))
+
+        def note(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self.summary.messages.append(f"attempt {state.attempt_number} failed: {exc}")
+
+        return Retrying(
+            stop=stop_after_attempt(ATTEMPTS),
+            wait=wait_exponential(multiplier=base, min=base, max=base * 8),
+            retry=retry_if_exception(is_transient),
+            before_sleep=note,
+            reraise=True,
+        )
+
+    def _step(self, name: str, work: Callable[[], str]) -> StepResult:
+        """Run one step with retries; record how it went."""
+        if self.should_stop():
+            raise StopRequested(f"stopped before {name}")
+        result = self.summary.steps.setdefault(name, StepResult())
+        started = time.perf_counter()
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    result.attempts = attempt.retry_state.attempt_number
+                    result.detail = work()
+            result.status = "ok"
+        except Exception as exc:
+            result.status = "failed"
+            result.detail = str(exc)
+            raise
+        finally:
+            result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+    def _warehouse(self) -> Warehouse:
+        warehouse = connect(self.home, self.target)
+        try:
+            ensure_ops_tables(warehouse)
+        except Exception:
+            warehouse.close()
+            raise
+        return warehouse
+
+    def _alert(self, warehouse: Warehouse | None, alert: Alert) -> None:
+        alert.run_id = self.summary.run_id
+        if alerts.raise_alert(self.home, warehouse, alert):
+            self.summary.counts["alerts_raised"] = self.summary.counts.get("alerts_raised", 0) + 1
+
+    def _try_warehouse(self) -> Warehouse | None:
+        try:
+            return self._warehouse()
+        except Exception:
+            return None
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def ingest(self) -> IngestReport:
+        report = IngestReport()
+
+        def work() -> str:
+            nonlocal report
+            with self._connected() as warehouse:
+                alerts.flush_outbox(self.home, warehouse)
+                self._record_start(warehouse)
+                report = ingest(
+                    self.home,
+                    warehouse,
+                    self.summary.run_id,
+                    on_progress=self._progress_fn("ingest"),
+                )
+                for outcome in report.outcomes:
+                    if outcome.status == "dead_lettered":
+                        self._alert(warehouse, _file_alert(outcome.name, outcome.message))
+            return (
+                f"{report.count('loaded')} loaded, {report.count('duplicate')} duplicate, "
+                f"{report.count('dead_lettered')} dead-lettered, {report.rows_loaded:,} rows"
+            )
+
+        try:
+            self._step("ingest", work)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._dead_letter_landing(exc)
+            self.summary.steps["ingest"].status = "dead_lettered"
+            raise
+        finally:
+            self.summary.counts.update(
+                files_loaded=report.count("loaded"),
+                files_duplicate=report.count("duplicate"),
+                files_dead_lettered=report.count("dead_lettered")
+                + self.summary.counts.get("files_dead_lettered", 0),
+                rows_in=report.rows_loaded,
+            )
+        return report
+
+    def build(self) -> DbtResult:
+        result: DbtResult | None = None
+
+        def work() -> str:
+            nonlocal result
+            result = run_dbt(
+                self.home,
+                self.target,
+                "build",
+                "--exclude",
+                "parquet_archive_exports",
+                on_line=self._dbt_progress_fn(),
+            )
+            if result.killed:
+                raise StepFailed(result.summary(), transient=True)
+            if result.failures() or result.returncode != 0:
+                transient = bool(TRANSIENT_DBT_OUTPUT.search(result.output)) or not result.results
+                raise StepFailed(_dbt_failure_text(result), transient=transient)
+            return result.summary()
+
+        try:
+            self._step("build", work)
+        except StepFailed as exc:
+            warehouse = self._try_warehouse()
+            try:
+                if exc.transient:
+                    self._park_batch("dbt", exc)
+                elif result is not None:
+                    self._gate_alerts(warehouse, result)
+            finally:
+                if warehouse:
+                    warehouse.close()
+            raise
+        with self._connected() as warehouse:
+            self._gate_alerts(warehouse, result)
+        return result
+
+    def export(self) -> None:
+        def work() -> str:
+            try:
+                report = export_warehouse(self.home, self.target)
+            except ExportError as exc:
+                raise StepFailed(str(exc), transient=True) from exc
+            self.summary.counts["partitions_written"] = len(report.partitions)
+            return f"{len(report.partitions)} partitions, {report.rows:,} rows"
+
+        try:
+            self._step("export", work)
+        except Exception as exc:
+            if is_transient(exc):
+                self._park_batch("export", exc)
+                self.summary.steps["export"].status = "dead_lettered"
+            raise
+
+    def send_alerts(self) -> None:
+        def work() -> str:
+            with self._connected() as warehouse:
+                rows = warehouse.query(
+                    "select alert_key, meter_id, status, severity, message from marts.meter_alerts"
+                )
+                keys = set()
+                for key, meter_id, status, severity, message in rows:
+                    keys.add(key)
+                    kind = f"meter_{status}"
+                    self._alert(warehouse, Alert(kind, severity, f"meter {meter_id}", message, key))
+                for kind in ("meter_faulty", "meter_suspect"):
+                    alerts.resolve_missing(warehouse, kind, keys)
+                alerts.resolve_missing(warehouse, "run_failed", set())
+                self.summary.counts["meters_flagged"] = len(rows)
+                delivered, pending = alerts.deliver_pending(warehouse)
+            return f"{len(rows)} meter alerts; webhook: {delivered} delivered, {pending} pending"
+
+        self._step("alerts", work)
+
+    # -- failure handling ------------------------------------------------------------------
+
+    def _dead_letter_landing(self, exc: BaseException) -> None:
+        """Ingest failed for good: park every landing file (archived first: nothing is lost)."""
+        for path in self.home.landed_files():
+            try:
+                entry = archive.archive_file(path, self.home.archive)
+            except OSError:
+                entry = None
+            letter = dead_letters.park(
+                self.home,
+                source=path,
+                original_name=path.name,
+                sha256=entry.sha256 if entry else None,
+                delivery_id=None,
+                stage="ingest",
+                error_class="transient",
+                reason="warehouse_unavailable"
+                if isinstance(exc, WarehouseUnavailable)
+                else type(exc).__name__,
+                message=str(exc),
+                attempts=ATTEMPTS,
+                run_id=self.summary.run_id,
+                target=self.target,
+            )
+            path.unlink()
+            self.summary.counts["files_dead_lettered"] = (
+                self.summary.counts.get("files_dead_lettered", 0) + 1
+            )
+            self._alert(None, _file_alert(path.name, f"{letter.reason}: {exc}"))
+
+    def _park_batch(self, stage: str, exc: BaseException) -> None:
+        dead_letters.park(
+            self.home,
+            source=None,
+            original_name=f"{stage} batch of {self.summary.run_id}",
+            sha256=None,
+            delivery_id=None,
+            stage=stage,
+            error_class="transient",
+            reason=type(exc).__name__,
+            message=str(exc)[:2000],
+            attempts=ATTEMPTS,
+            run_id=self.summary.run_id,
+            target=self.target,
+        )
+        self._alert(
+            self._try_warehouse(),
+            Alert(
+                f"{stage}_dead_lettered",
+                "critical",
+                f"{stage} step",
+                f"failed {ATTEMPTS} times and was dead-lettered: {str(exc)[:500]}",
+                f"{stage}_dead_lettered:{self.summary.run_id}",
+            ),
+        )
+
+    def _gate_alerts(self, warehouse: Warehouse | None, result: DbtResult | None) -> None:
+        """One alert per failing error-severity test; tests that pass again are resolved."""
+        if result is None:
+            return
+        failing = set()
+        for node in result.failures():
+            unique_id = node["unique_id"]
+            failing.add(f"dbt_test_failed:{unique_id}")
+            self._alert(
+                warehouse,
+                Alert(
+                    "dbt_test_failed",
+                    "critical",
+                    unique_id.split(".")[-2] if unique_id.count(".") > 2 else unique_id,
+                    (node.get("message") or "failed")[:500],
+                    f"dbt_test_failed:{unique_id}",
+                ),
+            )
+        if warehouse is not None:
+            alerts.resolve_missing(warehouse, "dbt_test_failed", failing)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    @contextmanager
+    def _connected(self) -> Iterator[Warehouse]:
+        warehouse = self._warehouse()
+        try:
+            yield warehouse
+        finally:
+            warehouse.close()
+
+    def _record_start(self, warehouse: Warehouse) -> None:
+        warehouse.execute("delete from ops.pipeline_runs where run_id = %s", (self.summary.run_id,))
+        warehouse.execute(
+            "insert into ops.pipeline_runs (run_id, trigger, target, started_at, status) "
+            "values (%s, %s, %s, %s, 'running')",
+            (self.summary.run_id, self.summary.trigger, self.target, self.summary.started_at),
+        )
+
+    def _record_finish(self) -> None:
+        summary = self.summary
+        record = {
+            "run_id": summary.run_id,
+            "trigger": summary.trigger,
+            "target": self.target,
+            "started_at": summary.started_at,
+            "finished_at": summary.finished_at,
+            "status": summary.status,
+            "counts": json.dumps(
+                {**summary.counts, "steps": {k: asdict(v) for k, v in summary.steps.items()}}
+            ),
+            "error": "; ".join(summary.messages[-3:])[:2000] or None,
+        }
+        warehouse = self._try_warehouse()
+        if warehouse is None:  # keep it for the next run that reaches the warehouse
+            self.home.outbox.mkdir(parents=True, exist_ok=True)
+            path = self.home.outbox / f"{summary.run_id}.json"
+            path.write_text(json.dumps(record), encoding="utf-8")
+            return
+        try:
+            record_runs(warehouse, [record, *_outbox_runs(self.home)])
+        finally:
+            warehouse.close()
+
+    def _counts_from_warehouse(self, report: IngestReport) -> None:
+        shas = [o.sha256 for o in report.outcomes if o.status == "loaded"]
+        with self._connected() as warehouse:
+            totals = warehouse.query(
+                "select count(*), sum(case when is_estimated then 1 else 0 end) "
+                "from marts.fct_readings"
+            )[0]
+            quarantined = warehouse.scalar("select count(*) from marts.quarantined_readings")
+            this_run = (0, 0)
+            if shas:
+                marks = ", ".join(["%s"] * len(shas))
+                this_run = warehouse.query(
+                    "select coalesce(sum(published), 0), coalesce(sum(quarantined), 0) "
+                    f"from marts.file_reading_balance where file_sha256 in ({marks})",
+                    shas,
+                )[0]
+        self.summary.counts.update(
+            published_from_new_files=int(this_run[0]),
+            quarantined_from_new_files=int(this_run[1]),
+            published_total=int(totals[0] or 0),
+            estimated_total=int(totals[1] or 0),
+            quarantined_total=int(quarantined or 0),
+        )
+
+    def _progress_fn(self, label: str) -> Callable[[int, int], None] | None:
+        if self.progress is None:
+            return None
+        progress = self.progress
+        return lambda done, total: progress(label, done, total)
+
+    def _dbt_progress_fn(self) -> Callable[[str], None] | None:
+        if self.progress is None:
+            return None
+        pattern = re.compile(r"\b(\d+) of (\d+) (?:OK|PASS|FAIL|ERROR|WARN|SKIP)")
+        progress = self.progress
+
+        def on_line(line: str) -> None:
+            match = pattern.search(line)
+            if match:
+                progress("dbt build", int(match.group(1)), int(match.group(2)))
+
+        return on_line
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def execute(self) -> RunSummary:
+        summary = self.summary
+        try:
+            report = self.ingest()
+            self.build()
+            self.export()
+            self.send_alerts()
+            self._counts_from_warehouse(report)
+            summary.status = "ok" if report.ok else "failed"
+            if not report.ok:
+                summary.messages.append("some files were dead-lettered")
+        except StopRequested as exc:
+            summary.status = "interrupted"
+            summary.messages.append(str(exc))
+        except Exception as exc:
+            summary.status = "failed"
+            summary.messages.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._alert(
+                self._try_warehouse(),
+                Alert(
+                    "run_failed",
+                    "critical",
+                    f"pipeline run ({self.target})",
+                    summary.messages[-1][:500],
+                    f"run_failed:{self.target}",
+                ),
+            )
+        finally:
+            summary.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            summary.counts["seconds"] = round(time.perf_counter() - self.started, 1)
+            self._record_finish()
+        return summary
+
+
+def _file_alert(name: str, message: str) -> Alert:
+    return Alert(
+        "file_dead_lettered",
+        "critical",
+        f"file {name}",
+        f"dead-lettered: {message}"[:500],
+        f"file_dead_lettered:{name}:{uuid.uuid4().hex[:8]}",
+    )
+
+
+def _dbt_failure_text(result: DbtResult) -> str:
+    if result.results:
+        return result.summary()
+    tail = [line for line in result.output.splitlines() if line.strip()][-3:]
+    return "dbt failed: " + " | ".join(tail)
+
+
+def _outbox_runs(home: Home) -> list[dict]:
+    records = []
+    for path in sorted(home.outbox.glob("run-*.json")):
+        records.append(json.loads(path.read_text(encoding="utf-8")))
+        path.unlink()
+    return records
+
+
+def record_runs(warehouse: Warehouse, records: list[dict]) -> None:
+    for record in records:
+        warehouse.execute("delete from ops.pipeline_runs where run_id = %s", (record["run_id"],))
+        warehouse.execute(
+            "insert into ops.pipeline_runs (run_id, trigger, target, started_at, finished_at, "
+            "status, counts, error) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                record["run_id"],
+                record["trigger"],
+                record["target"],
+                record["started_at"],
+                record["finished_at"],
+                record["status"],
+                record["counts"],
+                record["error"],
+            ),
+        )
+
+
+def run_pipeline(
+    home: Home,
+    target: str,
+    trigger: str = "manual",
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """One whole run under the data home's lock (the caller takes it)."""
+    home.create()
+    return Run(home, target, trigger, should_stop, progress).execute()
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    c = summary.counts
+    lines = [
+        f"run {summary.run_id} ({summary.trigger}, {summary.target}): {summary.status.upper()} "
+        f"in {c.get('seconds', 0)} s",
+        f"  files: {c.get('files_loaded', 0)} loaded, {c.get('files_duplicate', 0)} duplicate, "
+        f"{c.get('files_dead_lettered', 0)} dead-lettered; rows in: {c.get('rows_in', 0):,}",
+    ]
+    if "published_total" in c:
+        lines.append(
+            f"  from new files: {c['published_from_new_files']:,} published, "
+            f"{c['quarantined_from_new_files']:,} quarantined"
+        )
+        lines.append(
+            f"  warehouse: {c['published_total']:,} readings published "
+            f"({c['estimated_total']:,} estimated), {c['quarantined_total']:,} quarantined; "
+            f"{c.get('meters_flagged', 0)} meters flagged"
+        )
+    for name, step in summary.steps.items():
+        tries = f", {step.attempts} attempts" if step.attempts > 1 else ""
+        lines.append(f"  {name:<7} {step.status:<13} {step.seconds:>7.1f} s{tries}  {step.detail}")
+    lines.extend(f"  ! {m}" for m in summary.messages[-5:])
+    return lines

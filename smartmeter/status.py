@@ -1,0 +1,111 @@
+"""`smartmeter status`: what is in each folder, the last runs, open alerts and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartmeter import alerts, dead_letters
+from smartmeter.home import Home
+from smartmeter.warehouse import WarehouseUnavailable, connected
+
+
+def _count_files(folder) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "home": str(home.root),
+        "target": target,
+        "folders": {
+            "landing": len(home.landed_files()),
+            "raw_archive_files": _count_files(home.archive),
+            "dlq_open": len(dead_letters.open_letters(home)),
+            "parquet_files": _count_files(home.parquet),
+            "outbox": len(alerts.outbox_alerts(home)),
+        },
+        "open_dead_letters": [
+            {
+                "id": lt.dead_letter_id,
+                "stage": lt.stage,
+                "reason": lt.reason,
+                "file": lt.original_name,
+            }
+            for lt in dead_letters.open_letters(home)
+        ],
+        "warehouse": "unreachable",
+        "runs": [],
+        "open_alerts": [],
+    }
+    if not home.root.exists():
+        status["warehouse"] = "no data home yet (smartmeter init)"
+        return status
+    try:
+        with connected(home, target) as warehouse:
+            if not warehouse.relation_exists("ops", "pipeline_runs"):
+                status["warehouse"] = "empty (no run yet)"
+                return status
+            status["warehouse"] = "ok"
+            status["runs"] = [
+                dict(
+                    zip(
+                        ("run_id", "trigger", "started_at", "finished_at", "status"),
+                        row,
+                        strict=True,
+                    )
+                )
+                for row in warehouse.query(
+                    "select run_id, trigger, started_at, finished_at, status "
+                    "from ops.pipeline_runs order by started_at desc limit %s",
+                    (last_runs,),
+                )
+            ]
+            status["open_alerts"] = [
+                dict(
+                    zip(
+                        ("raised_at", "severity", "kind", "subject", "delivered_at"),
+                        row,
+                        strict=True,
+                    )
+                )
+                for row in warehouse.query(
+                    "select raised_at, severity, kind, subject, delivered_at from ops.alerts "
+                    "where resolved_at is null order by raised_at desc limit 20"
+                )
+            ]
+            status["manifest"] = dict(
+                warehouse.query("select status, count(*) from ops.file_manifest group by status")
+            )
+    except WarehouseUnavailable as exc:
+        status["warehouse"] = f"unreachable: {exc}"
+    return status
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    f = status["folders"]
+    lines = [
+        f"data home {status['home']} (target {status['target']}; warehouse {status['warehouse']})",
+        f"  landing/ {f['landing']} file(s) waiting   raw/ {f['raw_archive_files']} archived   "
+        f"dlq/ {f['dlq_open']} open   parquet/ {f['parquet_files']} file(s)   "
+        f"outbox {f['outbox']}",
+    ]
+    if status.get("manifest"):
+        lines.append(
+            "  deliveries: " + ", ".join(f"{n} {s}" for s, n in sorted(status["manifest"].items()))
+        )
+    if status["runs"]:
+        lines.append("  last runs:")
+        lines += [
+            f"    {r['run_id']}  {r['trigger']:<7} {r['status']:<11} started {r['started_at']}"
+            for r in status["runs"]
+        ]
+    if status["open_alerts"]:
+        lines.append("  open alerts:")
+        lines += [
+            f"    {a['raised_at']}  {a['severity']:<8} {a['kind']:<20} {a['subject']}"
+            for a in status["open_alerts"]
+        ]
+    for letter in status["open_dead_letters"]:
+        where = f"{letter['stage']}, {letter['reason']}"
+        lines.append(f"  dead letter {letter['id']}: {letter['file']} ({where})")
+    return lines
