@@ -47,8 +47,8 @@ def declared_columns(layout: Layout) -> list[str]:
     models can be built on an empty warehouse)."""
     if layout.shape == "wide":
         return ["field_0001"]
-    if layout.shape == "nem12":
-        return [f"field_{i:03d}" for i in range(1, 3)]
+    if layout.shape == "nem12":  # the 200 and 400 record fields the models name
+        return [f"field_{i:03d}" for i in range(1, 11)]
     d = layout.declaration
     headers = [
         (d.get(role) or {}).get("column")

@@ -120,8 +120,9 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
 def cmd_build(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.dbt_runner import run_dbt
 
+    extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     with home.lock(wait=args.wait):
-        result = run_dbt(home, args.target, "build", *args.dbt_args)
+        result = run_dbt(home, args.target, "build", *extra)
     print(result.output if not args.json else json.dumps({"ok": result.ok}))
     return EXIT_OK if result.ok else EXIT_ATTENTION
 

@@ -62,11 +62,19 @@ days as (
         1440 / nullif(blocks.interval_minutes, 0) as intervals_per_day,
         {{ try_strptime('positioned.field_002', '%Y%m%d') }} as interval_date,
         {%- for name, offset in trailer_offsets.items() %}
+        {%- set lengths = [] %}
+        {%- for n in [48, 96, 288] if ('field_%03d' % (n + 2 + offset)) in fields %}
+            {%- do lengths.append(n) %}
+        {%- endfor %}
+        {%- if lengths %}
         case 1440 / nullif(blocks.interval_minutes, 0)
-            {%- for n in [48, 96, 288] if ('field_%03d' % (n + 2 + offset)) in fields %}
+            {%- for n in lengths %}
             when {{ n }} then nullif(trim(positioned.{{ 'field_%03d' % (n + 2 + offset) }}), '')
             {%- endfor %}
         end as {{ name }}{{ "," if not loop.last }}
+        {%- else %}
+        cast(null as varchar) as {{ name }}{{ "," if not loop.last }}
+        {%- endif %}
         {%- endfor %}
     from positioned
     inner join blocks
