@@ -1,0 +1,89 @@
+"""The same dbt models on DuckDB and PostgreSQL give the same answers, and both stores get the
+Parquet archive."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from conftest import REPO, duck, land, pg_connect, run_cli
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+PER_METER_DAY = """
+    select meter_id, channel, cast(reading_date as varchar), count(*),
+        round(cast(sum(kwh) as numeric(28, 6)), 5),
+        sum(case when quality_flag = 'E' then 1 else 0 end),
+        sum(case when is_outlier then 1 else 0 end)
+    from marts.fct_readings group by 1, 2, 3 order by 1, 2, 3
+"""
+OTHERS = {
+    "quarantine": "select file_sha256, source_line, value_position, reason "
+    "from marts.quarantined_readings order by 1, 2, 3",
+    "gaps": "select meter_id, channel, cast(gap_start_at as varchar), intervals_missing "
+    "from marts.meter_gaps order by 1, 2, 3",
+    "health": "select meter_id, status, zero_runs, constant_runs, deviation_episodes "
+    "from marts.meter_health order by 1",
+    "balance": "select file_sha256, raw_values, published, quarantined, duplicate_copies, "
+    "is_balanced from marts.file_reading_balance order by 1",
+}
+
+
+def normalize(rows: list[tuple]) -> list[tuple]:
+    return [tuple(float(v) if hasattr(v, "as_tuple") else v for v in row) for row in rows]
+
+
+@pytest.fixture(scope="module")
+def both_stores(tmp_path_factory, real_data):
+    base = tmp_path_factory.mktemp("parity")
+    files = base / "files"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts/generate_sample_data.py"),
+            "--out",
+            str(files),
+            "--meters",
+            "12",
+            "--days",
+            "8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    inputs = [
+        *sorted(files.glob("*.csv")),
+        real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",
+        real_data / "lcl-london-smart-meters/kaggle-halfhourly-2013/MAC000037.csv",
+    ]
+    homes = {}
+    for target in ("duckdb", "postgres"):
+        home = base / target
+        (home / "landing").mkdir(parents=True)
+        land(home, *inputs)
+        homes[target] = home
+    return homes, inputs
+
+
+def test_same_answers_on_duckdb_and_postgres(both_stores, pg_env):
+    homes, _ = both_stores
+    for target, home in homes.items():
+        result = run_cli(home, "run", "--target", target, env=pg_env)
+        assert result.returncode == 0, f"{target}: {result.stdout}{result.stderr}"
+    with duck(homes["duckdb"]) as con, pg_connect(pg_env) as pg:
+        duck_rows = normalize(con.execute(PER_METER_DAY).fetchall())
+        pg_rows = normalize(pg.execute(PER_METER_DAY).fetchall())
+        assert len(duck_rows) > 500
+        assert duck_rows == pg_rows
+        for name, sql in OTHERS.items():
+            assert normalize(con.execute(sql).fetchall()) == normalize(
+                pg.execute(sql).fetchall()
+            ), name
+    for target, home in homes.items():
+        archived = duckdb.sql(
+            f"select count(*) from read_parquet('{home}/parquet/readings/**/*.parquet', "
+            "hive_partitioning = true)"
+        ).fetchone()[0]
+        assert archived == sum(row[3] for row in duck_rows), target
