@@ -10,7 +10,8 @@ estimated as (
         reading_start_at,
         reading_end_at,
         case
-            when lag(reading_end_at) over meter_order = reading_start_at
+            when
+                lag(reading_end_at) over meter_order = reading_start_at
                 and lag(estimation_method) over meter_order = 'linear_interpolation'
                 then 0
             else 1

@@ -35,3 +35,10 @@
     {%- endfor -%}
     {{ return(names | sort) }}
 {%- endmacro %}
+
+{#- `a, b, c` (optionally `alias.a, ...`): a select list from a list of column names. -#}
+{% macro column_list(columns, relation=none) -%}
+    {%- for column in columns -%}
+        {{ relation ~ '.' if relation else '' }}{{ column }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}

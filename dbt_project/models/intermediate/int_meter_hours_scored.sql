@@ -67,14 +67,15 @@ with_hour_of_week as (
 history as (
 
     select
-        with_hour_of_week.*,
         {%- for week in range(1, weeks + 1) %}
-        case
-            when lag(hour_start_at, {{ week }}) over same_hour_of_week
-                >= {{ dbt.dateadd('hour', -(var('baseline_days') * 24 + 1), 'hour_start_at') }}
-                then lag(kw, {{ week }}) over same_hour_of_week
-        end as week_{{ week }}_kw{{ "," if not loop.last }}
+            case
+                when
+                    lag(hour_start_at, {{ week }}) over same_hour_of_week
+                    >= {{ dbt.dateadd('hour', -(var('baseline_days') * 24 + 1), 'hour_start_at') }}
+                    then lag(kw, {{ week }}) over same_hour_of_week
+            end as week_{{ week }}_kw,
         {%- endfor %}
+        with_hour_of_week.*
     from with_hour_of_week
     window same_hour_of_week as (
         partition by meter_id, channel, hour_of_week order by hour_start_at
@@ -89,7 +90,7 @@ baselines as (
         {{ median_of(week_columns) }} as baseline_kw,
         (
             {%- for column in week_columns %}
-            case when {{ column }} is not null then 1 else 0 end{{ " +" if not loop.last }}
+                case when {{ column }} is not null then 1 else 0 end{{ " +" if not loop.last }}
             {%- endfor %}
         ) as baseline_weeks
     from history

@@ -24,7 +24,8 @@ marked as (
     select
         readings.*,
         case
-            when lag(reading_end_at) over meter_order = reading_start_at
+            when
+                lag(reading_end_at) over meter_order = reading_start_at
                 and lag(kw) over meter_order = kw
                 then 0
             else 1
@@ -74,10 +75,14 @@ long_runs as (
         {{ minutes_between('run_start_at', 'run_end_at') }} / 60.0 as run_hours
     from runs
     where
-        (kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
-            >= {{ var('zero_run_min_hours') }} * 60)
-        or (kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
-            >= {{ var('constant_run_min_hours') }} * 60)
+        (
+            kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
+            >= {{ var('zero_run_min_hours') }} * 60
+        )
+        or (
+            kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
+            >= {{ var('constant_run_min_hours') }} * 60
+        )
 
 )
 

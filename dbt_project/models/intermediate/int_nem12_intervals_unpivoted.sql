@@ -3,12 +3,6 @@
     per-interval quality. Output follows the staging contract (see stage_layouts.sql). -#}
 {%- set layout = layout_config('nem12') %}
 {%- set fields = raw_columns(ref('stg_nem12__records'), 'field_') %}
-{%- set value_fields = [] %}
-{%- for k in range(1, 289) if ('field_%03d' % (k + 2)) in fields %}
-    {%- do value_fields.append((k, 'field_%03d' % (k + 2))) %}
-{%- endfor %}
-{#- After the N values come QualityMethod, ReasonCode, ReasonDescription, UpdateDateTime. -#}
-{%- set trailer_offsets = {'quality_method': 1, 'reason_code': 2} %}
 
 with
 
@@ -60,22 +54,9 @@ days as (
         blocks.interval_text,
         blocks.interval_minutes,
         1440 / nullif(blocks.interval_minutes, 0) as intervals_per_day,
-        {{ try_strptime('positioned.field_002', '%Y%m%d') }} as interval_date,
-        {%- for name, offset in trailer_offsets.items() %}
-        {%- set lengths = [] %}
-        {%- for n in [48, 96, 288] if ('field_%03d' % (n + 2 + offset)) in fields %}
-            {%- do lengths.append(n) %}
-        {%- endfor %}
-        {%- if lengths %}
-        case 1440 / nullif(blocks.interval_minutes, 0)
-            {%- for n in lengths %}
-            when {{ n }} then nullif(trim(positioned.{{ 'field_%03d' % (n + 2 + offset) }}), '')
-            {%- endfor %}
-        end as {{ name }}{{ "," if not loop.last }}
-        {%- else %}
-        cast(null as varchar) as {{ name }}{{ "," if not loop.last }}
-        {%- endif %}
-        {%- endfor %}
+        {{ nem12_after_values(fields, 1) }} as quality_method,
+        {{ nem12_after_values(fields, 2) }} as reason_code,
+        {{ try_strptime('positioned.field_002', '%Y%m%d') }} as interval_date
     from positioned
     inner join blocks
         on
@@ -92,15 +73,11 @@ intervals as (
         day_value.interval_number,
         day_value.value_text
     from days
-    cross join lateral (
-        values
-        {%- for k, field in value_fields %}
-            ({{ k }}, days.{{ field }}){{ "," if not loop.last }}
-        {%- else %}
-            (0, cast(null as varchar))
-        {%- endfor %}
-    ) as day_value (interval_number, value_text)
-    where day_value.interval_number <= days.intervals_per_day
+    cross join
+        lateral (
+            {{ nem12_interval_values(fields, 'days') }}
+        ) as day_value (interval_number, value_text)
+    where day_value.interval_number between 1 and days.intervals_per_day
 
 ),
 
@@ -143,12 +120,7 @@ readings as (
     select
         'nem12' as layout,
         nmi as meter_id,
-        case nmi_suffix
-            {%- for suffix, channel in (layout.channel_map or {}).items() %}
-            when '{{ suffix }}' then '{{ channel }}'
-            {%- endfor %}
-            else lower(nmi_suffix)
-        end as channel,
+        {{ nem12_channel('nmi_suffix', layout.channel_map) }} as channel,
         field_002 || ' #' || cast(interval_number as varchar) as timestamp_text,
         {{ add_minutes('interval_date', '(interval_number - 1) * interval_minutes') }}
             as wall_clock_at,

@@ -12,6 +12,12 @@
 
 with
 
+numbers as (
+
+    {{ numbers(max_gap + 1) }}
+
+),
+
 validated as (
 
     select * from {{ ref('int_readings_validated') }}
@@ -66,7 +72,8 @@ register_deltas as (
         case
             when previous_read_at is null then 'register_baseline'
             when register_kwh < previous_register_kwh then 'counter_reset'
-            when {{ minutes_between('previous_read_at', 'reading_end_at') }} > {{ max_gap }}
+            when
+                {{ minutes_between('previous_read_at', 'reading_end_at') }} > {{ max_gap }}
                 + interval_minutes
                 then 'register_baseline'
         end as register_problem
@@ -80,19 +87,24 @@ register_intervals as (
     select
         register_deltas.meter_id,
         register_deltas.channel,
-        {{ add_minutes('register_deltas.reading_end_at', '-(numbers.k + 1) * register_deltas.interval_minutes') }}
-            as reading_start_at,
-        {{ add_minutes('register_deltas.reading_end_at', '-numbers.k * register_deltas.interval_minutes') }}
-            as reading_end_at,
+        {{ add_minutes(
+            'register_deltas.reading_end_at',
+            '-(numbers.k + 1) * register_deltas.interval_minutes'
+        ) }} as reading_start_at,
+        {{ add_minutes(
+            'register_deltas.reading_end_at', '-numbers.k * register_deltas.interval_minutes'
+        ) }} as reading_end_at,
         register_deltas.interval_minutes,
-        case when register_deltas.register_problem is null then
-            (register_deltas.register_kwh - register_deltas.previous_register_kwh)
-            / (register_deltas.span_minutes / register_deltas.interval_minutes)
-            * 60.0 / register_deltas.interval_minutes
+        case
+            when register_deltas.register_problem is null then
+                (register_deltas.register_kwh - register_deltas.previous_register_kwh)
+                / (register_deltas.span_minutes / register_deltas.interval_minutes)
+                * 60.0 / register_deltas.interval_minutes
         end as kw,
-        case when register_deltas.register_problem is null then
-            (register_deltas.register_kwh - register_deltas.previous_register_kwh)
-            / (register_deltas.span_minutes / register_deltas.interval_minutes)
+        case
+            when register_deltas.register_problem is null then
+                (register_deltas.register_kwh - register_deltas.previous_register_kwh)
+                / (register_deltas.span_minutes / register_deltas.interval_minutes)
         end as kwh,
         case
             when register_deltas.span_minutes > register_deltas.interval_minutes then 'E'
@@ -112,7 +124,7 @@ register_intervals as (
         register_deltas.file_sha256,
         register_deltas.load_id
     from register_deltas
-    inner join ({{ numbers(max_gap + 1) }}) as numbers
+    inner join numbers
         on
             numbers.k = 0
             or (

@@ -16,20 +16,20 @@
 with
 
 {% for name, relation in staged_layouts %}
-{{ name }}_readings as (
+    {{ name }}_readings as (
 
-    {{ readings_in_utc(relation, layout_config(name)) }}
+        {{ readings_in_utc(relation, layout_config(name)) }}
 
-),
+    ),
 
 {% endfor %}
 unioned as (
 
     {%- for name, _ in staged_layouts %}
-    select * from {{ name }}_readings
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select * from {{ name }}_readings
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 )

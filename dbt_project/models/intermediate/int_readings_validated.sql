@@ -42,14 +42,17 @@ row_checked as (
         {{ unit_scale('unit_text') }} as unit_scale,
         case
             when timestamp_problem is not null then timestamp_problem
-            when interval_minutes is null
+            when
+                interval_minutes is null
                 or interval_minutes not in ({{ valid_intervals | join(', ') }})
                 then 'invalid_interval'
-            when reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
+            when
+                reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
                 or reading_start_at > {{ add_minutes(
                     from_epoch_seconds(load_id_number('load_id')), 'interval_minutes') }}
                 then 'out_of_range_timestamp'
-            when {{ epoch_seconds('wall_clock_at') }}
+            when
+                {{ epoch_seconds('wall_clock_at') }}
                 <> floor({{ epoch_seconds('wall_clock_at') }})
                 or mod(
                     cast({{ epoch_seconds('wall_clock_at') }} as bigint), interval_minutes * 60
@@ -78,10 +81,7 @@ affected_intervals as (
 earlier_versions as (
 
     -- Rows judged before whose interval a new row shares; re-judged with the new ones.
-    select
-        {%- for column in validated_base_columns() %}
-        previous.{{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+    select {{ column_list(validated_base_columns(), 'previous') }}
     from {{ this }} as previous
     inner join affected_intervals
         on
@@ -104,10 +104,7 @@ earlier_versions as (
 
 pool as (
 
-    select
-        {%- for column in validated_base_columns() %}
-        {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+    select {{ column_list(validated_base_columns()) }}
     from row_checked
     {%- if is_incremental() %}
     union all
@@ -137,8 +134,9 @@ judged as (
         compared.*,
         case
             when row_reason is null
-                then min(comparable_value) over same_interval
-                <> max(comparable_value) over same_interval
+                then
+                    min(comparable_value) over same_interval
+                    <> max(comparable_value) over same_interval
         end as is_conflicting,
         count(*) over same_interval as versions,
         row_number() over (
@@ -155,9 +153,7 @@ judged as (
 final as (
 
     select
-        {%- for column in validated_base_columns() %}
-        {{ column }},
-        {%- endfor %}
+        {{ column_list(validated_base_columns()) }},
         comparable_value,
         coalesce(row_reason, case when is_conflicting then 'conflicting_duplicate' end)
             as quarantine_reason,

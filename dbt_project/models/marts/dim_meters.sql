@@ -21,7 +21,10 @@ validated as (
 
 latest_source as (
 
-    select meter_id, layout, timezone
+    select
+        meter_id,
+        layout,
+        timezone
     from validated
     where recency = 1
 

@@ -30,6 +30,12 @@
 
 with
 
+numbers as (
+
+    {{ numbers(max_gap) }}
+
+),
+
 {% if is_incremental() %}
 scope_days as (
 
@@ -72,7 +78,7 @@ ranked_in_day as (
     select
         standardized.*,
         row_number() over (
-            partition by meter_id, channel, reading_date order by kw desc, reading_start_at
+            partition by meter_id, channel, reading_date order by kw desc, reading_start_at asc
         ) as rank_in_day
     from standardized
 
@@ -97,7 +103,8 @@ flagged as (
         ranked_in_day.*,
         case
             when ranked_in_day.kw > {{ var('max_plausible_kw') }} then 'above_max_plausible_kw'
-            when ranked_in_day.rank_in_day = 1
+            when
+                ranked_in_day.rank_in_day = 1
                 and day_peaks.highest_kw >= {{ var('spike_min_kw') }}
                 and day_peaks.highest_kw > {{ var('spike_ratio') }} * day_peaks.third_highest_kw
                 then 'spike'
@@ -144,12 +151,16 @@ span_points as (
 
     select
         fillable_spans.*,
-        {{ add_minutes('fillable_spans.previous_end_at', 'numbers.k * fillable_spans.interval_minutes') }}
-            as reading_start_at
+        {{ add_minutes(
+            'fillable_spans.previous_end_at', 'numbers.k * fillable_spans.interval_minutes'
+        ) }} as reading_start_at
     from fillable_spans
-    inner join ({{ numbers(max_gap) }}) as numbers
-        on numbers.k * fillable_spans.interval_minutes
-        < {{ minutes_between('fillable_spans.previous_end_at', 'fillable_spans.next_start_at') }}
+    inner join numbers
+        on
+            numbers.k * fillable_spans.interval_minutes
+            < {{ minutes_between(
+                'fillable_spans.previous_end_at', 'fillable_spans.next_start_at'
+            ) }}
 
 ),
 
@@ -163,8 +174,14 @@ estimated as (
             as reading_end_at,
         span_points.interval_minutes,
         span_points.previous_kw + (span_points.next_kw - span_points.previous_kw)
-        * ({{ epoch_seconds('span_points.reading_start_at') }} - {{ epoch_seconds('span_points.previous_start_at') }})
-        / ({{ epoch_seconds('span_points.next_start_at') }} - {{ epoch_seconds('span_points.previous_start_at') }})
+        * (
+            {{ epoch_seconds('span_points.reading_start_at') }}
+            - {{ epoch_seconds('span_points.previous_start_at') }}
+        )
+        / (
+            {{ epoch_seconds('span_points.next_start_at') }}
+            - {{ epoch_seconds('span_points.previous_start_at') }}
+        )
             as kw,
         'E' as quality_flag,
         'linear_interpolation' as estimation_method,

@@ -15,21 +15,21 @@ with
 raw_rows as (
 
     {%- for table in raw_tables %}
-    select
-        _file_sha256 as file_sha256,
-        min(_source_file) as source_file,
-        '{{ table }}' as layout,
-        count(*) as raw_rows,
-        {%- if table == 'nem12' %}
-        sum(case when trim(field_001) <> '300' then 1 else 0 end) as rows_without_values
-        {%- else %}
-        0 as rows_without_values
+        select
+            _file_sha256 as file_sha256,
+            min(_source_file) as source_file,
+            '{{ table }}' as layout,
+            count(*) as raw_rows,
+            {%- if table == 'nem12' %}
+                sum(case when trim(field_001) <> '300' then 1 else 0 end) as rows_without_values
+            {%- else %}
+                0 as rows_without_values
+            {%- endif %}
+        from {{ source('raw', table) }}
+        group by _file_sha256
+        {%- if not loop.last %}
+            union all
         {%- endif %}
-    from {{ source('raw', table) }}
-    group by _file_sha256
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
     {%- endfor %}
 
 ),
@@ -48,7 +48,9 @@ values_by_file as (
 
 published as (
 
-    select file_sha256, count(*) as published
+    select
+        file_sha256,
+        count(*) as published
     from {{ ref('fct_readings') }}
     where source_line is not null
     group by file_sha256
@@ -57,7 +59,9 @@ published as (
 
 quarantined as (
 
-    select file_sha256, count(*) as quarantined
+    select
+        file_sha256,
+        count(*) as quarantined
     from {{ ref('quarantined_readings') }}
     group by file_sha256
 

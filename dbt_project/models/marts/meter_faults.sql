@@ -17,7 +17,8 @@ runs as (
         case
             when run_kind = 'zero_run'
                 then cast(readings as varchar) || ' consecutive zero readings'
-            else cast(readings as varchar) || ' consecutive readings of '
+            else
+                cast(readings as varchar) || ' consecutive readings of '
                 || cast(kw as varchar) || ' kW'
         end as detail
     from {{ ref('int_meter_runs_detected') }}
@@ -33,7 +34,8 @@ hours as (
         is_deviation,
         robust_z,
         case
-            when is_deviation
+            when
+                is_deviation
                 and lag(is_deviation) over meter_order
                 and lag(hour_start_at) over meter_order
                 = {{ dbt.dateadd('hour', -1, 'hour_start_at') }}

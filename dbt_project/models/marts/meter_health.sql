@@ -54,23 +54,26 @@ final as (
                 trim(
                     case
                         when findings.zero_runs > 0
-                            then cast(findings.zero_runs as varchar) || ' zero run(s), longest '
-                            || {{ rounded_text('findings.longest_zero_run_hours') }}
-                            || ' h; '
+                            then
+                                cast(findings.zero_runs as varchar) || ' zero run(s), longest '
+                                || {{ rounded_text('findings.longest_zero_run_hours') }}
+                                || ' h; '
                         else ''
                     end
                     || case
                         when findings.constant_runs > 0
-                            then cast(findings.constant_runs as varchar)
-                            || ' constant run(s), longest '
-                            || {{ rounded_text('findings.longest_constant_run_hours') }}
-                            || ' h; '
+                            then
+                                cast(findings.constant_runs as varchar)
+                                || ' constant run(s), longest '
+                                || {{ rounded_text('findings.longest_constant_run_hours') }}
+                                || ' h; '
                         else ''
                     end
                     || case
                         when findings.deviation_episodes > 0
-                            then cast(findings.deviation_episodes as varchar)
-                            || ' deviation episode(s); '
+                            then
+                                cast(findings.deviation_episodes as varchar)
+                                || ' deviation episode(s); '
                         else ''
                     end
                 )

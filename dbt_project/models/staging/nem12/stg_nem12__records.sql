@@ -16,7 +16,7 @@ renamed as (
     select
         trim(field_001) as record_indicator,
         {%- for field in fields if field != 'field_001' %}
-        {{ field }},
+            {{ field }},
         {%- endfor %}
         {{ staged_lineage() }}
     from source
