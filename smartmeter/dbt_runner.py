@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from smartmeter.faults import crash_if_dbt_starts
 from smartmeter.home import Home
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,6 +107,7 @@ def run_dbt(
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
+            crash_if_dbt_starts(line, process.pid)
             if on_line:
                 on_line(line.rstrip("\n"))
         process.wait()

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from smartmeter.dbt_runner import project_var
+from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.warehouse import PostgresSettings, WarehouseUnavailable
 
@@ -192,6 +193,7 @@ def export_queued(
             shutil.rmtree(staging, ignore_errors=True)
             raise ExportError(f"could not write partition {name}: {exc}") from exc
         con.execute(f"delete from {queue} where reading_date in ({_date_list(units[name])})")
+        crash_point("export:after_partition")
         report.partitions.append(name)
         report.rows += rows
     report.removed = _prune(con, root, scheme, source)

@@ -62,9 +62,18 @@ class Home:
             for folder in folders:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise HomeError(f"cannot create the data home at {self.root}: {exc.strerror}") from exc
+            raise self._unusable(exc) from exc
         self.check_writable()
         return self
+
+    def _unusable(self, exc: OSError) -> HomeError:
+        reason = {
+            errno.EROFS: "is on a read-only file system",
+            errno.EACCES: "is not writable by this user",
+            errno.ENOSPC: "is on a full disk",
+            errno.EDQUOT: "is over its disk quota",
+        }.get(exc.errno, f"cannot be written ({exc.strerror})")
+        return HomeError(f"the data home {self.root} {reason}; nothing was changed")
 
     def check_writable(self) -> None:
         """Fail early, before touching anything, when the home is read-only or full."""
@@ -75,13 +84,7 @@ class Home:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
-            reason = {
-                errno.EROFS: "is on a read-only file system",
-                errno.EACCES: "is not writable by this user",
-                errno.ENOSPC: "is on a full disk",
-                errno.EDQUOT: "is over its disk quota",
-            }.get(exc.errno, f"cannot be written ({exc.strerror})")
-            raise HomeError(f"the data home {self.root} {reason}; nothing was changed") from exc
+            raise self._unusable(exc) from exc
         finally:
             with suppress(OSError):
                 probe.unlink(missing_ok=True)
