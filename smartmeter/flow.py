@@ -257,6 +257,7 @@ class Run:
             try:
                 if exc.transient:
                     self._park_batch("dbt", exc)
+                    self.summary.steps["build"].status = "dead_lettered"
                 elif result is not None:
                     self._gate_alerts(warehouse, result)
             finally:
