@@ -28,6 +28,15 @@ OTHERS = {
     "from marts.meter_health order by 1",
     "balance": "select file_sha256, raw_values, published, quarantined, duplicate_copies, "
     "is_balanced from marts.file_reading_balance order by 1",
+    "daily": "select meter_id, cast(local_date as varchar), round(cast(kwh as numeric(28, 6)), 5), "
+    "expected_readings, is_complete from marts.fct_daily_consumption order by 1, 2",
+    "peaks": "select peak_type, scope, coalesce(meter_id, ''), cast(period_month as varchar), "
+    "peak_rank, cast(period_start_at as varchar), round(cast(kw as numeric(28, 6)), 5) "
+    "from marts.fct_peak_periods order by 1, 2, 3, 4, 5",
+    "accuracy": "select scope, coalesce(meter_id, ''), forecast_method, horizon_days, hours_scored, "
+    "round(cast(mae_kw as numeric(28, 6)), 5) from marts.forecast_accuracy order by 1, 2, 3, 4",
+    "anomalies": "select meter_id, anomaly_level, reason, cast(period_start_at as varchar) "
+    "from marts.fct_anomalies order by 1, 2, 3, 4",
 }
 
 

@@ -1,0 +1,94 @@
+{#- Per meter and local day: energy, peak demand and when, how much was estimated. A day is
+    complete when every interval of its local day (46, 48 or 50 half hours around DST) is
+    published and no long gap (meter_gaps) touches it; incomplete days are kept, flagged. -#}
+
+with
+
+readings as (
+
+    select * from {{ ref('int_readings_localized') }}
+
+),
+
+ranked as (
+
+    select
+        readings.*,
+        row_number() over (
+            partition by meter_id, local_date order by kw desc, reading_start_at asc
+        ) as demand_rank
+    from readings
+
+),
+
+daily as (
+
+    select
+        meter_id,
+        timezone,
+        local_date,
+        min(interval_minutes) as interval_minutes,
+        count(*) as readings,
+        sum(case when is_estimated then 1 else 0 end) as estimated_readings,
+        sum(kwh) as kwh,
+        max(kw) as peak_kw,
+        max(case when demand_rank = 1 then reading_start_at end) as peak_at,
+        max(case when demand_rank = 1 then local_start_at end) as peak_local_at
+    from ranked
+    group by meter_id, timezone, local_date
+
+),
+
+bounds as (
+
+    select
+        daily.*,
+        {{ wall_clock_to_utc('cast(local_date as timestamp)', 'timezone') }} as day_start_at,
+        {{ wall_clock_to_utc(dbt.dateadd('day', 1, 'cast(local_date as timestamp)'), 'timezone') }}
+            as day_end_at
+    from daily
+
+),
+
+with_gaps as (
+
+    select
+        bounds.*,
+        {{ minutes_between('day_start_at', 'day_end_at') }} / interval_minutes
+            as expected_readings,
+        exists(
+            select 1
+            from {{ ref('meter_gaps') }} as gaps
+            where
+                gaps.meter_id = bounds.meter_id
+                and gaps.channel = '{{ var("consumption_channel") }}'
+                and gaps.gap_start_at < bounds.day_end_at
+                and gaps.gap_end_at > bounds.day_start_at
+        ) as touches_long_gap
+    from bounds
+
+),
+
+final as (
+
+    select
+        meter_id,
+        local_date,
+        timezone,
+        day_start_at,
+        day_end_at,
+        kwh,
+        peak_kw,
+        peak_at,
+        peak_local_at,
+        readings,
+        expected_readings,
+        estimated_readings,
+        1.0 * estimated_readings / readings as estimated_share,
+        touches_long_gap,
+        readings = expected_readings and not touches_long_gap as is_complete
+    from with_gaps
+
+)
+
+select * from final

@@ -1,0 +1,84 @@
+{#- Average load profiles by local hour of day: per meter and for the fleet (the mean of the
+    healthy meters' profiles, each meter counting once), for weekdays, weekends and all days,
+    per season and over all seasons. -#}
+
+with
+
+readings as (
+
+    select * from {{ ref('int_readings_localized') }}
+
+),
+
+buckets as (
+
+    {%- for season_expr, day_expr in [
+        ('season', "case when is_weekend then 'weekend' else 'weekday' end"),
+        ('season', "'all'"),
+        ("'all'", "case when is_weekend then 'weekend' else 'weekday' end"),
+        ("'all'", "'all'"),
+    ] %}
+        select
+            meter_id,
+            {{ season_expr }} as season,
+            {{ day_expr }} as day_type,
+            local_hour,
+            avg(kw) as avg_kw,
+            count(*) as readings
+        from readings
+        group by
+            meter_id,
+            {%- for expr in [season_expr, day_expr] if not expr.startswith("'") %}
+                {{ expr }},
+            {%- endfor %}
+            local_hour
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
+meters as (
+
+    select
+        'meter' as scope,
+        meter_id,
+        season,
+        day_type,
+        local_hour,
+        avg_kw,
+        readings,
+        1 as meters
+    from buckets
+
+),
+
+fleet as (
+
+    select
+        'fleet' as scope,
+        cast(null as varchar) as meter_id,
+        buckets.season,
+        buckets.day_type,
+        buckets.local_hour,
+        avg(buckets.avg_kw) as avg_kw,
+        sum(buckets.readings) as readings,
+        count(*) as meters
+    from buckets
+    inner join {{ ref('meter_health') }} as health
+        on buckets.meter_id = health.meter_id
+    where not health.is_excluded_from_peaks
+    group by buckets.season, buckets.day_type, buckets.local_hour
+
+),
+
+final as (
+
+    select * from meters
+    union all
+    select * from fleet
+
+)
+
+select * from final
