@@ -236,9 +236,13 @@ def cmd_status(args: argparse.Namespace, home: Home) -> int:
 
 
 def cmd_report(args: argparse.Namespace, home: Home) -> int:
-    from smartmeter.report import write_report
+    from smartmeter.report import ReportError, write_report
 
-    path = write_report(home, args.target, Path(args.output) if args.output else None)
+    try:
+        path = write_report(home, args.target, Path(args.output) if args.output else None)
+    except ReportError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_ATTENTION
     if args.json:
         _print_json({"report": str(path)})
     else:

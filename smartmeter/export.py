@@ -114,20 +114,17 @@ def _copy_partition(
         f"select {_columns_sql()} from {source} where reading_date in ({_date_list(days)}) "
         "order by meter_id, channel, reading_start_at"
     )
-    rows = con.execute(f"select count(*) from ({select})").fetchone()[0]
-    if rows == 0:
-        return 0
     if scheme == "date":
         target.mkdir(parents=True)
-        options = "format parquet, compression zstd"
+        options = "format parquet"
         destination = target / "data_0.parquet"
     else:
-        options = (
-            "format parquet, compression zstd, partition_by (meter_id), "
-            "write_partition_columns true"
-        )
+        options = "format parquet, partition_by (meter_id), write_partition_columns true"
         destination = target
-    con.execute(f"copy ({select}) to '{_sql_path(destination)}' ({options})")
+    # snappy (DuckDB's default): zstd files are a third smaller but take 2.5x as long to write.
+    rows = con.execute(f"copy ({select}) to '{_sql_path(destination)}' ({options})").fetchone()[0]
+    if rows == 0:
+        shutil.rmtree(target, ignore_errors=True)
     return rows
 
 

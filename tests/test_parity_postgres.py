@@ -33,8 +33,9 @@ OTHERS = {
     "peaks": "select peak_type, scope, coalesce(meter_id, ''), cast(period_month as varchar), "
     "peak_rank, cast(period_start_at as varchar), round(cast(kw as numeric(28, 6)), 5) "
     "from marts.fct_peak_periods order by 1, 2, 3, 4, 5",
-    "accuracy": "select scope, coalesce(meter_id, ''), forecast_method, horizon_days, hours_scored, "
-    "round(cast(mae_kw as numeric(28, 6)), 5) from marts.forecast_accuracy order by 1, 2, 3, 4",
+    "accuracy": "select scope, coalesce(meter_id, ''), forecast_method, horizon_days, "
+    "hours_scored, round(cast(mae_kw as numeric(28, 6)), 5) from marts.forecast_accuracy "
+    "order by 1, 2, 3, 4",
     "anomalies": "select meter_id, anomaly_level, reason, cast(period_start_at as varchar) "
     "from marts.fct_anomalies order by 1, 2, 3, 4",
 }

@@ -121,6 +121,8 @@
     {%- set wall = "(" ~ regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 1) ~ " || ' ' || "
         ~ regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 2) ~ ")" -%}
     coalesce(
+        {#- the most common spelling first: one strptime, no regex (only NULLs fall through) #}
+        {{ try_strptime(expr, '%Y-%m-%dT%H:%M:%SZ') }},
         {{ try_strptime(wall, '%Y-%m-%d %H:%M:%S') }},
         {{ try_strptime(wall, '%Y-%m-%d %H:%M') }},
         {{ try_strptime(wall, '%Y-%m-%d %H:%M:%S.%f') }}
@@ -130,7 +132,7 @@
 {% macro iso8601_offset_minutes(expr) -%}
     {%- set offset = regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 5) -%}
     case
-        when {{ offset }} in ('Z', 'z') then 0
+        when right(trim({{ expr }}), 1) in ('Z', 'z') then 0
         when {{ offset }} is not null then
             (case when left({{ offset }}, 1) = '-' then -1 else 1 end) * (
                 cast(substring({{ offset }}, 2, 2) as integer) * 60

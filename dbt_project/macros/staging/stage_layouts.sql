@@ -36,7 +36,7 @@
         select 1 as placeholder
     {%- else -%}
     {%- set registers = layout.registers -%}
-    {%- set value_columns = registers.items() | list if registers else [(layout.value_column, none)] -%}
+    {%- set value_columns = registers.items() | list -%}
 with
 
 source as (
@@ -47,6 +47,8 @@ source as (
 
 registers as (
 
+    {%- if registers %}
+    -- One row per register of the line: each register is a channel.
     select
         source.*,
         register.channel_name,
@@ -56,13 +58,17 @@ registers as (
     cross join lateral (
         values
         {%- for column, channel_name in value_columns %}
-            (
-                {{ "'" ~ channel_name ~ "'" if channel_name else "cast(null as varchar)" }},
-                source.{{ column }},
-                {{ loop.index }}
-            ){{ "," if not loop.last }}
+            ('{{ channel_name }}', source.{{ column }}, {{ loop.index }}){{ "," if not loop.last }}
         {%- endfor %}
     ) as register (channel_name, value_text, value_position)
+    {%- else %}
+    select
+        source.*,
+        cast(null as varchar) as channel_name,
+        source.{{ layout.value_column }} as value_text,
+        1 as value_position
+    from source
+    {%- endif %}
 
 ),
 

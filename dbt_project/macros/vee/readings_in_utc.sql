@@ -23,11 +23,16 @@
     ]) }}
 {%- endmacro %}
 
-{#- The columns of a judged reading that int_readings_validated carries between runs. -#}
+{#- The columns of a judged reading that int_readings_validated keeps (and carries between
+    runs). The delivered text of timestamp, value and interval is kept only for rows that fail a
+    row check: for the rest the parsed values say it, and the lineage points at the raw row. -#}
 {% macro validated_base_columns() -%}
-    {{ return(staging_contract_columns() + [
-        'timezone', 'value_kind', 'stamp_at', 'timestamp_problem', 'reading_start_at',
-        'reading_end_at', 'unit_kind', 'unit_scale', 'row_reason'
+    {{ return([
+        'layout', 'meter_id', 'channel', 'reading_start_at', 'reading_end_at', 'interval_minutes',
+        'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale', 'timezone',
+        'source_quality_flag', 'source_reason_code', 'value_position', 'source_file',
+        'source_line', 'file_sha256', 'load_id', 'row_reason', 'timestamp_text', 'value_text',
+        'interval_text'
     ]) }}
 {%- endmacro %}
 

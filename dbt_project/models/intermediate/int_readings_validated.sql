@@ -69,11 +69,22 @@ row_checked as (
 
 ),
 
+slim as (
+
+    select
+        {{ column_list(validated_base_columns()[:-3]) }},
+        case when row_reason is not null then timestamp_text end as timestamp_text,
+        case when row_reason is not null then value_text end as value_text,
+        case when row_reason is not null then interval_text end as interval_text
+    from row_checked
+
+),
+
 {% if is_incremental() %}
 affected_intervals as (
 
     select distinct meter_id, channel, reading_start_at
-    from row_checked
+    from slim
     where row_reason is null
 
 ),
@@ -92,11 +103,11 @@ earlier_versions as (
         previous.row_reason is null
         and not exists (
             select 1
-            from row_checked
+            from slim
             where
-                row_checked.file_sha256 = previous.file_sha256
-                and row_checked.source_line = previous.source_line
-                and row_checked.value_position = previous.value_position
+                slim.file_sha256 = previous.file_sha256
+                and slim.source_line = previous.source_line
+                and slim.value_position = previous.value_position
         )
 
 ),
@@ -105,7 +116,7 @@ earlier_versions as (
 pool as (
 
     select {{ column_list(validated_base_columns()) }}
-    from row_checked
+    from slim
     {%- if is_incremental() %}
     union all
     select * from earlier_versions
@@ -128,38 +139,67 @@ compared as (
 
 ),
 
-judged as (
+repeated_intervals as (
+
+    -- Intervals delivered more than once (rare): a hash aggregate, no sort of every reading.
+    select
+        meter_id,
+        channel,
+        reading_start_at,
+        count(*) as versions,
+        min(comparable_value) <> max(comparable_value) as is_conflicting
+    from compared
+    where row_reason is null
+    group by meter_id, channel, reading_start_at
+    having count(*) > 1
+
+),
+
+repeated_versions as (
 
     select
-        compared.*,
-        case
-            when row_reason is null
-                then
-                    min(comparable_value) over same_interval
-                    <> max(comparable_value) over same_interval
-        end as is_conflicting,
-        count(*) over same_interval as versions,
+        compared.file_sha256,
+        compared.source_line,
+        compared.value_position,
+        repeated_intervals.versions,
+        repeated_intervals.is_conflicting,
         row_number() over (
-            partition by meter_id, channel, reading_start_at, row_reason is null
-            order by {{ load_id_number('load_id') }}, file_sha256, source_line, value_position
+            partition by compared.meter_id, compared.channel, compared.reading_start_at
+            order by
+                {{ load_id_number('compared.load_id') }},
+                compared.file_sha256,
+                compared.source_line,
+                compared.value_position
         ) as version_rank
     from compared
-    window same_interval as (
-        partition by meter_id, channel, reading_start_at, row_reason is null
-    )
+    inner join repeated_intervals
+        on
+            compared.meter_id = repeated_intervals.meter_id
+            and compared.channel = repeated_intervals.channel
+            and compared.reading_start_at = repeated_intervals.reading_start_at
+    where compared.row_reason is null
 
 ),
 
 final as (
 
     select
-        {{ column_list(validated_base_columns()) }},
-        comparable_value,
-        coalesce(row_reason, case when is_conflicting then 'conflicting_duplicate' end)
-            as quarantine_reason,
-        coalesce(not is_conflicting and version_rank > 1, false) as is_duplicate_copy,
-        case when row_reason is null then versions else 1 end as versions
-    from judged
+        {{ column_list(validated_base_columns(), 'compared') }},
+        compared.comparable_value,
+        coalesce(
+            compared.row_reason,
+            case when repeated_versions.is_conflicting then 'conflicting_duplicate' end
+        ) as quarantine_reason,
+        coalesce(
+            not repeated_versions.is_conflicting and repeated_versions.version_rank > 1, false
+        ) as is_duplicate_copy,
+        coalesce(repeated_versions.versions, 1) as versions
+    from compared
+    left join repeated_versions
+        on
+            compared.file_sha256 = repeated_versions.file_sha256
+            and compared.source_line = repeated_versions.source_line
+            and compared.value_position = repeated_versions.value_position
 
 )
 

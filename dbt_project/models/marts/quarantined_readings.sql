@@ -12,8 +12,9 @@ rejected_at_validation as (
         reading_start_at,
         interval_minutes,
         quarantine_reason as reason,
-        timestamp_text,
-        value_text,
+        -- rows that passed the row checks (conflicting duplicates) keep parsed values, not text
+        coalesce(timestamp_text, cast(reading_start_at as varchar)) as timestamp_text,
+        coalesce(value_text, cast(value as varchar)) as value_text,
         unit_text,
         layout,
         source_file,
@@ -34,8 +35,9 @@ rejected_at_standardization as (
         validated.reading_start_at,
         validated.interval_minutes,
         standardized.quarantine_reason as reason,
-        validated.timestamp_text,
-        validated.value_text,
+        coalesce(validated.timestamp_text, cast(validated.reading_start_at as varchar))
+            as timestamp_text,
+        coalesce(validated.value_text, cast(validated.value as varchar)) as value_text,
         validated.unit_text,
         validated.layout,
         validated.source_file,
