@@ -4,14 +4,46 @@
                                 made 1 or 7 days ahead
       naive_persistence         the same hour `horizon` days before (1: yesterday, 7: last week)
     Forecasts use only days before the forecast was made. -#}
-{{ config(materialized='table') }}
 {%- set weeks = var('like_day_weeks') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_local_days_touched('int_forecasts_backtested', 'local_date', 7 * var('like_day_weeks')) }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
 
 with
 
 meter_hours as (
 
-    select * from {{ ref('int_meter_hours_localized') }}
+    -- A full build backtests the last var backtest_days of each meter (what forecast_accuracy
+    -- reads); an incremental one the touched days and the weeks their history feeds.
+    select meter_hours.*
+    from {{ ref('int_meter_hours_localized') }} as meter_hours
+    {%- if is_incremental() %}
+    where
+        meter_hours.meter_id in (
+            select meter_id
+            from ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as touched
+        )
+        and cast(meter_hours.local_date as timestamp) >= {{ local_days_touched_bound(
+            'int_forecasts_backtested', 'min', 7 * weeks, 7 * weeks
+        ) }}
+    {%- else %}
+    inner join (
+        select
+            meter_id,
+            max(local_date) as last_date
+        from {{ ref('int_meter_hours_localized') }}
+        group by meter_id
+    ) as latest
+        on meter_hours.meter_id = latest.meter_id
+    where
+        meter_hours.local_date
+        > {{ dbt.dateadd('day', -(var('backtest_days') + 7 * weeks + 1), 'latest.last_date') }}
+    {%- endif %}
 
 ),
 
@@ -77,5 +109,12 @@ forecasts as (
 
 )
 
-select * from forecasts
-where forecast_kw is not null
+select forecasts.*
+from forecasts
+{%- if is_incremental() %}
+inner join ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as scope
+    on
+        forecasts.meter_id = scope.meter_id
+        and forecasts.local_date = scope.local_date
+{%- endif %}
+where forecasts.forecast_kw is not null

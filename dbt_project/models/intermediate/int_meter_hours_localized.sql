@@ -1,6 +1,13 @@
-{#- Each meter's average demand per local hour, on complete days only: the series the
-    forecasts learn from and are judged on. -#}
-{{ config(materialized='table') }}
+{#- Each meter's average demand per local hour, on complete days only: what profiles,
+    baseloads and forecasts learn from. Incremental like fct_daily_consumption. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_local_days_touched('int_meter_hours_localized') }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
 
 with
 
@@ -12,7 +19,19 @@ readings as (
         on
             readings.meter_id = complete_days.meter_id
             and readings.local_date = complete_days.local_date
-    where complete_days.is_complete
+    {%- if is_incremental() %}
+    inner join ({{ local_days_touched('int_meter_hours_localized') }}) as scope
+        on
+            readings.meter_id = scope.meter_id
+            and readings.local_date = scope.local_date
+    {%- endif %}
+    where
+        complete_days.is_complete
+        {%- if is_incremental() %}
+        and readings.reading_start_at
+        between {{ local_days_touched_bound('int_meter_hours_localized', 'min') }}
+        and {{ local_days_touched_bound('int_meter_hours_localized', 'max') }}
+        {%- endif %}
 
 ),
 
@@ -23,6 +42,8 @@ meter_hours as (
         local_date,
         local_hour,
         min(iso_weekday) as iso_weekday,
+        bool_and(is_weekend) as is_weekend,
+        min(season) as season,
         avg(kw) as kw
     from readings
     group by meter_id, local_date, local_hour

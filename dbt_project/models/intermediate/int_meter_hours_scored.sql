@@ -3,7 +3,8 @@
     the MAD (median absolute deviation, floored at var deviation_min_mad_kw); the robust z-score
     is (kW - median) / (1.4826 x MAD). An hour is judged only with at least
     var deviation_min_baseline_weeks earlier hours. -#}
-{{ config(materialized='table') }}
+{%- set channels = var('health_checked_channels') %}
+{%- set lookback_days = var('baseline_days') + 1 %}
 {%- set weeks = (var('baseline_days') / 7) | round(0, 'floor') | int %}
 {%- set week_columns = [] %}
 {%- set deviations_from_baseline = [] %}
@@ -11,11 +12,21 @@
     {%- do week_columns.append('week_' ~ week ~ '_kw') %}
     {%- do deviations_from_baseline.append('abs(week_' ~ week ~ '_kw - baseline_kw)') %}
 {%- endfor %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('health_checked_channels')) }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
 
 with
 
 readings as (
 
+    -- Incremental: the hours to judge again (new data, and the weeks whose baseline it feeds)
+    -- plus the baseline_days before them.
     select
         fct_readings.meter_id,
         fct_readings.channel,
@@ -26,7 +37,19 @@ readings as (
     from {{ ref('fct_readings') }} as fct_readings
     left join {{ ref('dim_meters') }} as dim_meters
         on fct_readings.meter_id = dim_meters.meter_id
-    where fct_readings.channel in ({{ "'" ~ var('health_checked_channels') | join("', '") ~ "'" }})
+    where
+        fct_readings.channel in ('{{ channels | join("', '") }}')
+        {%- if is_incremental() %}
+        and fct_readings.reading_start_at between {{ local_days_touched_bound(
+            'int_meter_hours_scored', 'min', lookback_days, lookback_days, channels
+        ) }} and {{ local_days_touched_bound(
+            'int_meter_hours_scored', 'max', lookback_days, 0, channels
+        ) }}
+        and fct_readings.meter_id in (
+            select meter_id
+            from ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as touched
+        )
+        {%- endif %}
 
 ),
 
@@ -49,8 +72,13 @@ localized as (
 
     select
         hourly.*,
-        {{ utc_to_wall_clock('hour_start_at', 'timezone') }} as local_hour_start_at
+        {{ add_minutes('hourly.hour_start_at', 'zone_offsets.offset_minutes') }}
+            as local_hour_start_at
     from hourly
+    inner join {{ ref('int_timezone_offsets') }} as zone_offsets
+        on
+            hourly.timezone = zone_offsets.timezone
+            and hourly.hour_start_at = zone_offsets.utc_hour_start_at
 
 ),
 
@@ -137,4 +165,11 @@ scored as (
 
 )
 
-select * from scored
+select scored.*
+from scored
+{%- if is_incremental() %}
+inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as scope
+    on
+        scored.meter_id = scope.meter_id
+        and cast(scored.local_hour_start_at as date) = scope.local_date
+{%- endif %}

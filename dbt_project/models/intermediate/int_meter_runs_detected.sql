@@ -2,20 +2,37 @@
     (no gap between them) with the same kW. Long zero runs point at a dead meter or a lost supply,
     long constant non-zero runs at a stuck register. Only runs at least as long as
     var zero_run_min_hours / constant_run_min_hours are kept. -#}
-{{ config(materialized='table') }}
+{%- set channels = var('health_checked_channels') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_runs_after_context('int_meter_runs_detected', var('health_checked_channels')) }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
+
+-- depends_on: {{ ref('meter_gaps') }}
 
 with
 
 readings as (
 
     select
-        meter_id,
-        channel,
-        reading_start_at,
-        reading_end_at,
-        round(cast(kw as {{ dbt.type_numeric() }}), 6) as kw
-    from {{ ref('fct_readings') }}
-    where channel in ({{ "'" ~ var('health_checked_channels') | join("', '") ~ "'" }})
+        fct_readings.meter_id,
+        fct_readings.channel,
+        fct_readings.reading_start_at,
+        fct_readings.reading_end_at,
+        round(cast(fct_readings.kw as {{ dbt.type_numeric() }}), 6) as kw
+    from {{ ref('fct_readings') }} as fct_readings
+    {%- if is_incremental() %}
+    inner join ({{ run_context('int_meter_runs_detected', channels) }}) as context
+        on
+            fct_readings.meter_id = context.meter_id
+            and fct_readings.channel = context.channel
+            and fct_readings.reading_start_at >= context.context_start_at
+    {%- endif %}
+    where fct_readings.channel in ('{{ channels | join("', '") }}')
 
 ),
 

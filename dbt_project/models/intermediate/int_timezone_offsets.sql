@@ -1,7 +1,14 @@
 {#- The UTC offset of every (time zone, UTC hour) the published readings touch. Converting an
     hour's worth of readings at once keeps local-time analytics cheap: one conversion per zone
-    and hour, not per reading. -#}
-{{ config(materialized='table') }}
+    and hour, not per reading. Incremental: hours near newly loaded data are added. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['timezone', 'utc_hour_start_at'],
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
 
 with
 
@@ -13,6 +20,11 @@ hours as (
     from {{ ref('fct_readings') }} as fct_readings
     inner join {{ ref('dim_meters') }} as dim_meters
         on fct_readings.meter_id = dim_meters.meter_id
+    {%- if is_incremental() %}
+    where
+        fct_readings.reading_start_at
+        >= {{ local_days_touched_bound('int_timezone_offsets', 'min') }}
+    {%- endif %}
 
 ),
 

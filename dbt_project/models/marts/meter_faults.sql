@@ -25,24 +25,23 @@ runs as (
 
 ),
 
-hours as (
+deviating_hours as (
 
+    -- Only the deviating hours (few), then consecutive ones form an episode.
     select
         meter_id,
         channel,
         hour_start_at,
-        is_deviation,
         robust_z,
         case
             when
-                is_deviation
-                and lag(is_deviation) over meter_order
-                and lag(hour_start_at) over meter_order
+                lag(hour_start_at) over meter_order
                 = {{ dbt.dateadd('hour', -1, 'hour_start_at') }}
                 then 0
             else 1
         end as starts_episode
     from {{ ref('int_meter_hours_scored') }}
+    where is_deviation
     window meter_order as (partition by meter_id, channel order by hour_start_at)
 
 ),
@@ -50,12 +49,12 @@ hours as (
 episodes as (
 
     select
-        hours.*,
+        deviating_hours.*,
         sum(starts_episode) over (
             partition by meter_id, channel order by hour_start_at
             rows between unbounded preceding and current row
         ) as episode_number
-    from hours
+    from deviating_hours
 
 ),
 
@@ -75,7 +74,6 @@ deviations as (
         || {{ rounded_text('max(abs(robust_z))') }}
         || ')' as detail
     from episodes
-    where is_deviation
     group by meter_id, channel, episode_number
     having count(*) >= {{ var('deviation_min_hours') }}
 

@@ -1,12 +1,32 @@
 {#- Per meter and local day: energy, peak demand and when, how much was estimated. A day is
     complete when every interval of its local day (46, 48 or 50 half hours around DST) is
-    published and no long gap (meter_gaps) touches it; incomplete days are kept, flagged. -#}
+    published and no long gap (meter_gaps) touches it; incomplete days are kept, flagged.
+    Incremental: the meter-days around newly loaded data are rebuilt. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_local_days_touched('fct_daily_consumption') }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
 
 with
 
 readings as (
 
-    select * from {{ ref('int_readings_localized') }}
+    select readings.*
+    from {{ ref('int_readings_localized') }} as readings
+    {%- if is_incremental() %}
+    inner join ({{ local_days_touched('fct_daily_consumption') }}) as scope
+        on
+            readings.meter_id = scope.meter_id
+            and readings.local_date = scope.local_date
+    where
+        readings.reading_start_at
+        between {{ local_days_touched_bound('fct_daily_consumption', 'min') }}
+        and {{ local_days_touched_bound('fct_daily_consumption', 'max') }}
+    {%- endif %}
 
 ),
 
@@ -56,7 +76,7 @@ with_gaps as (
         bounds.*,
         {{ minutes_between('day_start_at', 'day_end_at') }} / interval_minutes
             as expected_readings,
-        exists(
+        exists (
             select 1
             from {{ ref('meter_gaps') }} as gaps
             where
@@ -75,6 +95,7 @@ final as (
         meter_id,
         local_date,
         timezone,
+        interval_minutes,
         day_start_at,
         day_end_at,
         kwh,

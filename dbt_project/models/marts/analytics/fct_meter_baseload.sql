@@ -1,5 +1,5 @@
 {#- Baseload: what a meter draws when the household sleeps. Per meter and local month, the
-    median over nights of the lowest hourly demand among the local hours in
+    median over complete nights of the lowest hourly demand among the local hours in
     var baseload_night_hours. A jump from one month to the next is worth a look (a new
     always-on appliance, or a fault). -#}
 
@@ -11,10 +11,9 @@ night_hours as (
         meter_id,
         local_date,
         local_hour,
-        avg(kw) as kw
-    from {{ ref('int_readings_localized') }}
+        kw
+    from {{ ref('int_meter_hours_localized') }}
     where local_hour in ({{ var('baseload_night_hours') | join(', ') }})
-    group by meter_id, local_date, local_hour
 
 ),
 

@@ -4,53 +4,67 @@
                           var fleet_interval_minutes slot; meter: its own intervals)
       peak_type day       the month's highest-energy day
       peak_type hour      the fleet's var peak_top_n highest hours over the whole history
-    Fleet months are UTC months; a meter's months are its local months. -#}
+    Fleet months are UTC months; a meter's months are its local months. Built from small
+    tables (fleet slots, meter-days), so it is cheap to rebuild whole. -#}
 {%- set slot_seconds = var('fleet_interval_minutes') * 60 %}
 
 with
 
-usable as (
+excluded_meters as (
 
-    select readings.*
-    from {{ ref('int_readings_localized') }} as readings
-    inner join {{ ref('fct_daily_consumption') }} as complete_days
-        on
-            readings.meter_id = complete_days.meter_id
-            and readings.local_date = complete_days.local_date
-    inner join {{ ref('meter_health') }} as health
-        on readings.meter_id = health.meter_id
-    where complete_days.is_complete and not health.is_excluded_from_peaks
+    select meter_id from {{ ref('meter_health') }}
+    where is_excluded_from_peaks
 
 ),
 
-meter_slots as (
+excluded_slots as (
 
-    -- Each meter's average demand in each fleet slot (15-minute meters contribute the mean).
+    -- What the meters now excluded contributed to int_fleet_demand, to take back out.
     select
-        meter_id,
-        {{ from_epoch_seconds(
-            'floor(' ~ epoch_seconds('reading_start_at') ~ ' / ' ~ slot_seconds ~ ') * '
-            ~ slot_seconds
-        ) }} as slot_start_at,
-        avg(kw) as kw
-    from usable
-    group by
-        meter_id,
-        {{ from_epoch_seconds(
-            'floor(' ~ epoch_seconds('reading_start_at') ~ ' / ' ~ slot_seconds ~ ') * '
-            ~ slot_seconds
-        ) }}
+        meter_slots.slot_start_at,
+        sum(meter_slots.kw) as kw,
+        count(*) as meters
+    from (
+        select
+            readings.meter_id,
+            {{ from_epoch_seconds(
+                'floor(' ~ epoch_seconds('readings.reading_start_at') ~ ' / ' ~ slot_seconds
+                ~ ') * ' ~ slot_seconds
+            ) }} as slot_start_at,
+            avg(readings.kw) as kw
+        from {{ ref('int_readings_localized') }} as readings
+        inner join {{ ref('fct_daily_consumption') }} as complete_days
+            on
+                readings.meter_id = complete_days.meter_id
+                and readings.local_date = complete_days.local_date
+        where
+            complete_days.is_complete
+            and readings.meter_id in (select meter_id from excluded_meters)
+        group by 1, 2
+    ) as meter_slots
+    group by meter_slots.slot_start_at
 
 ),
 
 fleet_slots as (
 
     select
-        slot_start_at,
-        sum(kw) as kw,
-        count(*) as meters
-    from meter_slots
-    group by slot_start_at
+        demand.slot_start_at,
+        demand.kw - coalesce(excluded_slots.kw, 0) as kw,
+        demand.meters - coalesce(excluded_slots.meters, 0) as meters
+    from {{ ref('int_fleet_demand') }} as demand
+    left join excluded_slots on demand.slot_start_at = excluded_slots.slot_start_at
+    where demand.meters - coalesce(excluded_slots.meters, 0) > 0
+
+),
+
+healthy_days as (
+
+    select complete_days.*
+    from {{ ref('fct_daily_consumption') }} as complete_days
+    where
+        complete_days.is_complete
+        and complete_days.meter_id not in (select meter_id from excluded_meters)
 
 ),
 
@@ -79,8 +93,8 @@ fleet_days as (
     select
         local_date,
         sum(kwh) as kwh,
-        count(distinct meter_id) as meters
-    from usable
+        count(*) as meters
+    from healthy_days
     group by local_date
 
 ),
@@ -112,16 +126,16 @@ meter_interval_peaks as (
         'meter' as scope,
         meter_id,
         cast({{ dbt.date_trunc('month', 'local_date') }} as date) as period_month,
-        reading_start_at as period_start_at,
-        reading_end_at as period_end_at,
-        kw,
-        kwh,
+        peak_at as period_start_at,
+        {{ add_minutes('peak_at', 'interval_minutes') }} as period_end_at,
+        peak_kw as kw,
+        peak_kw * interval_minutes / 60.0 as kwh,
         1 as meters,
         row_number() over (
             partition by meter_id, {{ dbt.date_trunc('month', 'local_date') }}
-            order by kw desc, reading_start_at asc
+            order by peak_kw desc, peak_at asc
         ) as peak_rank
-    from usable
+    from healthy_days
 
 ),
 
@@ -130,22 +144,18 @@ meter_day_peaks as (
     select
         'day' as peak_type,
         'meter' as scope,
-        complete_days.meter_id,
-        cast({{ dbt.date_trunc('month', 'complete_days.local_date') }} as date) as period_month,
-        complete_days.day_start_at as period_start_at,
-        complete_days.day_end_at as period_end_at,
-        complete_days.kwh / 24.0 as kw,
-        complete_days.kwh,
+        meter_id,
+        cast({{ dbt.date_trunc('month', 'local_date') }} as date) as period_month,
+        day_start_at as period_start_at,
+        day_end_at as period_end_at,
+        kwh / 24.0 as kw,
+        kwh,
         1 as meters,
         row_number() over (
-            partition by
-                complete_days.meter_id, {{ dbt.date_trunc('month', 'complete_days.local_date') }}
-            order by complete_days.kwh desc, complete_days.local_date asc
+            partition by meter_id, {{ dbt.date_trunc('month', 'local_date') }}
+            order by kwh desc, local_date asc
         ) as peak_rank
-    from {{ ref('fct_daily_consumption') }} as complete_days
-    inner join {{ ref('meter_health') }} as health
-        on complete_days.meter_id = health.meter_id
-    where complete_days.is_complete and not health.is_excluded_from_peaks
+    from healthy_days
 
 ),
 
@@ -180,20 +190,15 @@ top_hours as (
 
 peaks as (
 
-    select * from fleet_interval_peaks
-    where peak_rank = 1
+    select * from fleet_interval_peaks where peak_rank = 1
     union all
-    select * from fleet_day_peaks
-    where peak_rank = 1
+    select * from fleet_day_peaks where peak_rank = 1
     union all
-    select * from meter_interval_peaks
-    where peak_rank = 1
+    select * from meter_interval_peaks where peak_rank = 1
     union all
-    select * from meter_day_peaks
-    where peak_rank = 1
+    select * from meter_day_peaks where peak_rank = 1
     union all
-    select * from top_hours
-    where peak_rank <= {{ var('peak_top_n') }}
+    select * from top_hours where peak_rank <= {{ var('peak_top_n') }}
 
 )
 

@@ -1,12 +1,12 @@
-{#- Average load profiles by local hour of day: per meter and for the fleet (the mean of the
-    healthy meters' profiles, each meter counting once), for weekdays, weekends and all days,
-    per season and over all seasons. -#}
+{#- Average load profiles by local hour of day, from complete days: per meter and for the fleet
+    (the mean of the healthy meters' profiles, each meter counting once), for weekdays,
+    weekends and all days, per season and over all seasons. -#}
 
 with
 
 readings as (
 
-    select * from {{ ref('int_readings_localized') }}
+    select * from {{ ref('int_meter_hours_localized') }}
 
 ),
 
@@ -24,7 +24,7 @@ buckets as (
             {{ day_expr }} as day_type,
             local_hour,
             avg(kw) as avg_kw,
-            count(*) as readings
+            count(*) as hours
         from readings
         group by
             meter_id,
@@ -48,7 +48,7 @@ meters as (
         day_type,
         local_hour,
         avg_kw,
-        readings,
+        hours,
         1 as meters
     from buckets
 
@@ -63,7 +63,7 @@ fleet as (
         buckets.day_type,
         buckets.local_hour,
         avg(buckets.avg_kw) as avg_kw,
-        sum(buckets.readings) as readings,
+        sum(buckets.hours) as hours,
         count(*) as meters
     from buckets
     inner join {{ ref('meter_health') }} as health
