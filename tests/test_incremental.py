@@ -26,6 +26,9 @@ COMPARED = {
     "intermediate.int_meter_hours_scored": "meter_id, hour_start_at, kw, "
     "baseline_kw, baseline_weeks, is_deviation",
     "intermediate.int_timezone_offsets": "timezone, utc_hour_start_at, offset_minutes",
+    "intermediate.int_meter_hours": "meter_id, channel, hour_start_at, kw, readings",
+    "intermediate.int_meter_sources": "meter_id, layout, timezone, last_load",
+    "marts.dim_meters": "meter_id, layout, timezone, first_reading_at, published_readings",
     "intermediate.int_fleet_demand": "slot_start_at, kw, meters",
     "marts.fct_daily_consumption": "meter_id, local_date, kwh, peak_kw, "
     "peak_at, readings, expected_readings, is_complete",

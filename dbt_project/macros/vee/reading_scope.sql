@@ -130,8 +130,11 @@
 
 {#- int_meter_runs_detected: where, for each meter with new data, the run of readings that was
     going on when the new data begins started. Runs after that point are rebuilt; everything
-    before stays. A run breaks at a reading with another value or at a long gap. -#}
+    before stays. A run breaks at a reading with another value or at a long gap. The break is
+    looked for in the two run thresholds before the new data, and in the whole history only for
+    meters whose run is older than that. -#}
 {% macro run_context(model_name, channels) -%}
+    {%- set lookback_hours = 2 * [var('zero_run_min_hours'), var('constant_run_min_hours')] | max -%}
     with
 
     touched as (
@@ -140,51 +143,96 @@
 
     ),
 
-    last_before as (
+    recent as (
 
         select
             touched.meter_id,
             touched.channel,
             touched.first_at,
-            max(earlier.reading_start_at) as last_start_at
+            earlier.reading_start_at,
+            earlier.reading_end_at,
+            round(cast(earlier.kw as {{ dbt.type_numeric() }}), 6) as kw
         from touched
         inner join {{ ref('fct_readings') }} as earlier
             on
                 touched.meter_id = earlier.meter_id
                 and touched.channel = earlier.channel
                 and touched.first_at > earlier.reading_start_at
-        group by touched.meter_id, touched.channel, touched.first_at
+                and {{ dbt.dateadd('hour', -lookback_hours, 'touched.first_at') }}
+                <= earlier.reading_start_at
+        where
+            earlier.reading_start_at >= (
+                select {{ dbt.dateadd('hour', -lookback_hours, 'min(first_at)') }} from touched
+            )
 
     ),
 
     last_value as (
 
         select
-            last_before.*,
-            round(cast(earlier.kw as {{ dbt.type_numeric() }}), 6) as kw
-        from last_before
-        inner join {{ ref('fct_readings') }} as earlier
-            on
-                last_before.meter_id = earlier.meter_id
-                and last_before.channel = earlier.channel
-                and last_before.last_start_at = earlier.reading_start_at
+            meter_id,
+            channel,
+            first_at,
+            max(reading_start_at) as last_start_at
+        from recent
+        group by meter_id, channel, first_at
 
     ),
 
-    breaks as (
+    current_value as (
 
         select
             last_value.meter_id,
             last_value.channel,
-            max(earlier.reading_end_at) as broken_at
+            last_value.first_at,
+            recent.kw
         from last_value
+        inner join recent
+            on
+                last_value.meter_id = recent.meter_id
+                and last_value.channel = recent.channel
+                and last_value.last_start_at = recent.reading_start_at
+
+    ),
+
+    recent_breaks as (
+
+        select
+            current_value.meter_id,
+            current_value.channel,
+            max(recent.reading_end_at) as broken_at
+        from current_value
+        inner join recent
+            on
+                current_value.meter_id = recent.meter_id
+                and current_value.channel = recent.channel
+                and current_value.kw <> recent.kw
+        group by current_value.meter_id, current_value.channel
+
+    ),
+
+    older_breaks as (
+
+        -- Only meters whose current run is older than the lookback.
+        select
+            current_value.meter_id,
+            current_value.channel,
+            max(earlier.reading_end_at) as broken_at
+        from current_value
         inner join {{ ref('fct_readings') }} as earlier
             on
-                last_value.meter_id = earlier.meter_id
-                and last_value.channel = earlier.channel
-                and last_value.first_at > earlier.reading_start_at
-                and round(cast(earlier.kw as {{ dbt.type_numeric() }}), 6) <> last_value.kw
-        group by last_value.meter_id, last_value.channel
+                current_value.meter_id = earlier.meter_id
+                and current_value.channel = earlier.channel
+                and current_value.first_at > earlier.reading_start_at
+                and current_value.kw <> round(cast(earlier.kw as {{ dbt.type_numeric() }}), 6)
+        where not exists (
+            select 1
+            from recent_breaks
+            where
+                recent_breaks.meter_id = current_value.meter_id
+                and recent_breaks.channel = current_value.channel
+        )
+        group by current_value.meter_id, current_value.channel
 
     ),
 
@@ -208,12 +256,17 @@
         touched.meter_id,
         touched.channel,
         coalesce(
-            greatest(breaks.broken_at, gaps.gap_end_at), breaks.broken_at, gaps.gap_end_at,
+            greatest(coalesce(recent_breaks.broken_at, older_breaks.broken_at), gaps.gap_end_at),
+            recent_breaks.broken_at,
+            older_breaks.broken_at,
+            gaps.gap_end_at,
             cast('{{ var("earliest_valid_date") }}' as timestamp)
         ) as context_start_at
     from touched
-    left join breaks
-        on touched.meter_id = breaks.meter_id and touched.channel = breaks.channel
+    left join recent_breaks
+        on touched.meter_id = recent_breaks.meter_id and touched.channel = recent_breaks.channel
+    left join older_breaks
+        on touched.meter_id = older_breaks.meter_id and touched.channel = older_breaks.channel
     left join gaps
         on touched.meter_id = gaps.meter_id and touched.channel = gaps.channel
 {%- endmacro %}
@@ -249,6 +302,24 @@
         delete from {{ this }}
         where cast(slot_start_at as date) in (
             select slot_date from ({{ fleet_days_touched() }}) as touched
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Delete the rows of the (meter, channel, UTC day) scope (pre-hook of incremental models
+    keyed by a UTC timestamp column). -#}
+{% macro delete_utc_days_touched(model_name, timestamp_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where exists (
+            select 1
+            from ({{ days_touched_since_watermark(model_name) }}) as scope
+            where
+                scope.meter_id = {{ this }}.meter_id
+                and scope.channel = {{ this }}.channel
+                and scope.reading_date = cast({{ this }}.{{ timestamp_column }} as date)
         )
     {%- else -%}
         select 1

@@ -30,7 +30,7 @@ readings as (
             and readings.local_date = complete_days.local_date
     where
         complete_days.is_complete
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and readings.reading_start_at >= (
             select cast(min(slot_date) as timestamp) from ({{ fleet_days_touched() }}) as touched
         )

@@ -16,34 +16,35 @@
 
 with
 
-meter_hours as (
+history_start as (
 
     -- A full build backtests the last var backtest_days of each meter (what forecast_accuracy
     -- reads); an incremental one the touched days and the weeks their history feeds.
-    select meter_hours.*
-    from {{ ref('int_meter_hours_localized') }} as meter_hours
-    {%- if is_incremental() %}
-    where
-        meter_hours.meter_id in (
-            select meter_id
-            from ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as touched
-        )
-        and cast(meter_hours.local_date as timestamp) >= {{ local_days_touched_bound(
-            'int_forecasts_backtested', 'min', 7 * weeks, 7 * weeks
-        ) }}
-    {%- else %}
-    inner join (
+    {% if is_incremental() %}
         select
             meter_id,
-            max(local_date) as last_date
+            {{ dbt.dateadd('day', -(7 * weeks + 1), 'min(local_date)') }} as start_date
+        from ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as touched
+        group by meter_id
+    {% else %}
+        select
+            meter_id,
+            {{ dbt.dateadd('day', -(var('backtest_days') + 7 * weeks + 1), 'max(local_date)') }}
+                as start_date
         from {{ ref('int_meter_hours_localized') }}
         group by meter_id
-    ) as latest
-        on meter_hours.meter_id = latest.meter_id
-    where
-        meter_hours.local_date
-        > {{ dbt.dateadd('day', -(var('backtest_days') + 7 * weeks + 1), 'latest.last_date') }}
-    {%- endif %}
+    {% endif %}
+
+),
+
+meter_hours as (
+
+    select meter_hours.*
+    from {{ ref('int_meter_hours_localized') }} as meter_hours
+    inner join history_start
+        on
+            meter_hours.meter_id = history_start.meter_id
+            and meter_hours.local_date > history_start.start_date
 
 ),
 

@@ -27,7 +27,7 @@ readings as (
     {%- endif %}
     where
         complete_days.is_complete
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and readings.reading_start_at
         between {{ local_days_touched_bound('int_meter_hours_localized', 'min') }}
         and {{ local_days_touched_bound('int_meter_hours_localized', 'max') }}

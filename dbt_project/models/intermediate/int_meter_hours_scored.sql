@@ -23,48 +23,33 @@
 
 with
 
-readings as (
+hourly as (
 
     -- Incremental: the hours to judge again (new data, and the weeks whose baseline it feeds)
     -- plus the baseline_days before them.
     select
-        fct_readings.meter_id,
-        fct_readings.channel,
-        fct_readings.reading_start_at,
-        fct_readings.kw,
-        fct_readings.is_estimated,
-        coalesce(dim_meters.timezone, 'UTC') as timezone
-    from {{ ref('fct_readings') }} as fct_readings
+        meter_hours.meter_id,
+        meter_hours.channel,
+        coalesce(dim_meters.timezone, 'UTC') as timezone,
+        meter_hours.hour_start_at,
+        meter_hours.kw,
+        meter_hours.readings,
+        meter_hours.estimated_readings
+    from {{ ref('int_meter_hours') }} as meter_hours
     left join {{ ref('dim_meters') }} as dim_meters
-        on fct_readings.meter_id = dim_meters.meter_id
+        on meter_hours.meter_id = dim_meters.meter_id
+    {%- if is_incremental() %}
     where
-        fct_readings.channel in ('{{ channels | join("', '") }}')
-        {%- if is_incremental() %}
-        and fct_readings.reading_start_at between {{ local_days_touched_bound(
+        meter_hours.hour_start_at between {{ local_days_touched_bound(
             'int_meter_hours_scored', 'min', lookback_days, lookback_days, channels
         ) }} and {{ local_days_touched_bound(
             'int_meter_hours_scored', 'max', lookback_days, 0, channels
         ) }}
-        and fct_readings.meter_id in (
+        and meter_hours.meter_id in (
             select meter_id
             from ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as touched
         )
-        {%- endif %}
-
-),
-
-hourly as (
-
-    select
-        meter_id,
-        channel,
-        timezone,
-        {{ dbt.date_trunc('hour', 'reading_start_at') }} as hour_start_at,
-        avg(kw) as kw,
-        count(*) as readings,
-        sum(case when is_estimated then 1 else 0 end) as estimated_readings
-    from readings
-    group by meter_id, channel, timezone, {{ dbt.date_trunc('hour', 'reading_start_at') }}
+    {%- endif %}
 
 ),
 

@@ -1,21 +1,14 @@
-{#- One row per meter: where its data comes from, its local time zone, the span and volume of
-    its published readings. -#}
+{#- One row per meter: where its data comes from (its most recent layout), its local time
+    zone, the span and volume of its published readings. -#}
 
 with
 
-validated as (
+ranked_sources as (
 
     select
-        meter_id,
-        layout,
-        timezone,
-        load_id,
-        row_number() over (
-            partition by meter_id
-            order by {{ load_id_number('load_id') }} desc, layout
-        ) as recency
-    from {{ ref('int_readings_validated') }}
-    where meter_id is not null and meter_id <> ''
+        sources.*,
+        row_number() over (partition by meter_id order by last_load desc, layout asc) as recency
+    from {{ ref('int_meter_sources') }} as sources
 
 ),
 
@@ -25,7 +18,7 @@ latest_source as (
         meter_id,
         layout,
         timezone
-    from validated
+    from ranked_sources
     where recency = 1
 
 ),

@@ -69,7 +69,14 @@ standardized as (
             and standardized.channel = context_days.channel
             and cast(standardized.reading_start_at as date) = context_days.reading_date
     {%- endif %}
-    where standardized.quarantine_reason is null
+    where
+        standardized.quarantine_reason is null
+    {%- if is_incremental() %}
+        and standardized.reading_start_at
+        >= (select cast(min(reading_date) as timestamp) from context_days)
+        and standardized.reading_start_at
+        < (select {{ dbt.dateadd('day', 1, 'cast(max(reading_date) as timestamp)') }} from context_days)
+        {%- endif %}
 
 ),
 

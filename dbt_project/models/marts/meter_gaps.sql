@@ -33,7 +33,7 @@ published as (
             lag(fct_readings.reading_end_at) over meter_order, context.previous_end_at
         ) as previous_end_at
         {%- else %}
-        lag(fct_readings.reading_end_at) over meter_order as previous_end_at
+            lag(fct_readings.reading_end_at) over meter_order as previous_end_at
         {%- endif %}
     from {{ ref('fct_readings') }} as fct_readings
     {%- if is_incremental() %}

@@ -76,7 +76,7 @@ with_gaps as (
         bounds.*,
         {{ minutes_between('day_start_at', 'day_end_at') }} / interval_minutes
             as expected_readings,
-        exists (
+        exists(
             select 1
             from {{ ref('meter_gaps') }} as gaps
             where

@@ -17,32 +17,46 @@ excluded_meters as (
 
 ),
 
-excluded_slots as (
+excluded_readings as (
 
     -- What the meters now excluded contributed to int_fleet_demand, to take back out.
     select
-        meter_slots.slot_start_at,
-        sum(meter_slots.kw) as kw,
+        readings.meter_id,
+        readings.kw,
+        {{ from_epoch_seconds(
+            'floor(' ~ epoch_seconds('readings.reading_start_at') ~ ' / ' ~ slot_seconds
+            ~ ') * ' ~ slot_seconds
+        ) }} as slot_start_at
+    from {{ ref('int_readings_localized') }} as readings
+    inner join {{ ref('fct_daily_consumption') }} as complete_days
+        on
+            readings.meter_id = complete_days.meter_id
+            and readings.local_date = complete_days.local_date
+    where
+        complete_days.is_complete
+        and readings.meter_id in (select meter_id from excluded_meters)
+
+),
+
+excluded_meter_slots as (
+
+    select
+        meter_id,
+        slot_start_at,
+        avg(kw) as kw
+    from excluded_readings
+    group by meter_id, slot_start_at
+
+),
+
+excluded_slots as (
+
+    select
+        slot_start_at,
+        sum(kw) as kw,
         count(*) as meters
-    from (
-        select
-            readings.meter_id,
-            {{ from_epoch_seconds(
-                'floor(' ~ epoch_seconds('readings.reading_start_at') ~ ' / ' ~ slot_seconds
-                ~ ') * ' ~ slot_seconds
-            ) }} as slot_start_at,
-            avg(readings.kw) as kw
-        from {{ ref('int_readings_localized') }} as readings
-        inner join {{ ref('fct_daily_consumption') }} as complete_days
-            on
-                readings.meter_id = complete_days.meter_id
-                and readings.local_date = complete_days.local_date
-        where
-            complete_days.is_complete
-            and readings.meter_id in (select meter_id from excluded_meters)
-        group by 1, 2
-    ) as meter_slots
-    group by meter_slots.slot_start_at
+    from excluded_meter_slots
+    group by slot_start_at
 
 ),
 
@@ -190,15 +204,20 @@ top_hours as (
 
 peaks as (
 
-    select * from fleet_interval_peaks where peak_rank = 1
+    select * from fleet_interval_peaks
+    where peak_rank = 1
     union all
-    select * from fleet_day_peaks where peak_rank = 1
+    select * from fleet_day_peaks
+    where peak_rank = 1
     union all
-    select * from meter_interval_peaks where peak_rank = 1
+    select * from meter_interval_peaks
+    where peak_rank = 1
     union all
-    select * from meter_day_peaks where peak_rank = 1
+    select * from meter_day_peaks
+    where peak_rank = 1
     union all
-    select * from top_hours where peak_rank <= {{ var('peak_top_n') }}
+    select * from top_hours
+    where peak_rank <= {{ var('peak_top_n') }}
 
 )
 

@@ -1,0 +1,57 @@
+{#- Each meter's average demand per UTC hour on the health-checked channels, kept so that
+    scoring against weeks of history reads hours, not every reading again. Incremental: the
+    UTC days around new data are rebuilt. -#}
+{%- set channels = var('health_checked_channels') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_utc_days_touched('int_meter_hours', 'hour_start_at') }}",
+        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+    )
+}}
+
+with
+
+readings as (
+
+    select
+        fct_readings.meter_id,
+        fct_readings.channel,
+        fct_readings.reading_start_at,
+        fct_readings.kw,
+        fct_readings.is_estimated
+    from {{ ref('fct_readings') }} as fct_readings
+    {%- if is_incremental() %}
+    inner join ({{ days_touched_since_watermark('int_meter_hours') }}) as scope
+        on
+            fct_readings.meter_id = scope.meter_id
+            and fct_readings.channel = scope.channel
+            and cast(fct_readings.reading_start_at as date) = scope.reading_date
+    {%- endif %}
+    where
+        fct_readings.channel in ('{{ channels | join("', '") }}')
+    {%- if is_incremental() %}
+        and fct_readings.reading_start_at >= (
+            select cast(min(reading_date) as timestamp)
+            from ({{ days_touched_since_watermark('int_meter_hours') }}) as touched
+        )
+        {%- endif %}
+
+),
+
+hourly as (
+
+    select
+        meter_id,
+        channel,
+        {{ dbt.date_trunc('hour', 'reading_start_at') }} as hour_start_at,
+        avg(kw) as kw,
+        count(*) as readings,
+        sum(case when is_estimated then 1 else 0 end) as estimated_readings
+    from readings
+    group by meter_id, channel, {{ dbt.date_trunc('hour', 'reading_start_at') }}
+
+)
+
+select * from hourly

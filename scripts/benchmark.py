@@ -1,0 +1,348 @@
+"""`make bench`: the whole pipeline against the hardware's limit, with the numbers that matter.
+
+For sizes S (200 meters x 30 days), M (1,000 x 30) and L (2,000 x 90) of half-hourly canonical
+data from the project's generator (with its usual defects), each timed at least 3 times and
+reported as the median (the machine is shared and noisy):
+
+  full        `smartmeter run` from an empty data home: ingest, dbt build, Parquet export
+              (and each step), with the peak memory (RSS) of the whole process tree
+  ingest      `smartmeter ingest` alone, in rows per second
+  reference   scripts/reference_pipeline.py: one hand-written DuckDB pipeline doing the same
+              conversion, duplicate handling, interpolation and export
+  incremental (largest size) one more day for every meter on top of the history
+  schemes     (largest size) the export in each partition scheme, ours and the reference's
+
+A table goes to stdout and everything to <out>/results.json.
+Usage: python scripts/benchmark.py [--sizes S,M,L] [--repeats 3] [--out bench-out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = {"S": (200, 30), "M": (1000, 30), "L": (2000, 90)}
+START = date(2024, 3, 18)
+SCHEMES = ("date/meter_id", "date", "month/meter_id")
+TARGETS = {
+    "full_vs_reference": "full pipeline on L at most 3x the reference",
+    "incremental_share": "one more day on top of L under 10% of the full L run",
+    "ingest_rows_per_second": "ingest at least 750,000 rows per second",
+    "peak_memory_mb": "peak memory under 4,096 MB",
+}
+sys.path.insert(0, str(REPO / "scripts"))
+import reference_pipeline  # noqa: E402 (a sibling script, not a package)
+
+
+@dataclass
+class Timing:
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def as_dict(self) -> dict:
+        return {
+            "median_seconds": round(self.median(), 2),
+            "runs_seconds": [round(s, 2) for s in self.seconds],
+            "peak_mb": round(max(self.peak_mb), 1) if self.peak_mb else None,
+            "steps_median_seconds": {
+                k: round(statistics.median(v), 2) for k, v in self.steps.items()
+            },
+        }
+
+
+class TreeMemory:
+    """Samples the resident memory of a process and all its descendants (from /proc)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+        return tree
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            total = 0
+            for pid in self._tree():
+                try:
+                    with open(f"/proc/{pid}/statm") as fh:
+                        total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+                except OSError:
+                    continue
+            self.peak_kb = max(self.peak_kb, total)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak MB of its process tree, stdout)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    memory = TreeMemory(process.pid)
+    output, _ = process.communicate()
+    seconds = time.perf_counter() - started
+    peak = memory.stop()
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}")
+    return seconds, peak, output
+
+
+def smartmeter(home: Path, *args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("smartmeter")), "--home", str(home), *args]
+
+
+def generate(folder: Path, meters: int, days: int, start: date, clean: bool = False) -> Path:
+    """Generated canonical data, cached in `folder` (the generator is deterministic)."""
+    files = sorted(folder.glob("canonical_*.csv"))
+    if files:
+        return files[0]
+    command = [
+        sys.executable,
+        str(REPO / "scripts/generate_sample_data.py"),
+        "--out",
+        str(folder),
+        "--meters",
+        str(meters),
+        "--days",
+        str(days),
+        "--start",
+        start.isoformat(),
+        "--layouts",
+        "canonical",
+    ]
+    subprocess.run([*command, *(["--clean"] if clean else [])], check=True, capture_output=True)
+    return sorted(folder.glob("canonical_*.csv"))[0]
+
+
+def fresh_home(root: Path, data: Path) -> Path:
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "landing").mkdir(parents=True)
+    shutil.copy(data, root / "landing" / data.name)
+    return root
+
+
+def bench_full(work: Path, data: Path, repeats: int) -> tuple[Timing, Path]:
+    timing = Timing()
+    home = work / "home"
+    for _ in range(repeats):
+        fresh_home(home, data)
+        seconds, peak, output = timed(smartmeter(home, "run", "--json"))
+        summary = json.loads(output)
+        if summary["status"] != "ok":
+            raise RuntimeError(f"the benchmark run failed: {summary['messages']}")
+        timing.seconds.append(seconds)
+        timing.peak_mb.append(peak)
+        for step, result in summary["steps"].items():
+            timing.steps.setdefault(step, []).append(result["seconds"])
+    return timing, home
+
+
+def bench_ingest(work: Path, data: Path, repeats: int) -> Timing:
+    timing = Timing()
+    for _ in range(repeats):
+        home = fresh_home(work / "ingest-home", data)
+        seconds, peak, _ = timed(smartmeter(home, "ingest"))
+        timing.seconds.append(seconds)
+        timing.peak_mb.append(peak)
+    shutil.rmtree(work / "ingest-home", ignore_errors=True)
+    return timing
+
+
+def bench_reference(work: Path, data: Path, repeats: int, scheme: str) -> Timing:
+    timing = Timing()
+    for _ in range(repeats):
+        seconds, peak, _ = timed(
+            [
+                sys.executable,
+                str(REPO / "scripts/reference_pipeline.py"),
+                str(work / "reference"),
+                str(data),
+                "--scheme",
+                scheme,
+            ]
+        )
+        timing.seconds.append(seconds)
+        timing.peak_mb.append(peak)
+    return timing
+
+
+def bench_reference_export(work: Path, data: Path, repeats: int, scheme: str) -> Timing:
+    """The reference's export alone, for the scheme comparison."""
+    timing = Timing()
+    con = duckdb.connect()
+    con.execute(reference_pipeline.TRANSFORM.format(files=f"['{data}']"))
+    for _ in range(repeats):
+        started = time.perf_counter()
+        reference_pipeline.export(con, work / "reference-export", scheme)
+        timing.seconds.append(time.perf_counter() - started)
+    con.close()
+    shutil.rmtree(work / "reference-export", ignore_errors=True)
+    return timing
+
+
+def bench_incremental(home: Path, work: Path, meters: int, days: int, repeats: int) -> Timing:
+    """One more day for every meter, `repeats` days in a row, on top of the history."""
+    timing = Timing()
+    for n in range(repeats):
+        day = START + timedelta(days=days + n)
+        data = generate(work / f"day-{day}", meters, 1, day, clean=True)
+        shutil.copy(data, home / "landing" / data.name)
+        seconds, peak, output = timed(smartmeter(home, "run", "--json"))
+        summary = json.loads(output)
+        timing.seconds.append(seconds)
+        timing.peak_mb.append(peak)
+        for step, result in summary["steps"].items():
+            timing.steps.setdefault(step, []).append(result["seconds"])
+    return timing
+
+
+def bench_schemes(home: Path, work: Path, data: Path, repeats: int) -> dict[str, dict]:
+    results = {}
+    for scheme in (*SCHEMES[1:], SCHEMES[0]):  # end on the default, as the home started
+        ours = Timing()
+        for _ in range(repeats):
+            # A scheme change rewrites the whole archive; so does switching away and back.
+            timed(smartmeter(home, "export", "--partition-scheme", _other(scheme)))
+            seconds, peak, _ = timed(smartmeter(home, "export", "--partition-scheme", scheme))
+            ours.seconds.append(seconds)
+            ours.peak_mb.append(peak)
+        files = sum(1 for _ in (home / "parquet" / "readings").rglob("*.parquet"))
+        reference = bench_reference_export(work, data, repeats, scheme)
+        results[scheme] = {
+            "files": files,
+            "smartmeter": ours.as_dict(),
+            "reference": reference.as_dict(),
+            "ratio": round(ours.median() / reference.median(), 2),
+        }
+    return results
+
+
+def _other(scheme: str) -> str:
+    return "date" if scheme != "date" else "month/meter_id"
+
+
+def machine() -> dict[str, object]:
+    cpu, memory_kb = "unknown", 0
+    with contextlib.suppress(OSError):
+        models = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln]
+        cpu = models[0].split(":", 1)[1].strip() if models else cpu
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def row(label: str, rows: int, timing: Timing, reference: float | None = None) -> str:
+    seconds = timing.median()
+    ratio = f"{seconds / reference:6.2f}" if reference else "      "
+    peak = max(timing.peak_mb) if timing.peak_mb else 0
+    return f"{label:<28} {rows:>11,} {seconds:>9.1f} {rows / seconds:>13,.0f} {peak:>8.0f} {ratio}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="S,M,L")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "bench-out")
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {"machine": machine(), "repeats": args.repeats, "sizes": {}}
+    lines = [
+        f"{'':<28} {'rows':>11} {'seconds':>9} {'rows/second':>13} {'peak MB':>8} {'ratio':>6}"
+    ]
+    for size in sizes:
+        meters, days = SIZES[size]
+        work = args.out / size
+        data = generate(work / "data", meters, days, START)
+        rows = sum(1 for _ in data.open()) - 1
+        print(f"{size}: {meters} meters x {days} days, {rows:,} rows", file=sys.stderr)
+        reference = bench_reference(work, data, args.repeats, SCHEMES[0])
+        full, home = bench_full(work, data, args.repeats)
+        ingest = bench_ingest(work, data, args.repeats)
+        entry: dict[str, object] = {
+            "meters": meters,
+            "days": days,
+            "rows": rows,
+            "full": full.as_dict(),
+            "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
+            "reference": reference.as_dict(),
+            "full_vs_reference": round(full.median() / reference.median(), 2),
+        }
+        lines.append(row(f"{size} reference", rows, reference))
+        lines.append(row(f"{size} smartmeter run", rows, full, reference.median()))
+        for step, values in full.steps.items():
+            lines.append(row(f"{size}   {step}", rows, Timing(values), reference.median()))
+        lines.append(row(f"{size} smartmeter ingest", rows, ingest))
+        if size == sizes[-1]:
+            incremental = bench_incremental(home, work, meters, days, args.repeats)
+            entry["incremental"] = {
+                **incremental.as_dict(),
+                "share_of_full": round(incremental.median() / full.median(), 3),
+            }
+            lines.append(row(f"{size} + one day", meters * 48, incremental, full.median()))
+            entry["schemes"] = bench_schemes(home, work, data, args.repeats)
+            for scheme, numbers in entry["schemes"].items():
+                lines.append(
+                    f"{size} export {scheme:<16} {numbers['files']:>9,} files "
+                    f"{numbers['smartmeter']['median_seconds']:>8.1f} s vs reference "
+                    f"{numbers['reference']['median_seconds']:.1f} s ({numbers['ratio']}x)"
+                )
+        results["sizes"][size] = entry  # type: ignore[index]
+        (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(lines))
+    print(f"\nmachine: {results['machine']}\nresults: {args.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
