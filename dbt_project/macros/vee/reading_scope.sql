@@ -12,7 +12,7 @@
     from {{ ref('int_readings_validated') }} as touched
     cross join ({{ numbers(3) }}) as shift
     where
-        {{ load_id_number('touched.load_id') }} > {{ watermark(model_name) }}
+        touched.load_id > {{ watermark(model_name) }}
         and touched.reading_start_at is not null
 {%- endmacro %}
 
@@ -63,21 +63,6 @@
     {%- else -%}
         select 1
     {%- endif -%}
-{%- endmacro %}
-
-{#- The earliest and latest UTC instant the scope can reach, `before_days` earlier, as SQL
-    scalars: bounds a scan of a large table to the window a rebuild needs (DuckDB skips row
-    groups outside it). -#}
-{% macro local_days_touched_bound(
-    model_name, edge, forward_days=0, before_days=0, channels=none
-) -%}
-    (
-        select cast(
-            {{ dbt.dateadd('day', (-before_days - 2) if edge == 'min' else 2, edge ~ '(local_date)') }}
-            as timestamp
-        )
-        from ({{ local_days_touched(model_name, forward_days, channels) }}) as scope
-    )
 {%- endmacro %}
 
 {#- For models that follow runs of readings back in time: each touched (meter, channel) with
@@ -324,4 +309,35 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The UTC time window an incremental build of `model_name` reads, computed when the model is
+    compiled (so it reaches the database as constants and DuckDB can skip row groups): the days
+    touched since the model's watermark, widened by `before_days` and `after_days`, and a day
+    each side for local time. An empty scope gives an empty window. Returns SQL literals. -#}
+{% macro scope_window(model_name, before_days=0, after_days=0, channels=none) -%}
+    {%- set window = {'start': "cast('9999-12-31' as timestamp)", 'end': "cast('0001-01-01' as timestamp)"} -%}
+    {%- if execute and is_incremental() -%}
+        {%- set query -%}
+            select
+                cast(min(reading_date) as varchar),
+                cast(max(reading_date) as varchar)
+            from ({{ days_touched_since_watermark(model_name) }}) as touched
+            {%- if channels %}
+            where channel in ('{{ channels | join("', '") }}')
+            {%- endif %}
+        {%- endset -%}
+        {%- set bounds = run_query(query) -%}
+        {%- if bounds and bounds[0][0] is not none -%}
+            {%- set first = modules.datetime.date.fromisoformat(bounds[0][0]) -%}
+            {%- set last = modules.datetime.date.fromisoformat(bounds[0][1]) -%}
+            {%- set start = first - modules.datetime.timedelta(days=before_days + 1) -%}
+            {%- set end = last + modules.datetime.timedelta(days=after_days + 2) -%}
+            {%- do window.update({
+                'start': "cast('" ~ start.isoformat() ~ "' as timestamp)",
+                'end': "cast('" ~ end.isoformat() ~ "' as timestamp)"
+            }) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(window) }}
 {%- endmacro %}

@@ -9,6 +9,7 @@
         ~ slot_seconds
     ) }}
 {%- endset %}
+{%- set window = scope_window('int_fleet_demand', 1, 1) %}
 {{
     config(
         materialized='incremental',
@@ -31,13 +32,8 @@ readings as (
     where
         complete_days.is_complete
     {%- if is_incremental() %}
-        and readings.reading_start_at >= (
-            select cast(min(slot_date) as timestamp) from ({{ fleet_days_touched() }}) as touched
-        )
-        and readings.reading_start_at < (
-            select {{ dbt.dateadd('day', 1, 'cast(max(slot_date) as timestamp)') }}
-            from ({{ fleet_days_touched() }}) as touched
-        )
+        and readings.reading_start_at >= {{ window.start }}
+        and readings.reading_start_at < {{ window.end }}
         and cast(readings.reading_start_at as date) in (
             select slot_date from ({{ fleet_days_touched() }}) as touched
         )

@@ -5,6 +5,7 @@
       naive_persistence         the same hour `horizon` days before (1: yesterday, 7: last week)
     Forecasts use only days before the forecast was made. -#}
 {%- set weeks = var('like_day_weeks') %}
+{%- set window = scope_window('int_forecasts_backtested', 7 * weeks + 1, 7 * weeks) %}
 {{
     config(
         materialized='incremental',
@@ -45,6 +46,11 @@ meter_hours as (
         on
             meter_hours.meter_id = history_start.meter_id
             and meter_hours.local_date > history_start.start_date
+    {%- if is_incremental() %}
+    where
+        meter_hours.local_date >= cast({{ window.start }} as date)
+        and meter_hours.local_date < cast({{ window.end }} as date)
+    {%- endif %}
 
 ),
 

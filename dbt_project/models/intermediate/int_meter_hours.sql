@@ -2,6 +2,7 @@
     scoring against weeks of history reads hours, not every reading again. Incremental: the
     UTC days around new data are rebuilt. -#}
 {%- set channels = var('health_checked_channels') %}
+{%- set window = scope_window('int_meter_hours', channels=channels) %}
 {{
     config(
         materialized='incremental',
@@ -32,10 +33,8 @@ readings as (
     where
         fct_readings.channel in ('{{ channels | join("', '") }}')
     {%- if is_incremental() %}
-        and fct_readings.reading_start_at >= (
-            select cast(min(reading_date) as timestamp)
-            from ({{ days_touched_since_watermark('int_meter_hours') }}) as touched
-        )
+        and fct_readings.reading_start_at >= {{ window.start }}
+        and fct_readings.reading_start_at < {{ window.end }}
         {%- endif %}
 
 ),

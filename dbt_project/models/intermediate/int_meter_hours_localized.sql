@@ -1,5 +1,6 @@
 {#- Each meter's average demand per local hour, on complete days only: what profiles,
     baseloads and forecasts learn from. Incremental like fct_daily_consumption. -#}
+{%- set window = scope_window('int_meter_hours_localized') %}
 {{
     config(
         materialized='incremental',
@@ -28,9 +29,8 @@ readings as (
     where
         complete_days.is_complete
     {%- if is_incremental() %}
-        and readings.reading_start_at
-        between {{ local_days_touched_bound('int_meter_hours_localized', 'min') }}
-        and {{ local_days_touched_bound('int_meter_hours_localized', 'max') }}
+        and readings.reading_start_at >= {{ window.start }}
+        and readings.reading_start_at < {{ window.end }}
         {%- endif %}
 
 ),

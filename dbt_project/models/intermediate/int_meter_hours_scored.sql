@@ -5,6 +5,7 @@
     var deviation_min_baseline_weeks earlier hours. -#}
 {%- set channels = var('health_checked_channels') %}
 {%- set lookback_days = var('baseline_days') + 1 %}
+{%- set window = scope_window('int_meter_hours_scored', lookback_days, lookback_days, channels) %}
 {%- set weeks = (var('baseline_days') / 7) | round(0, 'floor') | int %}
 {%- set week_columns = [] %}
 {%- set deviations_from_baseline = [] %}
@@ -40,11 +41,8 @@ hourly as (
         on meter_hours.meter_id = dim_meters.meter_id
     {%- if is_incremental() %}
     where
-        meter_hours.hour_start_at between {{ local_days_touched_bound(
-            'int_meter_hours_scored', 'min', lookback_days, lookback_days, channels
-        ) }} and {{ local_days_touched_bound(
-            'int_meter_hours_scored', 'max', lookback_days, 0, channels
-        ) }}
+        meter_hours.hour_start_at >= {{ window.start }}
+        and meter_hours.hour_start_at < {{ window.end }}
         and meter_hours.meter_id in (
             select meter_id
             from ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as touched

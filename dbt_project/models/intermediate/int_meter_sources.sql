@@ -24,7 +24,7 @@ validated as (
         meter_id is not null
         and meter_id <> ''
     {%- if is_incremental() %}
-        and {{ load_id_number('load_id') }} > {{ watermark() }}
+        and load_id > {{ watermark() }}
         {%- endif %}
 
 ),
@@ -35,7 +35,7 @@ sources as (
         meter_id,
         layout,
         timezone,
-        max({{ load_id_number('load_id') }}) as last_load
+        max(load_id) as last_load
     from validated
     group by meter_id, layout, timezone
 

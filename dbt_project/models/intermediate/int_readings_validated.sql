@@ -29,7 +29,7 @@ new_readings as (
 
     select * from {{ ref('int_readings_unioned') }}
     {%- if is_incremental() %}
-    where {{ load_id_number('load_id') }} > {{ watermark() }}
+    where load_id > {{ watermark() }}
     {%- endif %}
 
 ),
@@ -49,7 +49,7 @@ row_checked as (
             when
                 reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
                 or reading_start_at > {{ add_minutes(
-                    from_epoch_seconds(load_id_number('load_id')), 'interval_minutes') }}
+                    load_time('load_id'), 'interval_minutes') }}
                 then 'out_of_range_timestamp'
             when
                 {{ epoch_seconds('wall_clock_at') }}
@@ -166,7 +166,7 @@ repeated_versions as (
         row_number() over (
             partition by compared.meter_id, compared.channel, compared.reading_start_at
             order by
-                {{ load_id_number('compared.load_id') }},
+                compared.load_id,
                 compared.file_sha256,
                 compared.source_line,
                 compared.value_position
@@ -204,3 +204,7 @@ final as (
 )
 
 select * from final
+{%- if not is_incremental() %}
+    -- Stored in time order, so later builds that read a few days skip the rest of the table.
+    order by reading_start_at
+{%- endif %}

@@ -1,6 +1,7 @@
 {#- The UTC offset of every (time zone, UTC hour) the published readings touch. Converting an
     hour's worth of readings at once keeps local-time analytics cheap: one conversion per zone
     and hour, not per reading. Incremental: hours near newly loaded data are added. -#}
+{%- set window = scope_window('int_timezone_offsets') %}
 {{
     config(
         materialized='incremental',
@@ -22,8 +23,8 @@ hours as (
         on fct_readings.meter_id = dim_meters.meter_id
     {%- if is_incremental() %}
     where
-        fct_readings.reading_start_at
-        >= {{ local_days_touched_bound('int_timezone_offsets', 'min') }}
+        fct_readings.reading_start_at >= {{ window.start }}
+        and fct_readings.reading_start_at < {{ window.end }}
     {%- endif %}
 
 ),

@@ -25,6 +25,8 @@
     )
 }}
 -- depends_on: {{ ref('int_readings_validated') }}
+{%- set context = var('incremental_context_days') %}
+{%- set window = scope_window('fct_readings', context, context) %}
 {%- set max_gap = var('max_interpolation_gap_minutes') %}
 {%- set context_days = var('incremental_context_days') %}
 
@@ -72,10 +74,8 @@ standardized as (
     where
         standardized.quarantine_reason is null
     {%- if is_incremental() %}
-        and standardized.reading_start_at
-        >= (select cast(min(reading_date) as timestamp) from context_days)
-        and standardized.reading_start_at
-        < (select {{ dbt.dateadd('day', 1, 'cast(max(reading_date) as timestamp)') }} from context_days)
+        and standardized.reading_start_at >= {{ window.start }}
+        and standardized.reading_start_at < {{ window.end }}
         {%- endif %}
 
 ),
@@ -273,3 +273,7 @@ final as (
 )
 
 select * from final
+{%- if not is_incremental() %}
+    -- Stored in time order, so later builds that read a few days skip the rest of the table.
+    order by reading_start_at
+{%- endif %}

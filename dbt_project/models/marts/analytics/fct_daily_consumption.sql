@@ -2,6 +2,7 @@
     complete when every interval of its local day (46, 48 or 50 half hours around DST) is
     published and no long gap (meter_gaps) touches it; incomplete days are kept, flagged.
     Incremental: the meter-days around newly loaded data are rebuilt. -#}
+{%- set window = scope_window('fct_daily_consumption') %}
 {{
     config(
         materialized='incremental',
@@ -23,9 +24,8 @@ readings as (
             readings.meter_id = scope.meter_id
             and readings.local_date = scope.local_date
     where
-        readings.reading_start_at
-        between {{ local_days_touched_bound('fct_daily_consumption', 'min') }}
-        and {{ local_days_touched_bound('fct_daily_consumption', 'max') }}
+        readings.reading_start_at >= {{ window.start }}
+        and readings.reading_start_at < {{ window.end }}
     {%- endif %}
 
 ),
