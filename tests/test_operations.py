@@ -372,3 +372,26 @@ def test_postgres_stopping_during_the_build_dead_letters_the_batch(home, private
 
 def test_repo_root_is_where_the_tests_expect_it():
     assert (REPO / "pyproject.toml").exists()
+
+
+def test_a_failing_quality_gate_stops_the_export_and_alerts(home):
+    deliver(home / "landing", "day1.csv", canonical_day("G", 1))
+    assert run_cli(home, "run").returncode == 0
+    archive = home / "parquet" / "readings"
+    before = sorted(p.relative_to(archive) for p in archive.rglob("*.parquet"))
+    # Corrupt the published table behind dbt's back: a duplicated reading on day 1, far from
+    # the days the next file touches (so the incremental build leaves it there).
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("insert into marts.fct_readings select * from marts.fct_readings limit 1")
+    deliver(home / "landing", "day9.csv", canonical_day("G", 9))
+    gated = run_cli(home, "run", "--json")
+    assert gated.returncode == 1
+    summary = json.loads(gated.stdout)
+    assert summary["steps"]["build"]["status"] == "failed"
+    assert "export" not in summary["steps"]  # the gate held: nothing was exported
+    assert sorted(p.relative_to(archive) for p in archive.rglob("*.parquet")) == before
+    with duck(home) as con:
+        alerts = {r[0] for r in con.execute("select kind from ops.alerts").fetchall()}
+    assert {"dbt_test_failed", "run_failed"} <= alerts

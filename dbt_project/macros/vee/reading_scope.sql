@@ -316,7 +316,10 @@
     touched since the model's watermark, widened by `before_days` and `after_days`, and a day
     each side for local time. An empty scope gives an empty window. Returns SQL literals. -#}
 {% macro scope_window(model_name, before_days=0, after_days=0, channels=none) -%}
-    {%- set window = {'start': "cast('9999-12-31' as timestamp)", 'end': "cast('0001-01-01' as timestamp)"} -%}
+    {#- Empty window: start = end, at a date every timestamp type can hold (a year-9999
+        sentinel overflows DuckDB's nanosecond timestamps). -#}
+    {%- set never = "cast('" ~ var('earliest_valid_date') ~ "' as timestamp)" -%}
+    {%- set window = {'start': never, 'end': never} -%}
     {%- if execute and is_incremental() -%}
         {%- set query -%}
             select
