@@ -117,14 +117,21 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
     return _report_run(args, summary)
 
 
-def cmd_build(args: argparse.Namespace, home: Home) -> int:
-    from smartmeter.dbt_runner import run_dbt
+def _dbt_command(command: str):
+    def handler(args: argparse.Namespace, home: Home) -> int:
+        from smartmeter.dbt_runner import run_dbt
 
-    extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
-    with home.lock(wait=args.wait):
-        result = run_dbt(home, args.target, "build", *extra)
-    print(result.output if not args.json else json.dumps({"ok": result.ok}))
-    return EXIT_OK if result.ok else EXIT_ATTENTION
+        extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+        with home.lock(wait=args.wait):
+            result = run_dbt(home, args.target, command, *extra)
+        print(result.output if not args.json else json.dumps({"ok": result.ok}))
+        return EXIT_OK if result.ok else EXIT_ATTENTION
+
+    return handler
+
+
+cmd_build = _dbt_command("build")
+cmd_test = _dbt_command("test")
 
 
 def cmd_export(args: argparse.Namespace, home: Home) -> int:
@@ -296,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
     build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
+    test = add("test", cmd_test, "dbt test on whole tables (a build tests what it wrote)")
+    test.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
     export = add("export", cmd_export, "write the queued partitions of the Parquet archive")
     export.add_argument("--partition-scheme", choices=("date/meter_id", "date", "month/meter_id"))
     watch = add("watch", cmd_watch, "run whenever complete files arrive in landing/", False)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 from conftest import FIXTURES, REPO, cli_env, duck, run_cli
@@ -379,12 +380,13 @@ def test_a_failing_quality_gate_stops_the_export_and_alerts(home):
     assert run_cli(home, "run").returncode == 0
     archive = home / "parquet" / "readings"
     before = sorted(p.relative_to(archive) for p in archive.rglob("*.parquet"))
-    # Corrupt the published table behind dbt's back: a duplicated reading on day 1, far from
-    # the days the next file touches (so the incremental build leaves it there).
-    import duckdb
-
+    # Break a table the next build keeps (meter_gaps is rebuilt only after each meter's last
+    # reading) and whose tests read all of it: a gap with no start.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("insert into marts.fct_readings select * from marts.fct_readings limit 1")
+        con.execute(
+            "insert into marts.meter_gaps (meter_id, channel, gap_start_at, gap_end_at)"
+            " values ('G', 'general', null, timestamp '2024-02-01 05:00')"
+        )
     deliver(home / "landing", "day9.csv", canonical_day("G", 9))
     gated = run_cli(home, "run", "--json")
     assert gated.returncode == 1
@@ -395,3 +397,22 @@ def test_a_failing_quality_gate_stops_the_export_and_alerts(home):
     with duck(home) as con:
         alerts = {r[0] for r in con.execute("select kind from ops.alerts").fetchall()}
     assert {"dbt_test_failed", "run_failed"} <= alerts
+
+
+def test_a_build_tests_what_it_wrote_and_smartmeter_test_tests_everything(home):
+    deliver(home / "landing", "day1.csv", canonical_day("T", 1))
+    assert run_cli(home, "run").returncode == 0
+    # A reading altered behind dbt's back, on a day the next file does not touch (the file
+    # balance, a whole-table check, would catch a row added or removed).
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute(
+            "update marts.fct_readings set quality_flag = 'X'"
+            " where reading_start_at = timestamp '2024-02-01 03:00'"
+        )
+    deliver(home / "landing", "day9.csv", canonical_day("T", 9))
+    assert run_cli(home, "run").returncode == 0  # its tests read days 8 to 10 only
+    compiled = next((home / ".state/dbt/target/run").rglob("accepted_values_fct_readings_qua*"))
+    assert "2024-02-07" in compiled.read_text()  # the window the build wrote, and no more
+    whole = run_cli(home, "test", "--", "--select", "fct_readings")
+    assert whole.returncode == 1
+    assert "accepted_values_fct_readings_quality_flag" in whole.stdout

@@ -61,7 +61,8 @@
 {%- endmacro %}
 
 {% macro duckdb__try_strptime(expr, format) -%}
-    try_strptime(trim({{ expr }}), '{{ format }}')
+    {#- %f/%n parse to nanosecond timestamps in DuckDB 2; keep microseconds, as PostgreSQL does #}
+    cast(try_strptime(trim({{ expr }}), '{{ format }}') as timestamp)
 {%- endmacro %}
 
 {% macro postgres__try_strptime(expr, format) -%}

@@ -29,3 +29,43 @@
     from {{ source_relation }}
     having max({{ load_column }}) is not null
 {%- endmacro %}
+
+{#- Post-hook of the big per-reading tables: after a full build, rewrite the table in time order,
+    so incremental builds that read a few days skip the rest of it by row-group min/max (DuckDB's
+    zone maps). Sorting in the model's own query would hold its joins, aggregates and the sort
+    in memory at once, beyond the memory limit on large loads; sorting the finished table alone
+    spills to disk. A full build is one with no watermark yet (post-hooks run after the table
+    exists, so is_incremental() cannot tell). PostgreSQL reads by index, not zone maps. -#}
+{% macro store_in_time_order(column) -%}
+    {{ return(adapter.dispatch('store_in_time_order', 'smartmeter')(column)) }}
+{%- endmacro %}
+
+{% macro default__store_in_time_order(column) -%}
+    select 1
+{%- endmacro %}
+
+{% macro duckdb__store_in_time_order(column) -%}
+    {%- if is_first_build() -%}
+        create or replace table {{ this }} as select * from {{ this }} order by {{ column }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- In a post-hook: whether the build that just ran was a full one (a full refresh, or no
+    watermark recorded yet for `model_name`). -#}
+{% macro is_first_build(model_name=none) -%}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- if should_full_refresh() -%}{{ return(true) }}{%- endif -%}
+    {{ return(previous_watermark(model_name) is none) }}
+{%- endmacro %}
+
+{#- The watermark of `model_name` as rendered now (none when there is none): in a post-hook that
+    runs before advance_watermark, the load this build started from. -#}
+{% macro previous_watermark(model_name=none) -%}
+    {%- set found = run_query(
+        "select max(load_id) from " ~ helper_schema() ~ ".incremental_watermarks"
+        ~ " where model_name = '" ~ (model_name or this.identifier) ~ "'"
+    ) -%}
+    {{ return(found[0][0] if found and found[0][0] is not none else none) }}
+{%- endmacro %}

@@ -15,6 +15,12 @@
             load_id varchar not null,
             updated_at timestamp not null
         );
+        -- What each big model wrote in a given dbt invocation (macros/plumbing/test_scope.sql).
+        create table if not exists {{ helper_schema() }}.incremental_test_scopes (
+            model_name varchar not null,
+            invocation_id varchar not null,
+            predicate varchar not null
+        );
         -- UTC dates whose Parquet partitions must be (re)written at the next export.
         create table if not exists {{ helper_schema() }}.parquet_export_queue (
             reading_date date not null,

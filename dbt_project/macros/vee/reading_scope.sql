@@ -9,7 +9,8 @@
         touched.channel,
         cast({{ dbt.dateadd('day', 'shift.k - 1', 'touched.reading_start_at') }} as date)
             as reading_date
-    from {{ ref('int_readings_validated') }} as touched
+    {#- (int_readings_validated's own post-hooks ask too: a ref to itself would be a cycle) #}
+    from {{ this if this.identifier == 'int_readings_validated' else ref('int_readings_validated') }} as touched
     cross join ({{ numbers(3) }}) as shift
     where
         touched.load_id > {{ watermark(model_name) }}
@@ -19,14 +20,16 @@
 {% macro delete_days_touched(model_name) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ days_touched_since_watermark(model_name) }}) as scope
-            where
-                scope.meter_id = {{ this }}.meter_id
-                and scope.channel = {{ this }}.channel
-                and scope.reading_date = {{ this }}.reading_date
-        )
+        where
+            {{ within_window(this ~ '.reading_start_at', scope_window(model_name)) }}
+            and exists (
+                select 1
+                from ({{ days_touched_since_watermark(model_name) }}) as scope
+                where
+                    scope.meter_id = {{ this }}.meter_id
+                    and scope.channel = {{ this }}.channel
+                    and scope.reading_date = {{ this }}.reading_date
+            )
     {%- else -%}
         select 1
     {%- endif -%}
@@ -53,13 +56,17 @@
 ) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ local_days_touched(model_name, forward_days, channels) }}) as scope
-            where
-                scope.meter_id = {{ this }}.meter_id
-                and scope.local_date = cast({{ this }}.{{ date_column }} as date)
-        )
+        where
+            {{ within_window(
+                this ~ '.' ~ date_column, scope_window(model_name, 0, forward_days, channels)
+            ) }}
+            and exists (
+                select 1
+                from ({{ local_days_touched(model_name, forward_days, channels) }}) as scope
+                where
+                    scope.meter_id = {{ this }}.meter_id
+                    and scope.local_date = cast({{ this }}.{{ date_column }} as date)
+            )
     {%- else -%}
         select 1
     {%- endif -%}
@@ -81,18 +88,72 @@
 {%- endmacro %}
 
 {% macro history_before_touched(model_name, channels=none) -%}
+    {#- Looked for in the week before the new data first; in the whole history only for meters
+        silent that long (the second join is empty, and skipped, when there are none). -#}
+    {%- set recent = scope_window(model_name, 7) -%}
+    with
+
+    touched as (
+
+        {{ meters_touched_since(model_name, channels) }}
+
+    ),
+
+    recent as (
+
+        select
+            touched.meter_id,
+            touched.channel,
+            max(earlier.reading_end_at) as previous_end_at
+        from touched
+        inner join {{ ref('fct_readings') }} as earlier
+            on
+                touched.meter_id = earlier.meter_id
+                and touched.channel = earlier.channel
+                and touched.first_at > earlier.reading_start_at
+        where earlier.reading_start_at >= {{ recent.start }}
+        group by touched.meter_id, touched.channel
+
+    ),
+
+    silent as (
+
+        select touched.*
+        from touched
+        where not exists (
+            select 1
+            from recent
+            where recent.meter_id = touched.meter_id and recent.channel = touched.channel
+        )
+
+    ),
+
+    older as (
+
+        select
+            silent.meter_id,
+            silent.channel,
+            max(earlier.reading_end_at) as previous_end_at
+        from silent
+        inner join {{ ref('fct_readings') }} as earlier
+            on
+                silent.meter_id = earlier.meter_id
+                and silent.channel = earlier.channel
+                and silent.first_at > earlier.reading_start_at
+        group by silent.meter_id, silent.channel
+
+    )
+
     select
         touched.meter_id,
         touched.channel,
         touched.first_at,
-        max(earlier.reading_end_at) as previous_end_at
-    from ({{ meters_touched_since(model_name, channels) }}) as touched
-    left join {{ ref('fct_readings') }} as earlier
-        on
-            touched.meter_id = earlier.meter_id
-            and touched.channel = earlier.channel
-            and touched.first_at > earlier.reading_start_at
-    group by touched.meter_id, touched.channel, touched.first_at
+        coalesce(recent.previous_end_at, older.previous_end_at) as previous_end_at
+    from touched
+    left join recent
+        on touched.meter_id = recent.meter_id and touched.channel = recent.channel
+    left join older
+        on touched.meter_id = older.meter_id and touched.channel = older.channel
 {%- endmacro %}
 
 {#- meter_gaps pre-hook: the gaps rebuilt are those starting at or after each touched meter's
@@ -298,14 +359,16 @@
 {% macro delete_utc_days_touched(model_name, timestamp_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ days_touched_since_watermark(model_name) }}) as scope
-            where
-                scope.meter_id = {{ this }}.meter_id
-                and scope.channel = {{ this }}.channel
-                and scope.reading_date = cast({{ this }}.{{ timestamp_column }} as date)
-        )
+        where
+            {{ within_window(this ~ '.' ~ timestamp_column, scope_window(model_name)) }}
+            and exists (
+                select 1
+                from ({{ days_touched_since_watermark(model_name) }}) as scope
+                where
+                    scope.meter_id = {{ this }}.meter_id
+                    and scope.channel = {{ this }}.channel
+                    and scope.reading_date = cast({{ this }}.{{ timestamp_column }} as date)
+            )
     {%- else -%}
         select 1
     {%- endif -%}
@@ -314,12 +377,14 @@
 {#- The UTC time window an incremental build of `model_name` reads, computed when the model is
     compiled (so it reaches the database as constants and DuckDB can skip row groups): the days
     touched since the model's watermark, widened by `before_days` and `after_days`, and a day
-    each side for local time. An empty scope gives an empty window. Returns SQL literals. -#}
+    each side for local time. An empty scope gives an empty window. Returns SQL literals (start,
+    end; start_date, end_date for date columns). -#}
 {% macro scope_window(model_name, before_days=0, after_days=0, channels=none) -%}
     {#- Empty window: start = end, at a date every timestamp type can hold (a year-9999
         sentinel overflows DuckDB's nanosecond timestamps). -#}
     {%- set never = "cast('" ~ var('earliest_valid_date') ~ "' as timestamp)" -%}
-    {%- set window = {'start': never, 'end': never} -%}
+    {%- set never_date = "cast('" ~ var('earliest_valid_date') ~ "' as date)" -%}
+    {%- set window = {'start': never, 'end': never, 'start_date': never_date, 'end_date': never_date} -%}
     {%- if execute and is_incremental() -%}
         {%- set query -%}
             select
@@ -338,9 +403,21 @@
             {%- set end = last + modules.datetime.timedelta(days=after_days + 2) -%}
             {%- do window.update({
                 'start': "cast('" ~ start.isoformat() ~ "' as timestamp)",
-                'end': "cast('" ~ end.isoformat() ~ "' as timestamp)"
+                'end': "cast('" ~ end.isoformat() ~ "' as timestamp)",
+                'start_date': "cast('" ~ start.isoformat() ~ "' as date)",
+                'end_date': "cast('" ~ end.isoformat() ~ "' as date)"
             }) -%}
         {%- endif -%}
     {%- endif -%}
     {{ return(window) }}
+{%- endmacro %}
+
+{#- `column` within `window` (from scope_window), as a predicate DuckDB can check against each
+    row group's min/max: columns named *_date are dates, the others timestamps. -#}
+{% macro within_window(column, window) -%}
+    {%- if column.endswith('_date') -%}
+        {{ column }} >= {{ window.start_date }} and {{ column }} < {{ window.end_date }}
+    {%- else -%}
+        {{ column }} >= {{ window.start }} and {{ column }} < {{ window.end }}
+    {%- endif -%}
 {%- endmacro %}

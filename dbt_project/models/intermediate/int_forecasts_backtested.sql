@@ -11,7 +11,11 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('int_forecasts_backtested', 'local_date', 7 * var('like_day_weeks')) }}",
-        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+        post_hook=[
+            "{{ store_in_time_order('local_date') }}",
+            "{{ record_test_scope('local_date', 7 * var('like_day_weeks')) }}",
+            "{{ advance_watermark(ref('int_readings_validated')) }}",
+        ],
     )
 }}
 
@@ -77,6 +81,20 @@ history as (
 
 ),
 
+targets as (
+
+    -- The meter-hours this build writes.
+    select history.*
+    from history
+    {%- if is_incremental() %}
+    inner join ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as scope
+        on
+            history.meter_id = scope.meter_id
+            and history.local_date = scope.local_date
+    {%- endif %}
+
+),
+
 forecasts as (
 
     {%- for horizon in [1, 7] %}
@@ -98,7 +116,7 @@ forecasts as (
                     end{{ " +" if not loop.last }}
                 {%- endfor %}, 0
             ) as forecast_kw
-        from history
+        from targets
         union all
         select
             meter_id,
@@ -108,7 +126,7 @@ forecasts as (
             'naive_persistence' as forecast_method,
             {{ horizon }} as horizon_days,
             {{ 'yesterday_kw' if horizon == 1 else 'week_1_kw' }} as forecast_kw
-        from history
+        from targets
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -116,12 +134,5 @@ forecasts as (
 
 )
 
-select forecasts.*
-from forecasts
-{%- if is_incremental() %}
-inner join ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as scope
-    on
-        forecasts.meter_id = scope.meter_id
-        and forecasts.local_date = scope.local_date
-{%- endif %}
-where forecasts.forecast_kw is not null
+select * from forecasts
+where forecast_kw is not null

@@ -8,7 +8,11 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_utc_days_touched('int_meter_hours', 'hour_start_at') }}",
-        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+        post_hook=[
+            "{{ store_in_time_order('hour_start_at') }}",
+            "{{ record_test_scope('hour_start_at') }}",
+            "{{ advance_watermark(ref('int_readings_validated')) }}",
+        ],
     )
 }}
 

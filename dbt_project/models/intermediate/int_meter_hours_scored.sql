@@ -18,7 +18,11 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('health_checked_channels')) }}",
-        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+        post_hook=[
+            "{{ store_in_time_order('local_hour_start_at') }}",
+            "{{ record_test_scope('local_hour_start_at', var('baseline_days') + 1) }}",
+            "{{ advance_watermark(ref('int_readings_validated')) }}",
+        ],
     )
 }}
 
@@ -94,17 +98,31 @@ history as (
 
 ),
 
+judged as (
+
+    -- The hours this build writes; medians are the costly part, so only for these.
+    select history.*
+    from history
+    {%- if is_incremental() %}
+    inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as scope
+        on
+            history.meter_id = scope.meter_id
+            and cast(history.local_hour_start_at as date) = scope.local_date
+    {%- endif %}
+
+),
+
 baselines as (
 
     select
-        history.*,
+        judged.*,
         {{ median_of(week_columns) }} as baseline_kw,
         (
             {%- for column in week_columns %}
                 case when {{ column }} is not null then 1 else 0 end{{ " +" if not loop.last }}
             {%- endfor %}
         ) as baseline_weeks
-    from history
+    from judged
 
 ),
 
@@ -148,11 +166,4 @@ scored as (
 
 )
 
-select scored.*
-from scored
-{%- if is_incremental() %}
-inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as scope
-    on
-        scored.meter_id = scope.meter_id
-        and cast(scored.local_hour_start_at as date) = scope.local_date
-{%- endif %}
+select * from scored

@@ -8,6 +8,7 @@
     missing, the increase covers several intervals; within the interpolation limit it is shared
     evenly among them (quality E, `register_prorated`), beyond it the read starts a new baseline.
 -#}
+{{ config(post_hook=["{{ share_test_scope('int_readings_validated') }}"]) }}
 {%- set max_gap = var('max_interpolation_gap_minutes') %}
 
 with

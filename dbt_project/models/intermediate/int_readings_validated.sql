@@ -16,6 +16,8 @@
         unique_key=['file_sha256', 'source_line', 'value_position'],
         on_schema_change='append_new_columns',
         post_hook=[
+            "{{ store_in_time_order('reading_start_at') }}",
+            "{{ record_test_scope('reading_start_at', new_loads=true) }}",
             "{{ advance_watermark(this) }}",
         ],
     )
@@ -204,7 +206,3 @@ final as (
 )
 
 select * from final
-{%- if not is_incremental() %}
-    -- Stored in time order, so later builds that read a few days skip the rest of the table.
-    order by reading_start_at
-{%- endif %}

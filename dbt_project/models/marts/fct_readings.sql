@@ -19,7 +19,9 @@
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_days_touched('fct_readings') }}",
         post_hook=[
+            "{{ store_in_time_order('reading_start_at') }}",
             "{{ queue_parquet_export('fct_readings') }}",
+            "{{ record_test_scope('reading_start_at') }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -273,7 +275,3 @@ final as (
 )
 
 select * from final
-{%- if not is_incremental() %}
-    -- Stored in time order, so later builds that read a few days skip the rest of the table.
-    order by reading_start_at
-{%- endif %}

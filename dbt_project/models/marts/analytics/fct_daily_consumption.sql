@@ -8,7 +8,11 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('fct_daily_consumption') }}",
-        post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
+        post_hook=[
+            "{{ store_in_time_order('local_date') }}",
+            "{{ record_test_scope('local_date') }}",
+            "{{ advance_watermark(ref('int_readings_validated')) }}",
+        ],
     )
 }}
 

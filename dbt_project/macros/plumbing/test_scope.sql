@@ -1,0 +1,64 @@
+{#- Data tests on the big incremental tables check what the build wrote, not the whole history.
+
+    An incremental build of a per-reading model deletes and rewrites the meter-days around new
+    data, and nothing else: rows outside that window passed the same tests when they were
+    written. So within one `dbt build`, each such model records (post-hook) a predicate that
+    covers every row it wrote, and the generic tests on it (not_null, accepted_values, unique
+    keys that contain the time column) read only those rows. Where no predicate was recorded in
+    this invocation (a full build, `dbt test` on its own, a model skipped, var
+    test_new_data_only false) tests read the whole table. Singular tests always do. -#}
+
+{% macro test_scope_table() -%}
+    {{ helper_schema() }}.incremental_test_scopes
+{%- endmacro %}
+
+{#- Post-hook: record the time window this build wrote (`after_days` ahead of the new data for
+    models whose rows look forward), or, on a full build, nothing. With `new_loads`, also every
+    row of the raw loads consumed (rows whose time could not be read have no time to window). -#}
+{% macro record_test_scope(time_column, after_days=0, new_loads=false) -%}
+    delete from {{ test_scope_table() }} where model_name = '{{ this.identifier }}';
+    {%- if execute and var('test_new_data_only') and not is_first_build() %}
+        {%- set window = scope_window(this.identifier, 0, after_days) -%}
+        {%- set predicate = within_window(time_column, window) -%}
+        {%- if new_loads -%}
+            {%- set predicate -%}
+                (load_id > '{{ previous_watermark() }}' or ({{ predicate }}))
+            {%- endset -%}
+        {%- endif %}
+    insert into {{ test_scope_table() }} (model_name, invocation_id, predicate)
+    values ('{{ this.identifier }}', '{{ invocation_id }}', '{{ predicate | replace("'", "''") }}')
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of a view over `source_model`: its rows are that model's rows, so is its scope. -#}
+{% macro share_test_scope(source_model) -%}
+    delete from {{ test_scope_table() }} where model_name = '{{ this.identifier }}';
+    insert into {{ test_scope_table() }} (model_name, invocation_id, predicate)
+    select '{{ this.identifier }}', invocation_id, predicate
+    from {{ test_scope_table() }}
+    where model_name = '{{ source_model }}' and invocation_id = '{{ invocation_id }}'
+{%- endmacro %}
+
+{#- dbt wraps the model of every generic test in this macro (dbt's own applies the `where`
+    config); this one adds the scope recorded for the model in this invocation. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
+    {%- if execute and relation.identifier -%}
+        {%- set recorded = run_query(
+            "select predicate from " ~ test_scope_table()
+            ~ " where model_name = '" ~ relation.identifier ~ "'"
+            ~ " and invocation_id = '" ~ invocation_id ~ "'"
+        ) -%}
+        {%- for row in recorded -%}{%- do conditions.append('(' ~ row[0] ~ ')') -%}{%- endfor -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
+{%- endmacro %}
