@@ -34,7 +34,7 @@ import duckdb
 from smartmeter.dbt_runner import project_var
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
-from smartmeter.warehouse import PostgresSettings, WarehouseUnavailable
+from smartmeter.warehouse import PostgresSettings, WarehouseUnavailable, connect_duckdb
 
 SCHEMES = ("date/meter_id", "date", "month/meter_id")
 EXPORTED_COLUMNS = (
@@ -245,13 +245,13 @@ def export_warehouse(home: Home, target: str, scheme: str | None = None) -> Expo
     """Export the queued partitions of a data home's warehouse (either store)."""
     scheme = scheme or str(project_var("parquet_partition_scheme"))
     if target == "duckdb":
-        con = duckdb.connect(str(home.warehouse))
+        con = connect_duckdb(str(home.warehouse))
         try:
             return export_queued(con, home.parquet, scheme)
         finally:
             con.close()
     settings = PostgresSettings.from_env()
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         _postgres_scanner(con)
         dsn = (

@@ -10,7 +10,10 @@ ops.pipeline_runs.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
+import gc
 import json
 import os
 import re
@@ -107,6 +110,16 @@ class RunSummary:
 
 
 Progress = Callable[[str, int, int], None]
+
+
+def release_memory() -> None:
+    """Give the loader's freed memory back to the OS before dbt starts, so a run's peak memory
+    is the larger of its steps, not their sum: Arrow's pool, then the C heap (glibc keeps freed
+    pages of the loader's DuckDB and dlt buffers until asked)."""
+    gc.collect()  # dlt's pipeline objects hold the loader's DuckDB instance in cycles
+    pyarrow.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Run:
@@ -222,9 +235,7 @@ class Run:
             self.summary.steps["ingest"].status = "dead_lettered"
             raise
         finally:
-            # The loader's Arrow buffers are done with; give them back before dbt starts, so the
-            # run's peak memory is the larger of the two steps, not their sum.
-            pyarrow.default_memory_pool().release_unused()
+            release_memory()
             self.summary.counts.update(
                 files_loaded=report.count("loaded"),
                 files_duplicate=report.count("duplicate"),

@@ -20,6 +20,15 @@ import duckdb
 from smartmeter.home import Home
 
 TARGETS = ("duckdb", "postgres")
+# DuckDB's memory cap, shared with dbt (profiles.yml): beyond it DuckDB spills to disk.
+DUCKDB_MEMORY_LIMIT_ENV = "SMARTMETER_DUCKDB_MEMORY_LIMIT"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "2500MB"
+
+
+def connect_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection under the project's memory cap."""
+    limit = os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DUCKDB_MEMORY_LIMIT_DEFAULT)
+    return duckdb.connect(path, config={"memory_limit": limit})
 
 
 class WarehouseUnavailable(Exception):
@@ -131,7 +140,7 @@ def connect(home: Home, target: str) -> Warehouse:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     if target == "duckdb":
         try:
-            return Warehouse(target, duckdb.connect(str(home.warehouse)))
+            return Warehouse(target, connect_duckdb(str(home.warehouse)))
         except duckdb.IOException as exc:
             raise WarehouseUnavailable(
                 f"cannot open {home.warehouse}: {exc} (is another process using it?)"
