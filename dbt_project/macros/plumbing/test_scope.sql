@@ -45,7 +45,9 @@
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
-    {%- if execute and relation.identifier -%}
+    {#- Scopes are recorded, and so only found, in the `dbt build` that wrote them (compile and
+        docs generate do not even run on-run-start, which creates the table). -#}
+    {%- if execute and flags.WHICH == 'build' and relation.identifier -%}
         {%- set recorded = run_query(
             "select predicate from " ~ test_scope_table()
             ~ " where model_name = '" ~ relation.identifier ~ "'"
