@@ -61,7 +61,7 @@
 {%- endmacro %}
 
 {% macro duckdb__try_strptime(expr, format) -%}
-    {#- %f/%n parse to nanosecond timestamps in DuckDB 2; keep microseconds, as PostgreSQL does #}
+    {#- %f/%n parse to nanosecond timestamps in DuckDB; keep microseconds, as PostgreSQL does #}
     cast(try_strptime(trim({{ expr }}), '{{ format }}') as timestamp)
 {%- endmacro %}
 
