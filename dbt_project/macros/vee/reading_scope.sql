@@ -17,24 +17,6 @@
         and touched.reading_start_at is not null
 {%- endmacro %}
 
-{% macro delete_days_touched(model_name) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where
-            {{ within_window(this ~ '.reading_start_at', scope_window(model_name)) }}
-            and exists (
-                select 1
-                from ({{ days_touched_since_watermark(model_name) }}) as scope
-                where
-                    scope.meter_id = {{ this }}.meter_id
-                    and scope.channel = {{ this }}.channel
-                    and scope.reading_date = {{ this }}.reading_date
-            )
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
 {#- The consumption meter-days (local dates) an analytics model must rebuild: the local dates
     around the UTC days touched since its watermark (a local day lies within a day of its UTC
     date), extended `forward_days` ahead for models whose rows look back that far (a forecast

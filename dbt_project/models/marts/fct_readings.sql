@@ -17,7 +17,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_days_touched('fct_readings') }}",
+        pre_hook="{{ delete_utc_days_touched('fct_readings', 'reading_start_at') }}",
         post_hook=[
             "{{ store_in_time_order('reading_start_at') }}",
             "{{ queue_parquet_export('fct_readings') }}",
