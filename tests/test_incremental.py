@@ -21,6 +21,9 @@ COMPARED = {
     "marts.meter_health": "meter_id, status",
     "marts.file_reading_balance": "file_sha256, raw_values, published, quarantined, "
     "duplicate_copies",
+    "intermediate.int_files_counted": "file_sha256, raw_rows, rows_with_values, raw_values",
+    "intermediate.int_file_verdicts_counted": "file_sha256, value_date, published, "
+    "quarantined, duplicate_copies",
     "intermediate.int_meter_runs_detected": "meter_id, channel, run_kind, run_start_at, "
     "run_end_at, readings",
     "intermediate.int_meter_hours_scored": "meter_id, hour_start_at, kw, "

@@ -403,3 +403,36 @@
         {{ column }} >= {{ window.start }} and {{ column }} < {{ window.end }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Per-day tallies (int_file_verdicts_counted): the rows an incremental build recounts are those
+    within the scope window, whole UTC days, and those of new loads whose time could not be
+    read (their verdict never changes after; they have no day). Always true on a full build. -#}
+{% macro in_day_scope(window) -%}
+    {%- if is_incremental() -%}
+        (
+            {{ within_window('reading_start_at', window) }}
+            or (reading_start_at is null and load_id > {{ watermark() }})
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro delete_file_days_touched() -%}
+    {%- if is_incremental() -%}
+        {%- set window = scope_window(this.identifier) -%}
+        delete from {{ this }}
+        where
+            {{ within_window(this ~ '.value_date', window) }}
+            or (
+                {{ this }}.value_date is null
+                and {{ this }}.file_sha256 in (
+                    select file_sha256
+                    from {{ ref('int_readings_validated') }}
+                    where load_id > {{ watermark() }}
+                )
+            )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,69 @@
+{#- What each delivered file holds, counted once, when its load is new: a file's raw rows and the
+    values they yield never change after loading (their verdicts do; see
+    int_file_verdicts_counted). A file whose raw rows are loaded again (after a crashed ingest)
+    gets a new load id, so it is counted again and its counts replaced.
+      raw_rows             rows dlt loaded into raw
+      rows_without_values  rows that carry no reading by design (NEM12 100/200/400/900 records)
+      rows_with_values     rows that yielded at least one value
+      raw_values           values in those rows (a line of registers or a wide row holds several) -#}
+{%- set raw_tables = ['canonical', 'lcl_original', 'lcl_kaggle', 'sgsc', 'wide', 'cumulative', 'semicolon_kw', 'nem12'] %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='file_sha256',
+        post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",
+    )
+}}
+
+with
+
+raw_rows as (
+
+    {%- for table in raw_tables %}
+        select
+            _file_sha256 as file_sha256,
+            min(_source_file) as source_file,
+            '{{ table }}' as layout,
+            count(*) as raw_rows,
+            {%- if table == 'nem12' %}
+                sum(case when trim(field_001) <> '300' then 1 else 0 end) as rows_without_values
+            {%- else %}
+                0 as rows_without_values
+            {%- endif %}
+        from {{ source('raw', table) }}
+        {%- if is_incremental() %}
+        where _dlt_load_id > {{ watermark() }}
+        {%- endif %}
+        group by _file_sha256
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
+values_by_file as (
+
+    select
+        file_sha256,
+        count(*) as raw_values,
+        count(distinct source_line) as rows_with_values
+    from {{ ref('int_readings_validated') }}
+    {%- if is_incremental() %}
+    where load_id > {{ watermark() }}
+    {%- endif %}
+    group by file_sha256
+
+)
+
+select
+    raw_rows.file_sha256,
+    raw_rows.source_file,
+    raw_rows.layout,
+    raw_rows.raw_rows,
+    raw_rows.rows_without_values,
+    coalesce(values_by_file.rows_with_values, 0) as rows_with_values,
+    coalesce(values_by_file.raw_values, 0) as raw_values
+from raw_rows
+left join values_by_file on raw_rows.file_sha256 = values_by_file.file_sha256
