@@ -250,12 +250,16 @@ class Run:
 
         def work() -> str:
             nonlocal result
+            # Unit tests check model logic on fixed inputs: CI and `smartmeter test` run them,
+            # a production build need not (dbt's advice; they sit on the critical path).
             result = run_dbt(
                 self.home,
                 self.target,
                 "build",
                 "--exclude",
                 "parquet_archive_exports",
+                "--exclude-resource-type",
+                "unit_test",
                 on_line=self._dbt_progress_fn(),
             )
             if result.killed:

@@ -297,3 +297,15 @@ def test_gap_straddling_two_files_is_filled_when_the_later_one_arrives(tmp_path)
         ).fetchall()
     assert before == (0,)
     assert after == [(start + timedelta(minutes=30 * 47), 3.0)]  # halfway between 2 kW and 4 kW
+
+
+def test_dbt_unit_tests_pass(sample):
+    """A pipeline run leaves the unit tests out (fixed inputs, nothing to learn in production);
+    they run here, in CI, through `smartmeter test`."""
+    home, _ = sample
+    result = run_cli(home, "test", "--", "--select", "test_type:unit")
+    assert result.returncode == 0, result.stdout
+    results = json.loads((home / ".state/dbt/target/run_results.json").read_text())["results"]
+    outcomes = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(outcomes) >= 6
+    assert {r["status"] for r in outcomes} == {"pass"}
