@@ -10,6 +10,21 @@ readings as (
 
 ),
 
+hour_sums as (
+
+    -- One pass over the hours, at the finest grain the buckets below roll up from.
+    select
+        meter_id,
+        season,
+        is_weekend,
+        local_hour,
+        sum(kw) as kw_sum,
+        count(*) as hours
+    from readings
+    group by meter_id, season, is_weekend, local_hour
+
+),
+
 buckets as (
 
     {%- for season_expr, day_expr in [
@@ -23,9 +38,9 @@ buckets as (
             {{ season_expr }} as season,
             {{ day_expr }} as day_type,
             local_hour,
-            avg(kw) as avg_kw,
-            count(*) as hours
-        from readings
+            sum(kw_sum) / cast(sum(hours) as double precision) as avg_kw,
+            cast(sum(hours) as bigint) as hours
+        from hour_sums
         group by
             meter_id,
             {%- for expr in [season_expr, day_expr] if not expr.startswith("'") %}
