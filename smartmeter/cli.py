@@ -117,13 +117,13 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
     return _report_run(args, summary)
 
 
-def _dbt_command(command: str):
+def _dbt_command(command: str, *defaults: str):
     def handler(args: argparse.Namespace, home: Home) -> int:
         from smartmeter.dbt_runner import run_dbt
 
         extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
         with home.lock(wait=args.wait):
-            result = run_dbt(home, args.target, command, *extra)
+            result = run_dbt(home, args.target, command, *defaults, *extra)
         print(result.output if not args.json else json.dumps({"ok": result.ok}))
         return EXIT_OK if result.ok else EXIT_ATTENTION
 
@@ -131,7 +131,9 @@ def _dbt_command(command: str):
 
 
 cmd_build = _dbt_command("build")
-cmd_test = _dbt_command("test")
+# `smartmeter run` writes the archive itself, so the archive model's table only exists after a
+# `smartmeter build`: its test is left out of the audit (the archive is checked when written).
+cmd_test = _dbt_command("test", "--exclude", "parquet_archive_exports")
 
 
 def cmd_export(args: argparse.Namespace, home: Home) -> int:

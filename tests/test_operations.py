@@ -402,8 +402,7 @@ def test_a_failing_quality_gate_stops_the_export_and_alerts(home):
 def test_a_build_tests_what_it_wrote_and_smartmeter_test_tests_everything(home):
     deliver(home / "landing", "day1.csv", canonical_day("T", 1))
     assert run_cli(home, "run").returncode == 0
-    # A reading altered behind dbt's back, on a day the next file does not touch (the file
-    # balance, a whole-table check, would catch a row added or removed).
+    # A reading altered behind dbt's back, on a day the next file does not touch.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
             "update marts.fct_readings set quality_flag = 'X'"
@@ -416,3 +415,23 @@ def test_a_build_tests_what_it_wrote_and_smartmeter_test_tests_everything(home):
     whole = run_cli(home, "test", "--", "--select", "fct_readings")
     assert whole.returncode == 1
     assert "accepted_values_fct_readings_quality_flag" in whole.stdout
+
+
+def test_the_audit_recounts_the_file_balance(home):
+    """A build keeps the file balance per day around new data; `smartmeter test` recounts it
+    from the tables, so a published reading deleted behind dbt's back on an old day shows."""
+    deliver(home / "landing", "day1.csv", canonical_day("T", 1))
+    assert run_cli(home, "run").returncode == 0
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute(
+            "delete from marts.fct_readings where reading_start_at = timestamp '2024-02-01 03:00'"
+        )
+    deliver(home / "landing", "day9.csv", canonical_day("T", 9))
+    assert run_cli(home, "run").returncode == 0  # day 1 lies outside what this build recounts
+    audit = run_cli(home, "test", "--", "--select", "assert_every_file_balances")
+    assert audit.returncode == 1
+    assert "assert_every_file_balances" in audit.stdout
+    with duck(home) as con:  # the kept balance is fine; only the recount sees the loss
+        assert con.execute(
+            "select count(*) from marts.file_reading_balance where not is_balanced"
+        ).fetchone() == (0,)

@@ -97,3 +97,7 @@ def test_same_answers_on_duckdb_and_postgres(both_stores, pg_env):
             "hive_partitioning = true)"
         ).fetchone()[0]
         assert archived == sum(row[3] for row in duck_rows), target
+    # The audit (every test on every row, the file balance recounted) passes on both stores.
+    for target, home in homes.items():
+        audit = run_cli(home, "test", "--target", target, env=pg_env)
+        assert audit.returncode == 0, f"{target}: {audit.stdout}"

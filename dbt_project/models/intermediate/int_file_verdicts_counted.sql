@@ -14,39 +14,4 @@
     )
 }}
 
-{%- set measures = ['published', 'quarantined', 'duplicate_copies'] %}
-{%- set sources = [
-    ('published', ref('fct_readings'), 'source_line is not null'),
-    ('quarantined', ref('quarantined_readings'), 'true'),
-    ('duplicate_copies', ref('int_readings_validated'), 'is_duplicate_copy'),
-] %}
-
-with
-
-tallies as (
-
-    {%- for measure, relation, condition in sources %}
-        select
-            file_sha256,
-            cast(reading_start_at as date) as value_date,
-            {%- for column in measures %}
-                {{ 'count(*)' if column == measure else '0' }} as {{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        from {{ relation }}
-        where {{ condition }} and {{ in_day_scope(window) }}
-        group by file_sha256, cast(reading_start_at as date)
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
-
-)
-
-select
-    file_sha256,
-    value_date,
-    {%- for column in measures %}
-        sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
-    {%- endfor %}
-from tallies
-group by file_sha256, value_date
+{{ file_verdict_tallies(window if is_incremental() else none) }}
