@@ -22,7 +22,7 @@ from smartmeter.home import Home
 TARGETS = ("duckdb", "postgres")
 # DuckDB's memory cap, shared with dbt (profiles.yml): beyond it DuckDB spills to disk.
 DUCKDB_MEMORY_LIMIT_ENV = "SMARTMETER_DUCKDB_MEMORY_LIMIT"
-DUCKDB_MEMORY_LIMIT_DEFAULT = "2500MB"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "2000MB"
 
 
 def connect_duckdb(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
