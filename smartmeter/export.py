@@ -25,6 +25,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -132,14 +133,15 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _swap_into_place(staging: Path, final: Path, has_rows: bool) -> None:
+def _swap_into_place(staging: Path, final: Path, has_rows: bool) -> Path | None:
+    """Put the new partition in place; return the replaced one (now hidden) for deletion."""
     old = final.with_name(f".old-{final.name}")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
     if has_rows:
         staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    return old if old.exists() else None
 
 
 def export_queued(
@@ -159,7 +161,7 @@ def export_queued(
     started = time.perf_counter()
     root = parquet_root / "readings"
     root.mkdir(parents=True, exist_ok=True)
-    for leftover in root.glob(".staging-*"):
+    for leftover in [*root.glob(".staging-*"), *root.glob(".old-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
     _follow_scheme(con, root, scheme, source, queue)
     queued = [
@@ -180,19 +182,24 @@ def export_queued(
         )
         rows_source = "export_rows"
     report = ExportReport()
-    for name in sorted(units):
-        days = partition_days[name]
-        staging = root / f".staging-{name}"
-        try:
-            rows = _copy_partition(con, rows_source, scheme, days, staging)
-            _swap_into_place(staging, root / name, has_rows=rows > 0)
-        except (OSError, duckdb.IOException) as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise ExportError(f"could not write partition {name}: {exc}") from exc
-        con.execute(f"delete from {queue} where reading_date in ({_date_list(units[name])})")
-        crash_point("export:after_partition")
-        report.partitions.append(name)
-        report.rows += rows
+    # Replaced partitions (a folder of files per meter) are deleted on a second thread while
+    # DuckDB writes the next partition: unlinking thousands of files is mostly system time.
+    with ThreadPoolExecutor(max_workers=1) as deleter:
+        for name in sorted(units):
+            days = partition_days[name]
+            staging = root / f".staging-{name}"
+            try:
+                rows = _copy_partition(con, rows_source, scheme, days, staging)
+                replaced = _swap_into_place(staging, root / name, has_rows=rows > 0)
+            except (OSError, duckdb.IOException) as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise ExportError(f"could not write partition {name}: {exc}") from exc
+            if replaced:
+                deleter.submit(shutil.rmtree, replaced, ignore_errors=True)
+            con.execute(f"delete from {queue} where reading_date in ({_date_list(units[name])})")
+            crash_point("export:after_partition")
+            report.partitions.append(name)
+            report.rows += rows
     report.removed = _prune(con, root, scheme, source)
     report.seconds = time.perf_counter() - started
     return report

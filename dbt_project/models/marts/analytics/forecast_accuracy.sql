@@ -5,20 +5,30 @@
 
 with
 
-backtest as (
+last_dates as (
 
     select
-        forecasts.*,
-        max(forecasts.local_date) over (partition by forecasts.meter_id) as last_date
-    from {{ ref('int_forecasts_backtested') }} as forecasts
+        meter_id,
+        max(local_date) as last_date
+    from {{ ref('int_forecasts_backtested') }}
+    group by meter_id
 
 ),
 
 recent as (
 
-    select *
-    from backtest
-    where local_date > {{ dbt.dateadd('day', -var('backtest_days'), 'last_date') }}
+    -- Each meter's last var backtest_days, by a join (a window function over the whole
+    -- history would sort all of it); the first condition drops older rows before the join.
+    select forecasts.*
+    from {{ ref('int_forecasts_backtested') }} as forecasts
+    inner join last_dates as meter_last on forecasts.meter_id = meter_last.meter_id
+    where
+        forecasts.local_date > (
+            select {{ dbt.dateadd('day', -var('backtest_days'), 'min(last_date)') }}
+            from last_dates
+        )
+        and forecasts.local_date
+        > {{ dbt.dateadd('day', -var('backtest_days'), 'meter_last.last_date') }}
 
 ),
 
