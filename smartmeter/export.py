@@ -135,8 +135,7 @@ def _sql_path(path: Path) -> str:
 
 def _swap_into_place(staging: Path, final: Path, has_rows: bool) -> Path | None:
     """Put the new partition in place; return the replaced one (now hidden) for deletion."""
-    old = final.with_name(f".old-{final.name}")
-    shutil.rmtree(old, ignore_errors=True)
+    old = final.with_name(f".old-{final.name}")  # leftovers were cleared when the export began
     if final.exists():
         final.rename(old)
     if has_rows:

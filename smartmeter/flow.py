@@ -37,7 +37,7 @@ from tenacity import (
 from dlt_pipelines import archive
 from smartmeter import alerts, dead_letters
 from smartmeter.alerts import Alert
-from smartmeter.dbt_runner import DbtResult, run_dbt
+from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
 from smartmeter.export import ExportError, export_warehouse
 from smartmeter.home import Home, HomeError
 from smartmeter.ingest import IngestReport, ingest
@@ -257,7 +257,7 @@ class Run:
                 self.target,
                 "build",
                 "--exclude",
-                "parquet_archive_exports",
+                ARCHIVE_MODEL,
                 "--exclude-resource-type",
                 "unit_test",
                 on_line=self._dbt_progress_fn(),

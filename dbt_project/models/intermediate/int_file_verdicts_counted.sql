@@ -14,4 +14,4 @@
     )
 }}
 
-{{ file_verdict_tallies(window if is_incremental() else none) }}
+{{ file_verdict_tallies(window) }}
