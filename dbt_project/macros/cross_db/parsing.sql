@@ -14,6 +14,20 @@
 {%- endmacro %}
 
 
+{#- Does the pattern match anywhere in the text? -#}
+{% macro regex_contains(expr, pattern) -%}
+    {{ return(adapter.dispatch('regex_contains', 'smartmeter')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__regex_contains(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro postgres__regex_contains(expr, pattern) -%}
+    ({{ expr }} ~ '{{ pattern }}')
+{%- endmacro %}
+
+
 {#- A plain decimal number (optional sign, digits, one decimal mark, optional exponent). 'nan',
     'inf', hex and thousands separators are not numbers here. -#}
 {% macro number_pattern() -%}
@@ -28,11 +42,36 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A number both stores hold as a double and compare without overflow or underflow: at most 30
+    integer digits (after leading zeros), an exponent of at most two digits, 100 characters in
+    all. Its magnitude lies between 1e-200 and 1e130 (or it is zero). Text the number pattern
+    accepts beyond that is a value no meter measures (implausible_value), and never reaches a
+    cast that could fail. -#}
+{% macro holdable_number_pattern() -%}
+    [+-]?0*([0-9]{1,30}([.][0-9]*)?|[.][0-9]+)([eE][+-]?0*[0-9]{1,2})?
+{%- endmacro %}
+
 {% macro try_to_number(expr, decimal_mark='.') -%}
+    {%- set text = normalized_number_text(expr, decimal_mark) -%}
     case
-        when {{ regex_full_match(normalized_number_text(expr, decimal_mark), number_pattern()) }}
-            then cast({{ normalized_number_text(expr, decimal_mark) }} as double precision)
+        when
+            length({{ text }}) <= 100
+            and {{ regex_full_match(text, holdable_number_pattern()) }}
+            {#- + 0.0 turns a negative zero ('-0') into zero #}
+            then cast({{ text }} as double precision) + 0.0
     end
+{%- endmacro %}
+
+{#- Text shaped like a number (either decimal mark) that try_to_number would not hold: too large
+    or too small for any meter (1e308, -1e400, 1e-400, 40-digit integers). -#}
+{% macro is_unholdable_number(expr) -%}
+    (
+        {{ regex_full_match(normalized_number_text(expr, ','), number_pattern()) }}
+        and not (
+            length({{ normalized_number_text(expr, ',') }}) <= 100
+            and {{ regex_full_match(normalized_number_text(expr, ','), holdable_number_pattern()) }}
+        )
+    )
 {%- endmacro %}
 
 {% macro try_to_integer(expr) -%}
@@ -112,10 +151,12 @@
 {%- endmacro %}
 
 
-{#- ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an optional `Z` or `+HH[:MM]` offset.
-    iso8601_local gives the wall-clock part, iso8601_offset_minutes the offset (NULL if none). -#}
+{#- ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fffffffff]]` with an optional `Z` or `+HH[:MM]` offset
+    between -14:00 and +14:00 (the offsets in use on Earth; `+99:99` is no time at all).
+    iso8601_local gives the wall-clock part, iso8601_offset_minutes the offset (NULL if none).
+    Seconds carry at most 9 fractional digits, kept to the microsecond (truncated). -#}
 {% macro iso8601_pattern() -%}
-    ^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?) *(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?$
+    ^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?) *(Z|z|[+-](0[0-9]|1[0-3])(:?[0-5][0-9])?|[+-]14(:?00)?)?$
 {%- endmacro %}
 
 {% macro iso8601_local(expr) -%}
@@ -126,7 +167,7 @@
         {{ try_strptime(expr, '%Y-%m-%dT%H:%M:%SZ') }},
         {{ try_strptime(wall, '%Y-%m-%d %H:%M:%S') }},
         {{ try_strptime(wall, '%Y-%m-%d %H:%M') }},
-        {{ try_strptime(wall, '%Y-%m-%d %H:%M:%S.%f') }}
+        {{ try_strptime(wall, '%Y-%m-%d %H:%M:%S.%n') }}
     )
 {%- endmacro %}
 

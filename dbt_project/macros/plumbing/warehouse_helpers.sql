@@ -54,7 +54,8 @@
                 when 'H' then h := parts[i]::int;
                 when 'M' then mi := parts[i]::int;
                 when 'S' then s := s + parts[i]::int;
-                when 'f' then s := s + ('0.' || parts[i])::double precision;
+                -- truncated to the microsecond, as DuckDB keeps it
+                when 'f' then s := s + ('0.' || left(parts[i], 6))::double precision;
                 else null;
             end case;
         end loop;

@@ -76,7 +76,7 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        trim({{ layout.meter_id_column }}) as meter_id,
+        nullif(trim({{ layout.meter_id_column }}), '') as meter_id,
         coalesce(
             channel_name,
             {%- if layout.channel_column %}
@@ -163,7 +163,7 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        trim(headers.header) as meter_id,
+        nullif(trim(headers.header), '') as meter_id,
         '{{ layout.default_channel }}' as channel,
         cells.field_0001 as timestamp_text,
         {{ parse_wall_clock('cells.field_0001', layout.timestamp_format) }} as wall_clock_at,

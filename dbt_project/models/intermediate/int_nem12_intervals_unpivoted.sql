@@ -34,7 +34,7 @@ blocks as (
     select
         file_sha256,
         source_line as block_line,
-        trim(field_002) as nmi,
+        nullif(trim(field_002), '') as nmi,
         trim(field_005) as nmi_suffix,
         field_008 as unit_text,
         field_009 as interval_text,

@@ -42,31 +42,47 @@ row_checked as (
         new_readings.*,
         {{ unit_kind('unit_text') }} as unit_kind,
         {{ unit_scale('unit_text') }} as unit_scale,
-        case
-            when timestamp_problem is not null then timestamp_problem
-            when
-                interval_minutes is null
-                or interval_minutes not in ({{ valid_intervals | join(', ') }})
-                then 'invalid_interval'
-            when
-                reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
-                or reading_start_at > {{ add_minutes(
-                    load_time('load_id'), 'interval_minutes') }}
-                then 'out_of_range_timestamp'
-            when
-                {{ epoch_seconds('wall_clock_at') }}
-                <> floor({{ epoch_seconds('wall_clock_at') }})
-                or mod(
-                    cast({{ epoch_seconds('wall_clock_at') }} as bigint), interval_minutes * 60
-                ) <> 0
-                then 'off_grid_timestamp'
-            when {{ is_missing_token('value_text') }} then 'missing_value'
-            when value is null then 'unparseable_value'
-            when {{ unit_kind('unit_text') }} is null then 'invalid_unit'
-            when value_kind = 'cumulative' and {{ unit_kind('unit_text') }} <> 'energy'
-                then 'invalid_unit'
-            when value < 0 then 'negative_value'
-        end as row_reason
+        coalesce(
+            {{ identifier_problem('meter_id', 'meter_id') }},
+            {{ identifier_problem('channel', 'channel') }},
+            timestamp_problem,
+            case
+                when
+                    interval_minutes is null
+                    or interval_minutes not in ({{ valid_intervals | join(', ') }})
+                    then 'invalid_interval'
+                when
+                    reading_start_at < cast('{{ var("earliest_valid_date") }}' as timestamp)
+                    or reading_start_at > {{ add_minutes(
+                        load_time('load_id'), 'interval_minutes') }}
+                    then 'out_of_range_timestamp'
+                when
+                    {{ epoch_seconds('wall_clock_at') }}
+                    <> floor({{ epoch_seconds('wall_clock_at') }})
+                    or mod(
+                        cast({{ epoch_seconds('wall_clock_at') }} as bigint), interval_minutes * 60
+                    ) <> 0
+                    then 'off_grid_timestamp'
+                when {{ is_missing_token('value_text') }} then 'missing_value'
+                when value is null and {{ is_unholdable_number('value_text') }}
+                    then 'implausible_value'
+                when value is null then 'unparseable_value'
+                when {{ unit_kind('unit_text') }} is null then 'invalid_unit'
+                when value_kind = 'cumulative' and {{ unit_kind('unit_text') }} <> 'energy'
+                    then 'invalid_unit'
+                when value < 0 then 'negative_value'
+                -- Beyond what any meter measures (not an outlier: those stay published, flagged).
+                when
+                    value_kind = 'cumulative'
+                    and value * {{ unit_scale('unit_text') }} > {{ var('max_register_kwh') }}
+                    then 'implausible_value'
+                when
+                    value_kind <> 'cumulative'
+                    and {{ to_kw('value', unit_kind('unit_text'), unit_scale('unit_text'),
+                        'interval_minutes') }} > {{ var('max_physical_kw') }}
+                    then 'implausible_value'
+            end
+        ) as row_reason
     from new_readings
 
 ),
@@ -131,12 +147,14 @@ compared as (
     select
         pool.*,
         -- What two versions must agree on: kW for interval values, the register for reads.
-        round(cast(
+        -- (rows that failed a row check may hold values no numeric type can; they are never
+        -- compared)
+        case when row_reason is null then round(cast(
             case
                 when value_kind = 'cumulative' then value * unit_scale
                 else {{ to_kw('value', 'unit_kind', 'unit_scale', 'interval_minutes') }}
             end as {{ dbt.type_numeric() }}
-        ), 6) as comparable_value
+        ), 6) end as comparable_value
     from pool
 
 ),
