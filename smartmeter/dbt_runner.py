@@ -22,6 +22,8 @@ from smartmeter.home import Home
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
+# A project of one's own (this one extended with local marts) instead of the bundled one.
+PROJECT_ENV = "SMARTMETER_DBT_PROJECT"
 PROFILES_DIR = REPO
 # The Parquet archive as a dbt model: `smartmeter build` runs it; `smartmeter run` exports after
 # the build instead, so its runs and audits leave the model out.
@@ -61,6 +63,10 @@ class DbtResult:
         return f"dbt: {len(failed)} failed ({names}{more})"
 
 
+def dbt_project_dir() -> Path:
+    return Path(os.environ.get(PROJECT_ENV) or DBT_PROJECT)
+
+
 def dbt_state_dir(home: Home) -> Path:
     return home.state / "dbt"
 
@@ -94,11 +100,11 @@ def run_dbt(
         "--target",
         target,
         "--project-dir",
-        str(DBT_PROJECT),
+        str(dbt_project_dir()),
     ]
     process = subprocess.Popen(
         command,
-        cwd=DBT_PROJECT,
+        cwd=dbt_project_dir(),
         env=dbt_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -127,5 +133,5 @@ def run_dbt(
 
 def project_var(name: str) -> object:
     """A var's default from dbt_project.yml (the one place thresholds and settings live)."""
-    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())
+    project = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())
     return project["vars"][name]

@@ -35,7 +35,7 @@ from tenacity import (
 )
 
 from dlt_pipelines import archive
-from smartmeter import alerts, dead_letters
+from smartmeter import alerts, dead_letters, isolation
 from smartmeter.alerts import Alert
 from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
 from smartmeter.export import ExportError, export_warehouse
@@ -144,6 +144,7 @@ class Run:
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         self.started = time.perf_counter()
+        self.files_set_aside: list[str] = []
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -246,46 +247,101 @@ class Run:
         return report
 
     def build(self) -> DbtResult:
+        with self._connected() as warehouse:
+            since = isolation.oldest_watermark(warehouse)
         result: DbtResult | None = None
 
         def work() -> str:
             nonlocal result
-            # Unit tests check model logic on fixed inputs: CI and `smartmeter test` run them,
-            # a production build need not (dbt's advice; they sit on the critical path).
-            result = run_dbt(
-                self.home,
-                self.target,
-                "build",
-                "--exclude",
-                ARCHIVE_MODEL,
-                "--exclude-resource-type",
-                "unit_test",
-                on_line=self._dbt_progress_fn(),
-            )
-            if result.killed:
-                raise StepFailed(result.summary(), transient=True)
-            if result.failures() or result.returncode != 0:
-                transient = bool(TRANSIENT_DBT_OUTPUT.search(result.output)) or not result.results
-                raise StepFailed(_dbt_failure_text(result), transient=transient)
+            result = self._dbt_build()
+            _raise_if_failed(result)
             return result.summary()
 
         try:
             self._step("build", work)
         except StepFailed as exc:
-            warehouse = self._try_warehouse()
-            try:
-                if exc.transient:
-                    self._park_batch("dbt", exc)
-                    self.summary.steps["build"].status = "dead_lettered"
-                elif result is not None:
-                    self._gate_alerts(warehouse, result)
-            finally:
-                if warehouse:
-                    warehouse.close()
-            raise
+            failure = exc
+            if not exc.transient and result is not None and isolation.failed_models(result):
+                rebuilt = self._set_aside_bad_files(result, since)
+                if rebuilt is not None:
+                    result = rebuilt
+                    try:
+                        _raise_if_failed(result)
+                        failure = None
+                    except StepFailed as still:
+                        failure = still
+                    step = self.summary.steps["build"]
+                    step.status = "failed" if failure else "ok"
+                    step.detail = f"{result.summary()}; {step.detail}"
+            if failure is not None:
+                self._build_failed(failure, result)
+                raise failure from None
         with self._connected() as warehouse:
             self._gate_alerts(warehouse, result)
         return result
+
+    def _dbt_build(self, *extra: str) -> DbtResult:
+        # Unit tests check model logic on fixed inputs: CI and `smartmeter test` run them,
+        # a production build need not (dbt's advice; they sit on the critical path).
+        return run_dbt(
+            self.home,
+            self.target,
+            "build",
+            "--exclude",
+            ARCHIVE_MODEL,
+            "--exclude-resource-type",
+            "unit_test",
+            *extra,
+            on_line=self._dbt_progress_fn(),
+        )
+
+    def _build_failed(self, exc: StepFailed, result: DbtResult | None) -> None:
+        warehouse = self._try_warehouse()
+        try:
+            if exc.transient:
+                self._park_batch("dbt", exc)
+                self.summary.steps["build"].status = "dead_lettered"
+            elif result is not None:
+                self._gate_alerts(warehouse, result)
+        finally:
+            if warehouse:
+                warehouse.close()
+
+    def _set_aside_bad_files(self, result: DbtResult, since: str | None) -> DbtResult | None:
+        """A model raised an error: find the new files whose values cause it (isolation.py),
+        dead-letter them, and rebuild the rest. None when the data is not the cause."""
+        step = self.summary.steps["build"]
+        set_aside: list[str] = []
+        for _ in range(ATTEMPTS):  # a model skipped behind the first failure may fail next
+            with self._connected() as warehouse:
+                suspects = isolation.suspect_files(warehouse, since)
+            models = [node["unique_id"].split(".")[-1] for node in isolation.failed_models(result)]
+            found = isolation.find_culprits(
+                suspects, isolation.Prober(self.home, self.target, self._warehouse, models)
+            )
+            with self._connected() as warehouse:
+                if found is None:
+                    isolation.hold_back(warehouse, [])
+                    return None
+                isolation.set_aside(self.home, warehouse, found.culprits, self.summary.run_id)
+                for file, error in found.culprits:
+                    set_aside.append(file.original_name)
+                    self._alert(warehouse, _file_alert(file.original_name, error))
+            self.summary.counts["files_dead_lettered"] = self.summary.counts.get(
+                "files_dead_lettered", 0
+            ) + len(found.culprits)
+            step.detail = (
+                f"{len(set_aside)} file(s) set aside after {found.probes} probe builds: "
+                + ", ".join(set_aside)
+            )
+            # The failed build and the probes left models part way: rebuild from the raw tables.
+            result = self._dbt_build("--full-refresh")
+            if result.killed:
+                raise StepFailed(result.summary(), transient=True)
+            if not isolation.failed_models(result):
+                self.files_set_aside = set_aside
+                return result
+        return None
 
     def export(self) -> None:
         def work() -> str:
@@ -498,9 +554,15 @@ class Run:
             self.export()
             self.send_alerts()
             self._counts_from_warehouse(report)
-            summary.status = "ok" if report.ok else "failed"
+            summary.status = "ok" if report.ok and not self.files_set_aside else "failed"
             if not report.ok:
                 summary.messages.append("some files were dead-lettered")
+            if self.files_set_aside:
+                summary.messages.append(
+                    "dbt build failed on the values of "
+                    + ", ".join(self.files_set_aside)
+                    + ": dead-lettered, the rest published"
+                )
         except StopRequested as exc:
             summary.status = "interrupted"
             summary.messages.append(str(exc))
@@ -532,6 +594,14 @@ def _file_alert(name: str, message: str) -> Alert:
         f"dead-lettered: {message}"[:500],
         f"file_dead_lettered:{name}:{uuid.uuid4().hex[:8]}",
     )
+
+
+def _raise_if_failed(result: DbtResult) -> None:
+    if result.killed:
+        raise StepFailed(result.summary(), transient=True)
+    if result.failures() or result.returncode != 0:
+        transient = bool(TRANSIENT_DBT_OUTPUT.search(result.output)) or not result.results
+        raise StepFailed(_dbt_failure_text(result), transient=transient)
 
 
 def _dbt_failure_text(result: DbtResult) -> str:

@@ -69,3 +69,12 @@
     ) -%}
     {{ return(found[0][0] if found and found[0][0] is not none else none) }}
 {%- endmacro %}
+
+{#- Files held back from a build (smartmeter/isolation.py's probes, which look for the file whose
+    values make a model fail): with var hold_back_files set, the sha256s in ops.held_back_files
+    are left out. -#}
+{% macro where_not_held_back(column) -%}
+    {%- if var('hold_back_files', false) -%}
+        where {{ column }} not in (select file_sha256 from ops.held_back_files)
+    {%- endif -%}
+{%- endmacro %}

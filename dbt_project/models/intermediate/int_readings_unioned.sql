@@ -35,3 +35,4 @@ unioned as (
 )
 
 select * from unioned
+{{ where_not_held_back('file_sha256') }}

@@ -1,0 +1,211 @@
+"""When `dbt build` fails on data, find the file(s) responsible and set them aside.
+
+A model that raises a runtime error (a conversion, an overflow, a value out of range) because of
+what one file holds would otherwise fail every build from then on, and hold back every other
+file. Validation gives every value a verdict without raising, so this is the last line of
+defence, for errors no rule foresaw (or a model an analyst added).
+
+How the culprits are found: the suspects are the files loaded since the last build every model
+finished (the loads past the oldest incremental watermark when the build started). A probe
+rebuilds the failing models and everything upstream of them from scratch (`dbt run
+--full-refresh`, no tests) with some suspects held back (ops.held_back_files, read by
+int_readings_unioned and int_files_counted when var hold_back_files is set). If the probe with
+every suspect held back fails too, the data is not the cause and nothing is set aside.
+Otherwise a binary search finds each file whose values make the probe fail: about log2(n)
+probes per culprit. Each culprit is dead-lettered with the database's message (stage `load`,
+replayable with `smartmeter dlq replay` after a fix), its raw rows are removed, and the
+warehouse is rebuilt from the raw tables (`dbt build --full-refresh`: the failed build may have
+left models half way through the new loads).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlt_pipelines import raw_load
+from smartmeter import dead_letters
+from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
+from smartmeter.home import Home
+from smartmeter.warehouse import Warehouse
+
+HELD_BACK_TABLE = "ops.held_back_files"
+
+
+@dataclass
+class SuspectFile:
+    sha256: str
+    original_name: str
+    delivery_id: str
+    archive_path: str
+    load_id: str
+
+
+@dataclass
+class Isolation:
+    """What the search found: the culprits (each with the error its probe raised)."""
+
+    culprits: list[tuple[SuspectFile, str]] = field(default_factory=list)
+    probes: int = 0
+
+
+def failed_models(result: DbtResult) -> list[dict]:
+    """Model nodes that raised an error (not failing tests)."""
+    return [
+        r
+        for r in result.results
+        if r["unique_id"].startswith("model.") and r["status"] in ("error", "runtime error")
+    ]
+
+
+def oldest_watermark(warehouse: Warehouse) -> str | None:
+    """The oldest load every incremental model has consumed ('' when none has run yet), or
+    None when no build ever ran."""
+    if not warehouse.relation_exists("intermediate", "incremental_watermarks"):
+        return None
+    return warehouse.scalar("select min(load_id) from intermediate.incremental_watermarks")
+
+
+def suspect_files(warehouse: Warehouse, since_load_id: str | None) -> list[SuspectFile]:
+    """Files loaded after `since_load_id` (every loaded file when None), oldest load first."""
+    rows = warehouse.query(
+        "select sha256, min(original_name), min(delivery_id), min(archive_path), min(load_id) "
+        "from ops.file_manifest where status = 'loaded' and load_id > %s "
+        "group by sha256 order by min(load_id), sha256",
+        (since_load_id or "",),
+    )
+    return [SuspectFile(*row) for row in rows]
+
+
+def hold_back(warehouse: Warehouse, files: list[SuspectFile]) -> None:
+    warehouse.execute(f"create table if not exists {HELD_BACK_TABLE} (file_sha256 varchar)")
+    warehouse.execute(f"delete from {HELD_BACK_TABLE}")
+    for file in files:
+        warehouse.execute(f"insert into {HELD_BACK_TABLE} values (%s)", (file.sha256,))
+
+
+def _error_text(result: DbtResult) -> str:
+    failed = failed_models(result)
+    if not failed:
+        return result.summary()
+    return "; ".join(
+        f"{r['unique_id'].split('.')[-1]}: {(r.get('message') or 'error').strip()}" for r in failed
+    )[:2000]
+
+
+class Prober:
+    """Runs the probes: the failing models and their upstream, rebuilt with files held back."""
+
+    def __init__(
+        self, home: Home, target: str, connect: Callable[[], Warehouse], models: list[str]
+    ):
+        self.home, self.target, self.connect = home, target, connect
+        self.select = " ".join(f"+{name}" for name in models)
+        self.count = 0
+        self.last_error = ""
+
+    def passes(self, held: list[SuspectFile]) -> bool:
+        warehouse = self.connect()
+        try:
+            hold_back(warehouse, held)
+        finally:
+            warehouse.close()
+        self.count += 1
+        result = run_dbt(
+            self.home,
+            self.target,
+            "run",
+            "--full-refresh",
+            "--select",
+            self.select,
+            "--exclude",
+            ARCHIVE_MODEL,
+            "--vars",
+            json.dumps({"hold_back_files": True}),
+        )
+        if result.killed:
+            raise RuntimeError(result.summary())
+        if result.returncode != 0 and not failed_models(result):
+            raise RuntimeError(f"a probe build failed without a model error: {result.summary()}")
+        self.last_error = _error_text(result) if failed_models(result) else ""
+        return not failed_models(result)
+
+
+def find_culprits(suspects: list[SuspectFile], prober: Prober) -> Isolation | None:
+    """The suspects whose values make the probe fail, or None when the build fails even with
+    every suspect held back (the cause is not in these files)."""
+    isolation = Isolation()
+
+    def with_only(included: list[SuspectFile]) -> bool:
+        keep = {f.sha256 for f in included}
+        return prober.passes(held=[f for f in suspects if f.sha256 not in keep])
+
+    def search(
+        candidates: list[SuspectFile], cleared: list[SuspectFile], error: str
+    ) -> list[SuspectFile]:
+        """Known: `cleared` alone passes; `cleared + candidates` fails with `error`. Returns
+        the files cleared so far (they pass together)."""
+        if len(candidates) == 1:
+            isolation.culprits.append((candidates[0], error))
+            return cleared
+        half = len(candidates) // 2
+        first, second = candidates[:half], candidates[half:]
+        if with_only(cleared + first):
+            return search(second, cleared + first, error)
+        cleared = search(first, cleared, prober.last_error)
+        if with_only(cleared + second):
+            return cleared + second
+        return search(second, cleared, prober.last_error)
+
+    if with_only(suspects):  # rebuilt from scratch, every file passes: nothing to set aside
+        return isolation
+    error = prober.last_error
+    if not suspects or not prober.passes(held=suspects):
+        return None
+    search(suspects, [], error)
+    isolation.probes = prober.count
+    return isolation
+
+
+def set_aside(
+    home: Home,
+    warehouse: Warehouse,
+    culprits: list[tuple[SuspectFile, str]],
+    run_id: str,
+) -> list[dead_letters.DeadLetter]:
+    """Dead-letter each culprit (archive untouched) and remove its raw rows."""
+    letters = []
+    for file, error in culprits:
+        message = f"dbt build failed on this file's values: {error}"
+        letters.append(
+            dead_letters.park(
+                home,
+                source=Path(file.archive_path),
+                original_name=file.original_name,
+                sha256=file.sha256,
+                delivery_id=file.delivery_id,
+                stage="load",
+                error_class="permanent",
+                reason="dbt_runtime_error",
+                message=message,
+                attempts=1,
+                run_id=run_id,
+                target=warehouse.target,
+            )
+        )
+        warehouse.execute(
+            "update ops.file_manifest set status = 'dead_lettered', detail = %s "
+            "where sha256 = %s and status = 'loaded'",
+            (message[:2000], file.sha256),
+        )
+        for table in raw_load.raw_tables():
+            if warehouse.relation_exists(raw_load.RAW_DATASET, table):
+                warehouse.execute(
+                    f"delete from {raw_load.RAW_DATASET}.{table} where _file_sha256 = %s",
+                    (file.sha256,),
+                )
+    hold_back(warehouse, [])
+    dead_letters.sync_table(home, warehouse)
+    return letters
