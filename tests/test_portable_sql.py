@@ -29,6 +29,7 @@ def test_store_specific_sql_is_caught_outside_dispatched_macros(tmp_path: Path):
         "-- try_cast( in a comment is fine\n"
         "select x::int, try_cast(a as int), '{{ regexp_match }}' from t\n"
         "where b ~ 'x' and c at time zone 'UTC' is not null\n"
+        "and trim({{ d }}) = '' and trim(e, ' ') = ''\n"
     )
     (tmp_path / "macros" / "helpers.sql").write_text(
         "{% macro duckdb__parse(x) %} try_strptime({{ x }}, '%Y') {% endmacro %}\n"
@@ -44,5 +45,6 @@ def test_store_specific_sql_is_caught_outside_dispatched_macros(tmp_path: Path):
     assert any("m.sql:3: the ~ regex operator" in line for line in found)
     assert any("m.sql:3: AT TIME ZONE" in line for line in found)
     assert any("helpers.sql:3: percentile_cont()" in line for line in found)
+    assert sum("m.sql:4: one-argument trim()" in line for line in found) == 1
     assert not any("try_strptime" in line or "regexp_match" in line for line in found)
     assert not any(":1:" in line for line in found)

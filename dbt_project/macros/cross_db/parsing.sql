@@ -36,9 +36,9 @@
 
 {% macro normalized_number_text(expr, decimal_mark='.') -%}
     {%- if decimal_mark == ',' -%}
-        replace(trim({{ expr }}), ',', '.')
+        replace(trim({{ expr }}, ' '), ',', '.')
     {%- else -%}
-        trim({{ expr }})
+        trim({{ expr }}, ' ')
     {%- endif -%}
 {%- endmacro %}
 
@@ -76,8 +76,8 @@
 
 {% macro try_to_integer(expr) -%}
     case
-        when {{ regex_full_match('trim(' ~ expr ~ ')', '[+-]?[0-9]{1,9}') }}
-            then cast(trim({{ expr }}) as integer)
+        when {{ regex_full_match('trim(' ~ expr ~ ", ' ')", '[+-]?[0-9]{1,9}') }}
+            then cast(trim({{ expr }}, ' ') as integer)
     end
 {%- endmacro %}
 
@@ -85,7 +85,7 @@
 {% macro is_missing_token(expr) -%}
     (
         {{ expr }} is null
-        or lower(trim({{ expr }})) in (
+        or lower(trim({{ expr }}, ' ')) in (
             {%- for token in var('missing_value_tokens') %}'{{ token }}'{{ ", " if not loop.last }}{% endfor -%}
         )
     )
@@ -101,13 +101,13 @@
 
 {% macro duckdb__try_strptime(expr, format) -%}
     {#- %f/%n parse to nanosecond timestamps in DuckDB; keep microseconds, as PostgreSQL does #}
-    cast(try_strptime(trim({{ expr }}), '{{ format }}') as timestamp)
+    cast(try_strptime(trim({{ expr }}, ' '), '{{ format }}') as timestamp)
 {%- endmacro %}
 
 {% macro postgres__try_strptime(expr, format) -%}
     {%- set compiled = strptime_to_regex(format) -%}
     {{ helper_schema() }}.smartmeter_timestamp_from_parts(
-        regexp_match(trim({{ expr }}), '^{{ compiled.regex }}$'), '{{ compiled.fields }}'
+        regexp_match(trim({{ expr }}, ' '), '^{{ compiled.regex }}$'), '{{ compiled.fields }}'
     )
 {%- endmacro %}
 
@@ -160,8 +160,8 @@
 {%- endmacro %}
 
 {% macro iso8601_local(expr) -%}
-    {%- set wall = "(" ~ regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 1) ~ " || ' ' || "
-        ~ regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 2) ~ ")" -%}
+    {%- set wall = "(" ~ regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 1) ~ " || ' ' || "
+        ~ regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 2) ~ ")" -%}
     coalesce(
         {#- the most common spelling first: one strptime, no regex (only NULLs fall through) #}
         {{ try_strptime(expr, '%Y-%m-%dT%H:%M:%SZ') }},
@@ -172,9 +172,9 @@
 {%- endmacro %}
 
 {% macro iso8601_offset_minutes(expr) -%}
-    {%- set offset = regex_group('trim(' ~ expr ~ ')', iso8601_pattern(), 5) -%}
+    {%- set offset = regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 5) -%}
     case
-        when right(trim({{ expr }}), 1) in ('Z', 'z') then 0
+        when right(trim({{ expr }}, ' '), 1) in ('Z', 'z') then 0
         when {{ offset }} is not null then
             (case when left({{ offset }}, 1) = '-' then -1 else 1 end) * (
                 cast(substring({{ offset }}, 2, 2) as integer) * 60

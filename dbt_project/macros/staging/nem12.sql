@@ -17,7 +17,7 @@
     {%- if lengths -%}
         case 1440 / nullif(blocks.interval_minutes, 0)
         {%- for n in lengths %}
-            when {{ n }} then nullif(trim(positioned.{{ nem12_field(n + 2 + offset) }}), '')
+            when {{ n }} then nullif(trim(positioned.{{ nem12_field(n + 2 + offset) }}, ' '), '')
         {%- endfor %}
         end
     {%- else -%}

@@ -21,7 +21,7 @@
     {%- set default = layout.default_interval_minutes or 'null' -%}
     {%- if column -%}
         case
-            when {{ column }} is null or trim({{ column }}) = '' then {{ default }}
+            when {{ column }} is null or trim({{ column }}, ' ') = '' then {{ default }}
             else {{ try_to_integer(column) }}
         end
     {%- else -%}
@@ -76,11 +76,11 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        nullif(trim({{ layout.meter_id_column }}), '') as meter_id,
+        nullif(trim({{ layout.meter_id_column }}, ' '), '') as meter_id,
         coalesce(
             channel_name,
             {%- if layout.channel_column %}
-            nullif(trim({{ layout.channel_column }}), ''),
+            nullif(trim({{ layout.channel_column }}, ' '), ''),
             {%- endif %}
             '{{ layout.default_channel }}'
         ) as channel,
@@ -163,7 +163,7 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        nullif(trim(headers.header), '') as meter_id,
+        nullif(trim(headers.header, ' '), '') as meter_id,
         '{{ layout.default_channel }}' as channel,
         cells.field_0001 as timestamp_text,
         {{ parse_wall_clock('cells.field_0001', layout.timestamp_format) }} as wall_clock_at,

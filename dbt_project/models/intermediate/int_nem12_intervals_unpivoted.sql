@@ -34,8 +34,8 @@ blocks as (
     select
         file_sha256,
         source_line as block_line,
-        nullif(trim(field_002), '') as nmi,
-        trim(field_005) as nmi_suffix,
+        nullif(trim(field_002, ' '), '') as nmi,
+        trim(field_005, ' ') as nmi_suffix,
         field_008 as unit_text,
         field_009 as interval_text,
         {{ try_to_integer('field_009') }} as interval_minutes
@@ -77,7 +77,11 @@ intervals as (
         lateral (
             {{ nem12_interval_values(fields, 'days') }}
         ) as day_value (interval_number, value_text)
-    where day_value.interval_number between 1 and days.intervals_per_day
+    -- A day under a 200 record whose IntervalLength is unusable (empty, 0, negative, huge) is
+    -- one value, its first, judged invalid_interval: every record gets a verdict.
+    where
+        day_value.interval_number
+        between 1 and (case when days.intervals_per_day >= 1 then days.intervals_per_day else 1 end)
 
 ),
 
@@ -88,8 +92,8 @@ interval_events as (
         day_line,
         {{ try_to_integer('field_002') }} as start_interval,
         {{ try_to_integer('field_003') }} as end_interval,
-        nullif(trim(field_004), '') as quality_method,
-        nullif(trim(field_005), '') as reason_code
+        nullif(trim(field_004, ' '), '') as quality_method,
+        nullif(trim(field_005, ' '), '') as reason_code
     from positioned
     where record_indicator = '400'
 
