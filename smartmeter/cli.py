@@ -21,6 +21,11 @@ from smartmeter.home import Home, HomeError, LockedError
 from smartmeter.warehouse import TARGETS, WarehouseUnavailable, connected
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+LOCATION_FLAGS = {
+    "landing": "SMARTMETER_LANDING_URL",
+    "archive": "SMARTMETER_ARCHIVE_URL",
+    "parquet": "SMARTMETER_PARQUET_URL",
+}
 
 
 def _print_json(payload: object) -> None:
@@ -279,6 +284,14 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         default=False if top else argparse.SUPPRESS,
         help="machine-readable JSON output",
     )
+    for place, env in LOCATION_FLAGS.items():
+        parser.add_argument(
+            f"--{place}-url",
+            default=default,
+            metavar="URL",
+            help=f"s3://bucket/prefix or a folder (${env}; default <home>/"
+            f"{'raw' if place == 'archive' else place})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,8 +353,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
         parser.error("dlq replay needs a dead letter id or --all")
     home = Home.resolve(args.home)
+    from smartmeter.object_store import ConfigurationError, ObjectStoreError, parse_location
+
+    try:
+        for place, env in LOCATION_FLAGS.items():
+            # Flags become the environment, so dbt's Python model and every step see them.
+            value = getattr(args, f"{place}_url", None)
+            if value:
+                os.environ[env] = value
+            if os.environ.get(env, "").strip():
+                parse_location(os.environ[env].strip())
+    except ConfigurationError as exc:
+        parser.error(str(exc))
     try:
         return args.handler(args, home)
+    except ConfigurationError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ObjectStoreError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_ATTENTION
     except LockedError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_LOCKED

@@ -1,0 +1,270 @@
+"""Ingest when the archive (and usually the landing) is an S3-compatible bucket.
+
+The same guarantees as the folder ingest (smartmeter.ingest), with a bucket's means:
+1. take in: each complete landing object is read once as a stream to hash it, then copied
+   server-side (multipart for big objects, pinned to the version that was hashed) to
+   `<archive>/<sha[:2]>/<sha>/<object key>`, unless that entry exists already with the same
+   size and checksum (head-then-copy: the key is the content hash, so the only other possible
+   writer writes the same bytes). A local landing file is uploaded the same way, the small
+   ones with If-None-Match (never overwrites). The delivery is then recorded with the object's
+   LastModified as received_at, so a run stopped before the cleanup does not record it twice,
+   while a later upload of the same bytes is a duplicate delivery.
+2. load: exactly as for folders (the manifest decides; the archive is read back from S3).
+   `_source_file` is the object key.
+3. only then are the taken objects removed from landing (only the version that was archived).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dlt_pipelines.archive import ArchiveCorrupted, FileChangedError, sha256_of
+from smartmeter import dead_letters, object_store
+from smartmeter.faults import crash_point
+from smartmeter.home import Home
+from smartmeter.ingest import (
+    DUPLICATE,
+    RECEIVED,
+    FileOutcome,
+    IngestReport,
+    load_pending,
+    prepare,
+    record_delivery,
+)
+from smartmeter.object_store import S3Location, StoredObject
+from smartmeter.warehouse import Warehouse
+
+SHA_METADATA = "sha256"
+# Above this a local file is uploaded in parts (the transfer manager's multipart upload).
+SINGLE_PUT_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """An archive entry in a bucket (the fields record_delivery reads)."""
+
+    path: str  # s3://bucket/key
+    sha256: str
+    original_name: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One complete file waiting in landing: an object, or a local file."""
+
+    name: str  # the object key (lineage), or the file name
+    modified: datetime
+    obj: StoredObject | None = None
+    path: Path | None = None
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def landed(home: Home) -> list[Landed]:
+    landing = object_store.landing_location(home)
+    if isinstance(landing, S3Location):
+        return [
+            Landed(o.key, _as_utc(o.last_modified), obj=o)
+            for o in object_store.landed_objects(landing)
+        ]
+    return [
+        Landed(path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC), path=path)
+        for path in home.landed_files()
+    ]
+
+
+def _existing_entry(archive: S3Location, key: str, sha: str, size: int) -> bool:
+    found = object_store.head(archive.bucket, key)
+    if found is None:
+        return False
+    if found["ContentLength"] != size or found.get("Metadata", {}).get(SHA_METADATA) != sha:
+        raise ArchiveCorrupted(f"archive entry {archive.url(key)} does not match sha256 {sha}")
+    return True
+
+
+def _archive_object(item: Landed, landing: S3Location, archive: S3Location) -> ObjectEntry:
+    obj = item.obj
+    assert obj is not None
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in object_store.iter_chunks(landing.bucket, obj.key, obj.etag):
+            digest.update(chunk)
+            size += len(chunk)
+    except object_store.ObjectStoreError as exc:
+        if "PreconditionFailed" in str(exc) or "NoSuchKey" in str(exc):
+            raise FileChangedError(f"{obj.key} changed or went away while being read") from exc
+        raise
+    sha = digest.hexdigest()
+    key = archive.key(sha[:2], sha, obj.key)
+    if not _existing_entry(archive, key, sha, size):
+        object_store.copy(
+            landing.bucket,
+            obj.key,
+            archive.bucket,
+            key,
+            CopySourceIfMatch=f'"{obj.etag}"',
+            Metadata={SHA_METADATA: sha},
+            MetadataDirective="REPLACE",
+        )
+    return ObjectEntry(archive.url(key), sha, obj.key, size)
+
+
+def _archive_file(item: Landed, archive: S3Location) -> ObjectEntry:
+    path = item.path
+    assert path is not None
+    before = path.stat()
+    sha, size = sha256_of(path)
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise FileChangedError(f"{path.name} changed while being archived")
+    key = archive.key(sha[:2], sha, path.name)
+    if not _existing_entry(archive, key, sha, size):
+        client = object_store.s3()
+        try:
+            if size <= SINGLE_PUT_BYTES:
+                with path.open("rb") as body:
+                    client.put_object(
+                        Bucket=archive.bucket,
+                        Key=key,
+                        Body=body,
+                        IfNoneMatch="*",
+                        Metadata={SHA_METADATA: sha},
+                    )
+            else:
+                client.upload_file(
+                    str(path), archive.bucket, key, ExtraArgs={"Metadata": {SHA_METADATA: sha}}
+                )
+        except object_store.botocore_errors() as exc:
+            if object_store.http_status(exc) != 412:  # 412: someone stored it meanwhile
+                raise object_store.store_error(exc, f"write {archive.url(key)}") from exc
+            _existing_entry(archive, key, sha, size)
+    return ObjectEntry(archive.url(key), sha, path.name, size)
+
+
+def _latest_delivery(warehouse: Warehouse, archive_path: str) -> datetime | None:
+    latest = warehouse.scalar(
+        "select max(received_at) from ops.file_manifest where archive_path = %s", (archive_path,)
+    )
+    return _as_utc(latest) if latest is not None else None
+
+
+def take_in(home: Home, warehouse: Warehouse, run_id: str | None):
+    """Archive every complete landing file and record its delivery (not yet removing it)."""
+    landing, archive = object_store.landing_location(home), object_store.archive_location(home)
+    assert isinstance(archive, S3Location)
+    outcomes: list[FileOutcome] = []
+    taken: list[Landed] = []
+    for item in landed(home):
+        try:
+            if isinstance(landing, S3Location):
+                entry = _archive_object(item, landing, archive)
+            else:
+                entry = _archive_file(item, archive)
+        except FileChangedError:
+            continue  # replaced while being read: the next run takes the new version
+        crash_point("ingest:after_archive")
+        latest = _latest_delivery(warehouse, entry.path)
+        if latest is None:
+            record_delivery(warehouse, entry, RECEIVED, run_id, received_at=item.modified)
+        elif item.modified > latest:  # uploaded again after its first delivery
+            record_delivery(
+                warehouse,
+                entry,
+                DUPLICATE,
+                run_id,
+                received_at=item.modified,
+                detail="same name and bytes",
+            )
+            outcomes.append(FileOutcome(entry.original_name, DUPLICATE, entry.sha256))
+        # else: recorded by a run that stopped before removing it from landing
+        taken.append(item)
+    return outcomes, taken
+
+
+def reconcile(home: Home, warehouse: Warehouse, target: str, run_id: str | None) -> None:
+    """Record archive objects this warehouse has never seen (a run killed between the copy and
+    the record, or a new target); entries with an open dead letter wait for `dlq replay`."""
+    archive = object_store.archive_location(home)
+    assert isinstance(archive, S3Location)
+    known = {row[0] for row in warehouse.query("select archive_path from ops.file_manifest")}
+    parked = {
+        (letter.sha256, letter.original_name) for letter in dead_letters.open_letters(home, target)
+    }
+    for obj in object_store.list_objects(archive):
+        parts = obj.key[len(archive.list_prefix) :].split("/", 2)
+        if len(parts) < 3 or len(parts[1]) != 64 or not parts[1].startswith(parts[0]):
+            continue
+        sha, original = parts[1], parts[2]
+        url = archive.url(obj.key)
+        if url in known or (sha, original) in parked:
+            continue
+        entry = ObjectEntry(url, sha, original, obj.size)
+        record_delivery(warehouse, entry, RECEIVED, run_id, received_at=obj.last_modified)
+
+
+def remove_from_landing(home: Home, taken: list[Landed]) -> None:
+    """Remove what was taken in, only the version archived (a newer upload stays)."""
+    landing = object_store.landing_location(home)
+    for item in taken:
+        if item.path is not None:
+            try:
+                if datetime.fromtimestamp(item.path.stat().st_mtime, UTC) == item.modified:
+                    item.path.unlink()
+            except FileNotFoundError:
+                pass
+            continue
+        assert isinstance(landing, S3Location) and item.obj is not None
+        current = object_store.head(landing.bucket, item.obj.key)
+        if current is not None and current["ETag"].strip('"') == item.obj.etag:
+            object_store.delete_keys(landing.bucket, [item.obj.key])
+
+
+def requeue_fixed_objects(home: Home, landing: S3Location) -> None:
+    """A dead-lettered object whose bytes the operator fixed in dlq/ goes back to its key in
+    the landing bucket (dead_letters.requeue_replaying handles the unchanged ones)."""
+    for letter in dead_letters.all_letters(home):
+        if (
+            letter.status != dead_letters.REPLAYING
+            or letter.requeued_at
+            or letter.stage not in ("ingest", "load")
+        ):
+            continue
+        parked = Path(letter.dlq_path)
+        if not parked.exists():
+            continue
+        if sha256_of(parked)[0] == letter.sha256:
+            continue
+        key = letter.original_name
+        if not key.startswith(landing.list_prefix):
+            key = landing.key(key)
+        object_store.put_bytes(landing.bucket, key, parked.read_bytes())
+        letter.requeued_at = dead_letters.now_iso()
+        dead_letters.set_status(letter, dead_letters.REPLAYING)
+
+
+def ingest_objects(
+    home: Home,
+    warehouse: Warehouse,
+    run_id: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    prepare(home, warehouse)
+    landing = object_store.landing_location(home)
+    if isinstance(landing, S3Location):
+        requeue_fixed_objects(home, landing)
+    dead_letters.requeue_replaying(home, warehouse)
+    taken_outcomes, taken = take_in(home, warehouse, run_id)
+    reconcile(home, warehouse, warehouse.target, run_id)
+    report = load_pending(home, warehouse, run_id, on_progress)
+    crash_point("ingest:before_landing_removal")
+    remove_from_landing(home, taken)
+    report.outcomes = taken_outcomes + report.outcomes
+    dead_letters.sync_table(home, warehouse)
+    return report

@@ -1,0 +1,202 @@
+"""Landing, archive and Parquet on an S3-compatible store: moto's server mode on 127.0.0.1 (the
+real S3, SQS and SNS HTTP APIs), boto3, and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import FIXTURES, REPO, count_data_lines, duck, run_cli
+
+pytestmark = pytest.mark.slow
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+class Aws:
+    """boto3 clients on the moto server, and the environment the CLI runs with."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.bucket = f"meters-{uuid.uuid4().hex[:10]}"
+        kwargs = {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+        self.s3 = boto3.client("s3", **kwargs)
+        self.sqs = boto3.client("sqs", **kwargs)
+        self.sns = boto3.client("sns", **kwargs)
+        self.s3.create_bucket(Bucket=self.bucket)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "SMARTMETER_LANDING_URL": f"s3://{self.bucket}/landing",
+            "SMARTMETER_ARCHIVE_URL": f"s3://{self.bucket}/raw",
+            "SMARTMETER_PARQUET_URL": f"s3://{self.bucket}/parquet",
+            "SMARTMETER_RETRY_BASE_SECONDS": "0.05",
+            **extra,
+        }
+
+    def upload(self, key: str, data: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+
+@pytest.fixture
+def aws(endpoint: str) -> Aws:
+    return Aws(endpoint)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("sample")
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts/generate_sample_data.py"),
+            "--out",
+            str(folder),
+            "--meters",
+            "6",
+            "--days",
+            "4",
+            "--layouts",
+            "canonical,wide",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return sorted(folder.glob("*.csv"))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def raw_rows_by_source(home: Path) -> dict[str, int]:
+    with duck(home) as con:
+        tables = [r[0] for r in con.sql("select raw_table from raw.layouts").fetchall()]
+        union = " union all ".join(f"select _source_file from raw.{t}" for t in tables)
+        return dict(con.sql(f"select _source_file, count(*) from ({union}) group by 1").fetchall())
+
+
+def manifest(home: Path) -> list[tuple]:
+    with duck(home) as con:
+        return con.sql(
+            "select original_name, status, archive_path from ops.file_manifest "
+            "order by original_name, status"
+        ).fetchall()
+
+
+def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample, tmp_path):
+    home = tmp_path / "home"
+    uploads = {f"landing/{p.name}": p.read_bytes() for p in sample}
+    uploads["landing/2024/03/nested.csv"] = (FIXTURES / "canonical_small.csv").read_bytes()
+    for key, data in uploads.items():
+        aws.upload(key, data)
+    aws.upload("landing/still-writing.csv.part", b"meter_id,timestamp\n")
+    aws.upload("elsewhere/ignored.csv", uploads[next(iter(uploads))])
+
+    result = run_cli(home, "ingest", env=aws.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    # the landing keeps only what is still being written; the archive has every file by hash
+    assert aws.keys("landing/") == ["landing/still-writing.csv.part"]
+    expected_archive = sorted(f"raw/{sha256(d)[:2]}/{sha256(d)}/{k}" for k, d in uploads.items())
+    assert aws.keys("raw/") == expected_archive
+    for key, data in uploads.items():
+        assert aws.read(f"raw/{sha256(data)[:2]}/{sha256(data)}/{key}") == data
+    # loaded untouched, with the object key as the source file
+    counts = raw_rows_by_source(home)
+    for key, data in uploads.items():
+        local = tmp_path / "check.csv"
+        local.write_bytes(data)
+        assert counts[key] == count_data_lines(local, has_header=True), key
+    assert {name for name, _, _ in manifest(home)} == set(uploads)
+    assert all(path.startswith(f"s3://{aws.bucket}/raw/") for _, _, path in manifest(home))
+    assert not (home / "raw").exists() or not any((home / "raw").iterdir())
+
+    # nothing new: nothing happens; the same object uploaded again is a duplicate delivery
+    again = run_cli(home, "ingest", env=aws.env())
+    assert again.returncode == 0, again.stderr
+    first_key = next(iter(uploads))
+    aws.upload(first_key, uploads[first_key])
+    dup = run_cli(home, "ingest", env=aws.env())
+    assert dup.returncode == 0, dup.stderr
+    assert "DUPLICATE" in dup.stdout
+    assert raw_rows_by_source(home) == counts
+    statuses = [s for name, s, _ in manifest(home) if name == first_key]
+    assert statuses == ["duplicate", "loaded"]
+    assert aws.keys("landing/") == ["landing/still-writing.csv.part"]
+
+
+def test_unreadable_object_goes_to_dlq_with_its_sidecar(aws, tmp_path):
+    home = tmp_path / "home"
+    aws.upload("landing/good.csv", (FIXTURES / "canonical_small.csv").read_bytes())
+    aws.upload("landing/sub/binary.csv", b"\x00\x01\x02 not text")
+    result = run_cli(home, "ingest", env=aws.env())
+    assert result.returncode == 1, result.stdout + result.stderr
+    sidecars = list((home / "dlq").glob("dl-*.json"))
+    assert len(sidecars) == 1
+    letter = json.loads(sidecars[0].read_text())
+    assert letter["original_name"] == "landing/sub/binary.csv"
+    assert letter["reason"] == "binary_file"
+    assert Path(letter["dlq_path"]).read_bytes() == b"\x00\x01\x02 not text"
+    assert aws.keys("landing/") == []
+    assert raw_rows_by_source(home) == {"landing/good.csv": 4}
+
+
+def test_local_landing_with_the_archive_in_a_bucket(aws, tmp_path):
+    home = tmp_path / "home"
+    (home / "landing").mkdir(parents=True)
+    data = (FIXTURES / "canonical_small.csv").read_bytes()
+    (home / "landing" / "meter.csv").write_bytes(data)
+    env = aws.env(SMARTMETER_LANDING_URL="")
+    result = run_cli(home, "ingest", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert aws.keys("raw/") == [f"raw/{sha256(data)[:2]}/{sha256(data)}/meter.csv"]
+    assert not list((home / "landing").iterdir())
+    assert raw_rows_by_source(home) == {"meter.csv": 4}
+
+
+def test_a_bucket_landing_needs_a_bucket_archive(aws, tmp_path):
+    result = run_cli(tmp_path / "home", "ingest", env=aws.env(SMARTMETER_ARCHIVE_URL=""))
+    assert result.returncode == 2
+    assert "SMARTMETER_ARCHIVE_URL" in result.stderr
