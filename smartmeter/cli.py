@@ -143,6 +143,7 @@ cmd_test = _dbt_command("test", "--exclude", ARCHIVE_MODEL)
 
 def cmd_export(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.export import export_warehouse
+    from smartmeter.object_store import parquet_location
 
     with home.lock(wait=args.wait):
         report = export_warehouse(home, args.target, args.partition_scheme)
@@ -151,7 +152,7 @@ def cmd_export(args: argparse.Namespace, home: Home) -> int:
     else:
         print(
             f"export: {len(report.partitions)} partitions rewritten ({report.rows:,} rows), "
-            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {home.parquet}"
+            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {parquet_location(home)}"
         )
     return EXIT_OK
 

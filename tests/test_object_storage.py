@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -31,6 +32,7 @@ CREDENTIALS = {
 def endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -200,3 +202,70 @@ def test_a_bucket_landing_needs_a_bucket_archive(aws, tmp_path):
     result = run_cli(tmp_path / "home", "ingest", env=aws.env(SMARTMETER_ARCHIVE_URL=""))
     assert result.returncode == 2
     assert "SMARTMETER_ARCHIVE_URL" in result.stderr
+
+
+def parquet_snapshot(aws: Aws, prefix: str = "parquet/readings/") -> dict[str, list[tuple]]:
+    """Every Parquet object under the prefix with its rows (read back through pyarrow)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    snapshot = {}
+    for key in aws.keys(prefix):
+        if key.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(aws.read(key)))
+            rows = table.to_pylist()
+            snapshot[key] = sorted((tuple(sorted(r.items())) for r in rows), key=repr)
+    return snapshot
+
+
+def published(home: Path) -> list[tuple]:
+    with duck(home) as con:
+        return con.sql(
+            "select meter_id, channel, timezone('UTC', reading_start_at), kwh, quality_flag "
+            "from marts.fct_readings order by all"
+        ).fetchall()
+
+
+def exported_rows(aws: Aws) -> list[tuple]:
+    rows = []
+    for key, records in parquet_snapshot(aws).items():
+        assert "/reading_date=" in key
+        for record in records:
+            r = dict(record)
+            rows.append(
+                (r["meter_id"], r["channel"], r["reading_start_at"], r["kwh"], r["quality_flag"])
+            )
+    return sorted(rows, key=repr)
+
+
+def test_run_exports_to_the_bucket_and_a_killed_export_reruns_to_the_same_objects(
+    aws, sample, tmp_path
+):
+    home = tmp_path / "home"
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    first = run_cli(home, "run", env=aws.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = parquet_snapshot(aws)
+    assert before and all("/meter_id=" in key for key in before)
+    assert exported_rows(aws) == sorted(published(home), key=repr)
+    assert aws.keys("parquet/_staging/") == []
+    assert aws.read("parquet/readings/_partition_scheme") == b"date/meter_id\n"
+
+    # a scheme change rewrites everything; switching back, killed mid-swap, then rerun
+    daily = run_cli(home, "export", "--partition-scheme", "date", env=aws.env())
+    assert daily.returncode == 0, daily.stdout + daily.stderr
+    assert all(k.count("/") == 3 for k in parquet_snapshot(aws))  # one file per day
+    killed = run_cli(
+        home,
+        "export",
+        "--partition-scheme",
+        "date/meter_id",
+        env=aws.env(SMARTMETER_CRASH_AT="export:mid_swap"),
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    rerun = run_cli(home, "export", "--partition-scheme", "date/meter_id", env=aws.env())
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert parquet_snapshot(aws) == before
+    assert aws.keys("parquet/_staging/") == []
