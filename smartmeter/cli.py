@@ -167,10 +167,29 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
         else:
             print("\n".join(summary_lines(summary)), flush=True)
 
+    from smartmeter.object_store import S3Location, landing_location
+
+    landing = landing_location(home)
     with StopOnSignal() as stop:
         if not args.json:
-            print(f"watching {home.landing} (Ctrl-C to stop)", flush=True)
-        runs = watch(home, args.target, on_run, stop.event, args.settle_seconds)
+            where = f"{args.queue} for {landing}" if args.queue else str(landing)
+            print(f"watching {where} (Ctrl-C to stop)", flush=True)
+        if args.queue:
+            from smartmeter.queue_watch import watch_queue
+
+            runs = watch_queue(
+                home, args.target, args.queue, on_run, stop.event, max_runs=args.max_runs
+            )
+        elif isinstance(landing, S3Location):
+            from smartmeter.queue_watch import watch_listing
+
+            runs = watch_listing(
+                home, args.target, on_run, stop.event, args.poll_seconds, args.max_runs
+            )
+        else:
+            runs = watch(
+                home, args.target, on_run, stop.event, args.settle_seconds, max_runs=args.max_runs
+            )
     if not args.json:
         print(f"stopped after {runs} run(s)")
     return EXIT_OK
@@ -329,6 +348,23 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="how long landing/ must stand still before a run (default 1)",
+    )
+    watch.add_argument(
+        "--queue",
+        metavar="SQS_URL",
+        help="consume the landing bucket's notifications from this SQS queue",
+    )
+    watch.add_argument(
+        "--max-runs",
+        type=int,
+        metavar="N",
+        help="stop after N runs (with --queue: N batches of notifications)",
+    )
+    watch.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=10.0,
+        help="a bucket landing without --queue is listed this often (default 10)",
     )
     dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay", False)
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")

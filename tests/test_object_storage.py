@@ -269,3 +269,69 @@ def test_run_exports_to_the_bucket_and_a_killed_export_reruns_to_the_same_object
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert parquet_snapshot(aws) == before
     assert aws.keys("parquet/_staging/") == []
+
+
+def notifying_queue(aws: Aws, prefix: str = "landing/") -> tuple[str, str]:
+    """A queue (with a redrive DLQ after 3 receives) the bucket notifies of new objects."""
+    name = uuid.uuid4().hex[:10]
+    dlq = aws.sqs.create_queue(QueueName=f"dlq-{name}")["QueueUrl"]
+    dlq_arn = aws.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": "3"}
+    queue = aws.sqs.create_queue(
+        QueueName=f"q-{name}",
+        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "120"},
+    )["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    aws.s3.put_bucket_notification_configuration(
+        Bucket=aws.bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn["Attributes"]["QueueArn"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+            ]
+        },
+    )
+    return queue, dlq
+
+
+def messages_left(aws: Aws, queue: str) -> int:
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=queue,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def test_watch_queue_runs_on_notifications_and_a_poisoned_file_reaches_the_queue_dlq(
+    aws, sample, tmp_path
+):
+    home = tmp_path / "home"
+    queue, queue_dlq = notifying_queue(aws)
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    aws.upload(f"landing/{sample[0].name}", sample[0].read_bytes())  # a second notification
+    aws.upload("elsewhere/not-for-us.csv", b"meter_id\n")  # filtered out by the bucket
+    other = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "other"}, "object": {}}}
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"Records": [other]}))
+
+    result = run_cli(home, "watch", "--queue", queue, "--max-runs", "1", env=aws.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(queue, duckdb): OK" in result.stdout
+    assert aws.keys("landing/") == []
+    assert exported_rows(aws) == sorted(published(home), key=repr)
+    assert messages_left(aws, queue) == 0  # test event, other bucket, both copies: all deleted
+    assert len(manifest(home)) == len(sample)
+
+    # a file that can never load: dlq/ at once, the queue's DLQ after three receives
+    aws.upload("landing/broken.csv", b"\x00\x01 binary, not a meter file")
+    poisoned = run_cli(home, "watch", "--queue", queue, "--max-runs", "3", env=aws.env())
+    assert poisoned.returncode == 0, poisoned.stdout + poisoned.stderr
+    assert poisoned.stdout.count("(queue, duckdb)") == 1  # redeliveries settle without a run
+    letters = [json.loads(p.read_text()) for p in (home / "dlq").glob("dl-*.json")]
+    assert [letter["original_name"] for letter in letters] == ["landing/broken.csv"]
+    assert aws.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages") is None
+    moved = aws.sqs.receive_message(QueueUrl=queue_dlq, MaxNumberOfMessages=10)["Messages"]
+    assert len(moved) == 1 and "landing%2Fbroken.csv" in moved[0]["Body"]
