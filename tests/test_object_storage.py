@@ -4,13 +4,18 @@ real S3, SQS and SNS HTTP APIs), boto3, and the CLI as a subprocess."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
+import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -335,3 +340,158 @@ def test_watch_queue_runs_on_notifications_and_a_poisoned_file_reaches_the_queue
     assert aws.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages") is None
     moved = aws.sqs.receive_message(QueueUrl=queue_dlq, MaxNumberOfMessages=10)["Messages"]
     assert len(moved) == 1 and "landing%2Fbroken.csv" in moved[0]["Body"]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def alert_queue(aws: Aws) -> tuple[str, str]:
+    """An SNS topic with an SQS queue subscribed (to read what was published)."""
+    topic = aws.sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue = aws.sqs.create_queue(QueueName=f"inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    aws.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+    return topic, queue
+
+
+def test_store_unreachable_fails_the_run_cleanly_with_an_sns_alert_then_the_next_completes(
+    aws, sample, tmp_path
+):
+    home = tmp_path / "home"
+    topic, inbox = alert_queue(aws)
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    down = aws.env(
+        AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{closed_port()}",
+        SMARTMETER_ALERT_SNS_TOPIC_ARN=topic,
+    )
+    failed = run_cli(home, "run", env=down)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "FAILED" in failed.stdout and "after 3 attempts" in failed.stdout
+    log = (home / ".state/logs/alerts.log").read_text()
+    assert '"kind": "run_failed"' in log
+    published_alerts = aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)
+    bodies = [json.loads(json.loads(m["Body"])["Message"]) for m in published_alerts["Messages"]]
+    assert [b["kind"] for b in bodies] == ["run_failed"]
+    # nothing lost, nothing half-done
+    assert aws.keys("landing/") == sorted(f"landing/{p.name}" for p in sample)
+    assert aws.keys("raw/") == []
+
+    recovered = run_cli(home, "run", env=aws.env(SMARTMETER_ALERT_SNS_TOPIC_ARN=topic))
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert aws.keys("landing/") == []
+    assert exported_rows(aws) == sorted(published(home), key=repr)
+
+
+class FlakyStore:
+    """A proxy in front of moto answering 503 SlowDown to the next `failures` requests."""
+
+    def __init__(self, upstream: str):
+        self.upstream = urlparse(upstream)
+        self.failures = 0
+        self.refused = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.failures > 0:
+                    proxy.failures -= 1
+                    proxy.refused += 1
+                    error = (
+                        b"<Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>"
+                    )
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port)
+                conn.request(self.command, self.path, body=body, headers=dict(self.headers))
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_store_answering_5xx_is_retried_three_times_then_fails_and_recovers(aws, tmp_path):
+    home = tmp_path / "home"
+    data = (FIXTURES / "canonical_small.csv").read_bytes()
+    aws.upload("landing/meter.csv", data)
+    proxy = FlakyStore(aws.endpoint)
+    try:
+        env = aws.env(AWS_ENDPOINT_URL_S3=proxy.url)
+        proxy.failures = 1000
+        failed = run_cli(home, "ingest", env=env)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "after 3 attempts" in failed.stderr and "SlowDown" in failed.stderr
+        assert proxy.refused == 3  # one listing, tried three times
+        assert aws.keys("landing/") == ["landing/meter.csv"] and aws.keys("raw/") == []
+
+        proxy.failures, proxy.refused = 2, 0  # two 503s, then the store answers again
+        recovered = run_cli(home, "ingest", env=env)
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+        assert proxy.refused == 2
+        assert raw_rows_by_source(home) == {"landing/meter.csv": 4}
+        assert aws.keys("landing/") == []
+    finally:
+        proxy.close()
+
+
+def ingest_state(aws: Aws, home: Path) -> dict[str, object]:
+    return {
+        "archive": aws.keys("raw/"),
+        "landing": aws.keys("landing/"),
+        "raw": raw_rows_by_source(home),
+        "manifest": sorted((name, status) for name, status, _ in manifest(home)),
+    }
+
+
+def fresh_bucket(endpoint: str, sample: list[Path]) -> Aws:
+    aws = Aws(endpoint)
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    return aws
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_ingest(endpoint, sample, tmp_path_factory) -> dict[str, object]:
+    aws, home = fresh_bucket(endpoint, sample), tmp_path_factory.mktemp("reference") / "home"
+    assert run_cli(home, "ingest", env=aws.env()).returncode == 0
+    return ingest_state(aws, home)
+
+
+@pytest.mark.parametrize(
+    "crash_at", ["ingest:after_archive", "ingest:after_dlt_load", "ingest:before_landing_removal"]
+)
+def test_ingest_killed_mid_way_reruns_to_the_same_archive_and_raw_rows(
+    endpoint, sample, tmp_path, crash_at, uninterrupted_ingest
+):
+    aws, home = fresh_bucket(endpoint, sample), tmp_path / "home"
+    killed = run_cli(home, "ingest", env=aws.env(SMARTMETER_CRASH_AT=crash_at))
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    rerun = run_cli(home, "ingest", env=aws.env())
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert ingest_state(aws, home) == uninterrupted_ingest
