@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from conftest import FIXTURES, REPO, count_data_lines, duck, run_cli
+from conftest import FIXTURES, REPO, count_data_lines, duck, pg_connect, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -495,3 +495,36 @@ def test_ingest_killed_mid_way_reruns_to_the_same_archive_and_raw_rows(
     rerun = run_cli(home, "ingest", env=aws.env())
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert ingest_state(aws, home) == uninterrupted_ingest
+
+
+@pytest.mark.postgres
+def test_watch_polls_a_bucket_landing_into_postgres_and_exports_to_the_bucket(
+    aws, sample, tmp_path, pg_env
+):
+    home = tmp_path / "home"
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    result = run_cli(
+        home,
+        "watch",
+        "--target",
+        "postgres",
+        "--max-runs",
+        "1",
+        "--poll-seconds",
+        "0.2",
+        env=aws.env(**pg_env),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(watch, postgres): OK" in result.stdout
+    assert aws.keys("landing/") == []
+    with pg_connect(pg_env) as con:
+        sources = {r[0] for r in con.execute("select _source_file from raw.canonical")}
+        readings = con.execute(
+            "select meter_id, channel, (reading_start_at at time zone 'UTC') "
+            "from marts.fct_readings"
+        ).fetchall()
+    assert sources == {f"landing/{p.name}" for p in sample if p.name.startswith("canonical")}
+    exported = sorted((m, c, t) for m, c, t, _, _ in exported_rows(aws))
+    assert exported == sorted(readings)
+    assert aws.keys("raw/") and all(k.count("/") == 4 for k in aws.keys("raw/"))
