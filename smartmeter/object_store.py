@@ -310,3 +310,28 @@ def local_copy(path: str, scratch: Path) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def bucket_counts(home: Home) -> dict[str, int | str]:
+    """`smartmeter status`'s counts for the places that are buckets ("unreachable" if so)."""
+    counts: dict[str, int | str] = {}
+    places = {
+        "landing": (landing_location(home), lambda loc: len(landed_objects(loc))),
+        "raw_archive_files": (
+            archive_location(home),
+            lambda loc: sum(1 for _ in list_objects(loc)),
+        ),
+        "parquet_files": (
+            parquet_location(home),
+            lambda loc: sum(
+                1 for o in list_objects(loc.child("readings")) if o.key.endswith(".parquet")
+            ),
+        ),
+    }
+    for name, (location, count) in places.items():
+        if isinstance(location, S3Location):
+            try:
+                counts[name] = count(location)
+            except ObjectStoreError:
+                counts[name] = "unreachable"
+    return counts

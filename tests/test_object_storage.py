@@ -159,6 +159,9 @@ def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample
     assert {name for name, _, _ in manifest(home)} == set(uploads)
     assert all(path.startswith(f"s3://{aws.bucket}/raw/") for _, _, path in manifest(home))
     assert not (home / "raw").exists() or not any((home / "raw").iterdir())
+    status = run_cli(home, "status", "--json", env=aws.env())
+    folders = json.loads(status.stdout)["folders"]
+    assert (folders["landing"], folders["raw_archive_files"]) == (0, len(uploads))
 
     # nothing new: nothing happens; the same object uploaded again is a duplicate delivery
     again = run_cli(home, "ingest", env=aws.env())
