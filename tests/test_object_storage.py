@@ -7,10 +7,12 @@ import hashlib
 import http.client
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,6 +141,14 @@ def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample
     for key, data in uploads.items():
         aws.upload(key, data)
     aws.upload("landing/still-writing.csv.part", b"meter_id,timestamp\n")
+    unfinished = aws.s3.create_multipart_upload(Bucket=aws.bucket, Key="landing/uploading.csv")
+    aws.s3.upload_part(
+        Bucket=aws.bucket,
+        Key="landing/uploading.csv",
+        UploadId=unfinished["UploadId"],
+        PartNumber=1,
+        Body=uploads["landing/2024/03/nested.csv"],
+    )
     aws.upload("elsewhere/ignored.csv", uploads[next(iter(uploads))])
 
     result = run_cli(home, "ingest", env=aws.env())
@@ -177,10 +187,11 @@ def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample
     assert aws.keys("landing/") == ["landing/still-writing.csv.part"]
 
 
-def test_unreadable_object_goes_to_dlq_with_its_sidecar(aws, tmp_path):
+def test_a_big_unreadable_object_is_archived_in_parts_and_goes_to_dlq(aws, tmp_path):
     home = tmp_path / "home"
     aws.upload("landing/good.csv", (FIXTURES / "canonical_small.csv").read_bytes())
-    aws.upload("landing/sub/binary.csv", b"\x00\x01\x02 not text")
+    binary = b"\x00\x01\x02" + os.urandom(20 << 20)  # above the 8 MB multipart threshold
+    aws.upload("landing/sub/binary.csv", binary)
     result = run_cli(home, "ingest", env=aws.env())
     assert result.returncode == 1, result.stdout + result.stderr
     sidecars = list((home / "dlq").glob("dl-*.json"))
@@ -188,7 +199,11 @@ def test_unreadable_object_goes_to_dlq_with_its_sidecar(aws, tmp_path):
     letter = json.loads(sidecars[0].read_text())
     assert letter["original_name"] == "landing/sub/binary.csv"
     assert letter["reason"] == "binary_file"
-    assert Path(letter["dlq_path"]).read_bytes() == b"\x00\x01\x02 not text"
+    assert sha256(Path(letter["dlq_path"]).read_bytes()) == sha256(binary)
+    archived = f"raw/{sha256(binary)[:2]}/{sha256(binary)}/landing/sub/binary.csv"
+    assert sha256(aws.read(archived)) == sha256(binary)
+    etag = aws.s3.head_object(Bucket=aws.bucket, Key=archived)["ETag"]
+    assert "-" in etag  # a multipart copy, not one request holding the whole object
     assert aws.keys("landing/") == []
     assert raw_rows_by_source(home) == {"landing/good.csv": 4}
 
@@ -389,6 +404,8 @@ class FlakyStore:
         self.upstream = urlparse(upstream)
         self.failures = 0
         self.refused = 0
+        self.delay = 0.0  # seconds before answering (a slow store)
+        self.delayed = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -397,6 +414,10 @@ class FlakyStore:
 
             def _any(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.delay:
+                    proxy.delayed += 1
+                    time.sleep(proxy.delay)
+                    return  # the client gave up long ago
                 if proxy.failures > 0:
                     proxy.failures -= 1
                     proxy.refused += 1
@@ -432,7 +453,7 @@ class FlakyStore:
         self.server.server_close()
 
 
-def test_store_answering_5xx_is_retried_three_times_then_fails_and_recovers(aws, tmp_path):
+def test_store_answering_5xx_or_too_slowly_is_retried_three_times_then_recovers(aws, tmp_path):
     home = tmp_path / "home"
     data = (FIXTURES / "canonical_small.csv").read_bytes()
     aws.upload("landing/meter.csv", data)
@@ -445,6 +466,13 @@ def test_store_answering_5xx_is_retried_three_times_then_fails_and_recovers(aws,
         assert "after 3 attempts" in failed.stderr and "SlowDown" in failed.stderr
         assert proxy.refused == 3  # one listing, tried three times
         assert aws.keys("landing/") == ["landing/meter.csv"] and aws.keys("raw/") == []
+
+        # a store too slow to answer within the timeout: tried again, then fails cleanly
+        proxy.failures, proxy.refused, proxy.delay = 0, 0, 5.0
+        slow = run_cli(home, "ingest", env={**env, "SMARTMETER_S3_TIMEOUT_SECONDS": "0.5"})
+        assert slow.returncode == 1, slow.stdout + slow.stderr
+        assert "timeout" in slow.stderr.lower() and proxy.delayed == 3
+        proxy.delay = 0.0
 
         proxy.failures, proxy.refused = 2, 0  # two 503s, then the store answers again
         recovered = run_cli(home, "ingest", env=env)
