@@ -17,6 +17,8 @@ The same guarantees as the folder ingest (smartmeter.ingest), with a bucket's me
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -226,9 +228,12 @@ def remove_from_landing(home: Home, taken: list[Landed]) -> None:
             object_store.delete_keys(landing.bucket, [item.obj.key])
 
 
-def requeue_fixed_objects(home: Home, landing: S3Location) -> None:
-    """A dead-lettered object whose bytes the operator fixed in dlq/ goes back to its key in
-    the landing bucket (dead_letters.requeue_replaying handles the unchanged ones)."""
+def requeue_to_landing(home: Home) -> None:
+    """Letters being replayed whose file must be delivered again go back to the landing: bytes
+    the operator fixed in dlq/, or a file parked before it was ever recorded (a run that failed
+    for good while taking it in). The landing is a bucket (the file returns to its key) or a
+    folder; dead_letters.requeue_replaying handles the rest (an unchanged, recorded file)."""
+    landing = object_store.landing_location(home)
     for letter in dead_letters.all_letters(home):
         if (
             letter.status != dead_letters.REPLAYING
@@ -239,12 +244,18 @@ def requeue_fixed_objects(home: Home, landing: S3Location) -> None:
         parked = Path(letter.dlq_path)
         if not parked.exists():
             continue
-        if sha256_of(parked)[0] == letter.sha256:
+        if letter.delivery_id and sha256_of(parked)[0] == letter.sha256:
             continue
-        key = letter.original_name
-        if not key.startswith(landing.list_prefix):
-            key = landing.key(key)
-        object_store.put_bytes(landing.bucket, key, parked.read_bytes())
+        if isinstance(landing, S3Location):
+            key = letter.original_name
+            if not key.startswith(landing.list_prefix):
+                key = landing.key(key)
+            object_store.put_bytes(landing.bucket, key, parked.read_bytes())
+        else:
+            landing.mkdir(parents=True, exist_ok=True)
+            partial = landing / f".{letter.dead_letter_id}.partial"
+            shutil.copyfile(parked, partial)
+            os.replace(partial, landing / Path(letter.original_name).name)
         letter.requeued_at = dead_letters.now_iso()
         dead_letters.set_status(letter, dead_letters.REPLAYING)
 
@@ -256,9 +267,7 @@ def ingest_objects(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     prepare(home, warehouse)
-    landing = object_store.landing_location(home)
-    if isinstance(landing, S3Location):
-        requeue_fixed_objects(home, landing)
+    requeue_to_landing(home)
     dead_letters.requeue_replaying(home, warehouse)
     taken_outcomes, taken = take_in(home, warehouse, run_id)
     reconcile(home, warehouse, warehouse.target, run_id)

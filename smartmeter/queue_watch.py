@@ -252,7 +252,12 @@ def watch_queue(
             continue
         if not notices:
             continue
-        summary = watcher.handle(notices, stop, progress)
+        try:
+            summary = watcher.handle(notices, stop, progress)
+        except object_store.ObjectStoreError as exc:  # the messages reappear and are settled
+            log.warning("%s", exc)
+            stop.wait(RECONNECT_SECONDS)
+            continue
         handled += 1
         if summary is not None:
             on_run(summary)
