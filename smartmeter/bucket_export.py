@@ -49,8 +49,8 @@ def configure_httpfs(con: duckdb.DuckDBPyConnection) -> None:
 
     extension = next(Path(wheel.__file__).parent.glob("extensions/*/httpfs.*"))
     con.execute(f"load {_quote(str(extension))}")
-    session = object_store._session()
-    credentials = session.get_credentials()
+    aws = object_store.session()
+    credentials = aws.get_credentials()
     if credentials is None:
         raise object_store.ConfigurationError(
             "no AWS credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or a role)"
@@ -59,14 +59,14 @@ def configure_httpfs(con: duckdb.DuckDBPyConnection) -> None:
     options = {
         "key_id": frozen.access_key,
         "secret": frozen.secret_key,
-        "region": session.region_name or "us-east-1",
+        "region": aws.region_name or "us-east-1",
     }
     if frozen.token:
         options["session_token"] = frozen.token
-    endpoint = object_store._endpoint("s3")
+    custom_endpoint = object_store.endpoint("s3")
     settings = ""
-    if endpoint:
-        parsed = urlparse(endpoint)
+    if custom_endpoint:
+        parsed = urlparse(custom_endpoint)
         options["endpoint"] = parsed.netloc
         options["url_style"] = "path"
         settings = f", use_ssl {'true' if parsed.scheme == 'https' else 'false'}"

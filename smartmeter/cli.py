@@ -82,6 +82,7 @@ def cmd_init(args: argparse.Namespace, home: Home) -> int:
 
 def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.ingest import ingest
+    from smartmeter.object_store import landing_location
 
     with home.lock(wait=args.wait), connected(home, args.target) as warehouse:
         report = ingest(home, warehouse)
@@ -91,7 +92,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
         for outcome in report.outcomes:
             print(outcome.line())
         if not report.outcomes:
-            print(f"nothing to ingest in {home.landing}")
+            print(f"nothing to ingest in {landing_location(home)}")
         else:
             print(
                 f"ingest: {report.count('loaded')} loaded ({report.rows_loaded:,} rows), "

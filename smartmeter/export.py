@@ -156,7 +156,7 @@ def export_queued(
 
     stage_locally: copy the queued rows into DuckDB first, in one query (for a remote source,
     where one query per partition would scan the remote table again each time)."""
-    location = object_store.parquet_location(None, default=Path(parquet_root))
+    location = object_store.parquet_location_or(Path(parquet_root))
     if isinstance(location, object_store.S3Location):
         from smartmeter.bucket_export import export_queued_to_bucket
 

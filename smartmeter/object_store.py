@@ -89,10 +89,13 @@ def archive_location(home: Home) -> Location:
     return _configured(ARCHIVE_ENV, home.archive)
 
 
-def parquet_location(home: Home | None, default: Path | None = None) -> Location:
+def parquet_location(home: Home) -> Location:
     """Where the Parquet archive goes (the data home's parquet/ unless configured)."""
-    fallback = default if default is not None else home.parquet  # type: ignore[union-attr]
-    return _configured(PARQUET_ENV, fallback)
+    return parquet_location_or(home.parquet)
+
+
+def parquet_location_or(default: Path) -> Location:
+    return _configured(PARQUET_ENV, default)
 
 
 def objects_in_use(home: Home) -> bool:
@@ -127,18 +130,18 @@ def _config():
         read_timeout=timeout,
         # S3-compatible stores (MinIO, Ceph, moto) need path-style addressing on a custom
         # endpoint; AWS itself accepts it too.
-        s3={"addressing_style": "path"} if _endpoint("s3") else {},
+        s3={"addressing_style": "path"} if endpoint("s3") else {},
     )
 
 
-def _endpoint(service: str) -> str | None:
+def endpoint(service: str) -> str | None:
     return os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(
         "AWS_ENDPOINT_URL"
     )
 
 
 @cache
-def _session():
+def session():
     import boto3
 
     return boto3.session.Session()
@@ -146,9 +149,9 @@ def _session():
 
 def client(service: str, region: str | None = None):
     """A boto3 client from the standard chain (botocore reads AWS_ENDPOINT_URL[_<SERVICE>])."""
-    session = _session()
-    return session.client(
-        service, region_name=region or session.region_name or "us-east-1", config=_config()
+    aws = session()
+    return aws.client(
+        service, region_name=region or aws.region_name or "us-east-1", config=_config()
     )
 
 
@@ -158,7 +161,7 @@ def s3():
 
 
 def store_error(exc: Exception, what: str) -> ObjectStoreError:
-    where = _endpoint("s3") or "AWS"
+    where = endpoint("s3") or "AWS"
     return ObjectStoreError(
         f"object store ({where}) failed to {what} after {ATTEMPTS} attempts: {exc}"
     )

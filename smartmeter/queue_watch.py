@@ -279,7 +279,12 @@ def watch_listing(
     home.create()
     runs = 0
     while not stop.is_set() and (max_runs is None or runs < max_runs):
-        waiting = {(item.name, item.modified) for item in landed(home)}
+        try:
+            waiting = {(item.name, item.modified) for item in landed(home)}
+        except object_store.ObjectStoreError as exc:  # the store is away: wait, then list again
+            log.warning("%s", exc)
+            stop.wait(poll_seconds)
+            continue
         if not waiting:
             stop.wait(poll_seconds)
             continue
@@ -289,6 +294,8 @@ def watch_listing(
         on_run(summary)
         if summary.status == "interrupted":
             break
-        if {(item.name, item.modified) for item in landed(home)} == waiting:
+        if summary.status != "ok":
+            stop.wait(poll_seconds)  # a failed run is tried again after a pause, not at once
+        elif {(item.name, item.modified) for item in landed(home)} == waiting:
             stop.wait(poll_seconds)  # nothing could be taken in: do not spin
     return runs
