@@ -86,7 +86,7 @@ class VisibilityKeeper:
 
     def __init__(self, sqs, queue_url: str, notices: list[Notice], timeout: int):
         self.sqs, self.queue_url, self.notices = sqs, queue_url, notices
-        self.timeout = max(timeout, 30)
+        self.timeout = max(timeout, 1)  # the queue's own visibility timeout, renewed each third
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._extend, name="sqs-visibility", daemon=True)
 

@@ -262,7 +262,9 @@ def exported_rows(aws: Aws) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def notifying_queue(aws: Aws, prefix: str = "landing/") -> tuple[str, str]:
+def notifying_queue(
+    aws: Aws, prefix: str = "landing/", visibility_seconds: int = 120
+) -> tuple[str, str]:
     """A queue (with a redrive DLQ after 3 receives) the bucket notifies of new objects."""
     name = uuid.uuid4().hex[:10]
     dlq = aws.sqs.create_queue(QueueName=f"dlq-{name}")["QueueUrl"]
@@ -270,7 +272,10 @@ def notifying_queue(aws: Aws, prefix: str = "landing/") -> tuple[str, str]:
     redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": "3"}
     queue = aws.sqs.create_queue(
         QueueName=f"q-{name}",
-        Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "120"},
+        Attributes={
+            "RedrivePolicy": json.dumps(redrive),
+            "VisibilityTimeout": str(visibility_seconds),
+        },
     )["QueueUrl"]
     arn = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     aws.s3.put_bucket_notification_configuration(
@@ -300,7 +305,7 @@ def test_watch_queue_runs_on_notifications_and_a_poisoned_file_reaches_the_queue
     aws, sample, tmp_path
 ):
     home = tmp_path / "home"
-    queue, queue_dlq = notifying_queue(aws)
+    queue, queue_dlq = notifying_queue(aws, visibility_seconds=3)
     for path in sample:
         aws.upload(f"landing/{path.name}", path.read_bytes())
     aws.upload(f"landing/{sample[0].name}", sample[0].read_bytes())  # a second notification
@@ -309,21 +314,30 @@ def test_watch_queue_runs_on_notifications_and_a_poisoned_file_reaches_the_queue
     other = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "other"}, "object": {}}}
     aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"Records": [other]}))
 
+    # a worker killed mid-run: its messages come back after their visibility timeout
+    killed = run_cli(
+        home,
+        "watch",
+        "--queue",
+        queue,
+        env=aws.env(SMARTMETER_CRASH_AT="ingest:before_landing_removal"),
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+
     result = run_cli(home, "watch", "--queue", queue, "--max-runs", "1", env=aws.env())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(queue, duckdb): FAILED" in result.stdout  # FAILED: one file was dead-lettered
-    assert "1 dead-lettered" in result.stdout
+    assert "(queue, duckdb): OK" in result.stdout  # the killed run dead-lettered broken.csv
     assert aws.keys("landing/") == []
     assert exported_rows(aws) == sorted(published(home), key=repr)
     assert len(manifest(home)) == len(sample) + 1
     letters = [json.loads(p.read_text()) for p in (home / "dlq").glob("dl-*.json")]
     assert [letter["original_name"] for letter in letters] == ["landing/broken.csv"]
     # deleted: the test event, the other bucket's, both copies of the loaded file's; the
-    # poisoned file's notification is back in the queue (received once)
+    # poisoned file's notification is back in the queue (received twice)
     assert messages_left(aws, queue) == 1
 
-    # its redeliveries are settled without a run; after 3 receives it is in the queue's DLQ
-    again = run_cli(home, "watch", "--queue", queue, "--max-runs", "2", env=aws.env())
+    # its redelivery is settled without a run; after 3 receives it is in the queue's DLQ
+    again = run_cli(home, "watch", "--queue", queue, "--max-runs", "1", env=aws.env())
     assert again.returncode == 0, again.stdout + again.stderr
     assert "(queue, duckdb)" not in again.stdout
     assert aws.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages") is None
