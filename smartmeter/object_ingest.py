@@ -223,9 +223,7 @@ def remove_from_landing(home: Home, taken: list[Landed]) -> None:
                 pass
             continue
         assert isinstance(landing, S3Location) and item.obj is not None
-        current = object_store.head(landing.bucket, item.obj.key)
-        if current is not None and current["ETag"].strip('"') == item.obj.etag:
-            object_store.delete_keys(landing.bucket, [item.obj.key])
+        object_store.delete_if_unchanged(landing.bucket, item.obj.key, item.obj.etag)
 
 
 def requeue_to_landing(home: Home) -> None:

@@ -338,3 +338,25 @@ def bucket_counts(home: Home) -> dict[str, int | str]:
             except ObjectStoreError:
                 counts[name] = "unreachable"
     return counts
+
+
+def delete_if_unchanged(bucket: str, key: str, etag: str) -> bool:
+    """Delete the object only while it is still the version `etag` (a conditional delete, so a
+    newer upload under the same key is never lost). Stores without conditional deletes get a
+    head-then-delete. Returns whether it was deleted."""
+    try:
+        s3().delete_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+        return True
+    except botocore_errors() as exc:
+        status = http_status(exc)
+        if status == 404 or error_code(exc) == "NoSuchKey":
+            return False
+        if status == 412:
+            return False  # replaced meanwhile: the newer version waits for the next run
+        if status not in (400, 501):
+            raise store_error(exc, f"delete s3://{bucket}/{key}") from exc
+    current = head(bucket, key)
+    if current is None or current["ETag"].strip('"') != etag:
+        return False
+    delete_keys(bucket, [key])
+    return True

@@ -613,3 +613,27 @@ def test_locations_that_cannot_work_are_refused(monkeypatch, tmp_path, landing, 
     monkeypatch.setenv("SMARTMETER_ARCHIVE_URL", archive)
     with pytest.raises(ConfigurationError, match=problem):
         objects_in_use(Home(tmp_path))
+
+
+def test_landing_removal_never_takes_a_newer_upload_under_the_same_key(aws, monkeypatch, tmp_path):
+    from smartmeter import object_store
+    from smartmeter.home import Home
+    from smartmeter.object_ingest import Landed, remove_from_landing
+
+    for name, value in aws.env().items():
+        monkeypatch.setenv(name, value)
+    object_store.session.cache_clear()
+    object_store.s3.cache_clear()
+    try:
+        landing = object_store.S3Location(aws.bucket, "landing")
+        aws.upload("landing/a.csv", b"meter_id,timestamp,value,unit\nM1,2024-01-01T00:00,1,kWh\n")
+        [taken] = object_store.landed_objects(landing)
+        aws.upload("landing/a.csv", b"meter_id,timestamp,value,unit\nM1,2024-01-01T00:00,2,kWh\n")
+        remove_from_landing(Home(tmp_path), [Landed(taken.key, taken.last_modified, obj=taken)])
+        assert aws.read("landing/a.csv").endswith(b",2,kWh\n")  # the newer upload stays
+        [newer] = object_store.landed_objects(landing)
+        remove_from_landing(Home(tmp_path), [Landed(newer.key, newer.last_modified, obj=newer)])
+        assert aws.keys("landing/") == []
+    finally:
+        object_store.session.cache_clear()
+        object_store.s3.cache_clear()
