@@ -1,4 +1,4 @@
-"""Ingest when the archive (and usually the landing) is an S3-compatible bucket.
+"""Ingest when the landing, the archive, or both are S3-compatible buckets.
 
 The same guarantees as the folder ingest (smartmeter.ingest), with a bucket's means:
 1. take in: each complete landing object is read once as a stream to hash it, then copied
@@ -6,10 +6,12 @@ The same guarantees as the folder ingest (smartmeter.ingest), with a bucket's me
    `<archive>/<sha[:2]>/<sha>/<object key>`, unless that entry exists already with the same
    size and checksum (head-then-copy: the key is the content hash, so the only other possible
    writer writes the same bytes). A local landing file is uploaded the same way, the small
-   ones with If-None-Match (never overwrites). The delivery is then recorded with the object's
+   ones with If-None-Match (never overwrites); an object bound for a folder archive is
+   streamed to a temporary file and renamed into place, its key flattened into one name
+   (`landing%2Fa.csv`). The delivery is then recorded with the object's
    LastModified as received_at, so a run stopped before the cleanup does not record it twice,
    while a later upload of the same bytes is a duplicate delivery.
-2. load: exactly as for folders (the manifest decides; the archive is read back from S3).
+2. load: exactly as for folders (the manifest decides; the archive is read back).
    `_source_file` is the object key.
 3. only then are the taken objects removed from landing (only the version that was archived).
 """
@@ -19,12 +21,20 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlt_pipelines.archive import ArchiveCorrupted, FileChangedError, sha256_of
+from dlt_pipelines.archive import (
+    READ_ONLY,
+    ArchiveCorrupted,
+    FileChangedError,
+    entry_path,
+    sha256_of,
+)
+from dlt_pipelines.archive import entries as archive_entries
 from smartmeter import dead_letters, object_store
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
@@ -91,18 +101,32 @@ def _existing_entry(archive: S3Location, key: str, sha: str, size: int) -> bool:
     return True
 
 
-def _archive_object(item: Landed, landing: S3Location, archive: S3Location) -> ObjectEntry:
-    obj = item.obj
-    assert obj is not None
-    digest, size = hashlib.sha256(), 0
+def _chunks(obj: StoredObject, landing: S3Location) -> Iterator[bytes]:
+    """The listed version's bytes, streamed; FileChangedError when it was replaced or removed."""
     try:
-        for chunk in object_store.iter_chunks(landing.bucket, obj.key, obj.etag):
-            digest.update(chunk)
-            size += len(chunk)
+        yield from object_store.iter_chunks(landing.bucket, obj.key, obj.etag)
     except object_store.ObjectStoreError as exc:
         if "PreconditionFailed" in str(exc) or "NoSuchKey" in str(exc):
             raise FileChangedError(f"{obj.key} changed or went away while being read") from exc
         raise
+
+
+def local_entry_name(key: str) -> str:
+    """An object key as one file name of a folder archive (its folders flattened, reversibly)."""
+    return key.replace("%", "%25").replace("/", "%2F")
+
+
+def key_of_local_entry(name: str) -> str:
+    return name.replace("%2F", "/").replace("%25", "%")
+
+
+def _archive_object(item: Landed, landing: S3Location, archive: S3Location) -> ObjectEntry:
+    obj = item.obj
+    assert obj is not None
+    digest, size = hashlib.sha256(), 0
+    for chunk in _chunks(obj, landing):
+        digest.update(chunk)
+        size += len(chunk)
     sha = digest.hexdigest()
     key = archive.key(sha[:2], sha, obj.key)
     if not _existing_entry(archive, key, sha, size):
@@ -116,6 +140,41 @@ def _archive_object(item: Landed, landing: S3Location, archive: S3Location) -> O
             MetadataDirective="REPLACE",
         )
     return ObjectEntry(archive.url(key), sha, obj.key, size)
+
+
+def _download_object(item: Landed, landing: S3Location, archive_dir: Path) -> ObjectEntry:
+    """An object into a folder archive: streamed to a temporary name while hashed, fsynced,
+    then renamed into place read-only (never over an existing entry)."""
+    obj = item.obj
+    assert obj is not None
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    partial = archive_dir / f".incoming-{uuid.uuid4().hex}.partial"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with partial.open("wb") as fh:
+            for chunk in _chunks(obj, landing):
+                digest.update(chunk)
+                size += len(chunk)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        sha = digest.hexdigest()
+        target = entry_path(archive_dir, sha, local_entry_name(obj.key))
+        if target.exists():
+            if target.stat().st_size != size:
+                raise ArchiveCorrupted(f"archive entry {target} does not match {obj.key}")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(partial, READ_ONLY)
+            os.replace(partial, target)
+            folder = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        return ObjectEntry(str(target), sha, obj.key, size)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _archive_file(item: Landed, archive: S3Location) -> ObjectEntry:
@@ -160,14 +219,16 @@ def _latest_delivery(warehouse: Warehouse, archive_path: str) -> datetime | None
 def take_in(home: Home, warehouse: Warehouse, run_id: str | None):
     """Archive every complete landing file and record its delivery (not yet removing it)."""
     landing, archive = object_store.landing_location(home), object_store.archive_location(home)
-    assert isinstance(archive, S3Location)
     outcomes: list[FileOutcome] = []
     taken: list[Landed] = []
     for item in landed(home):
         try:
-            if isinstance(landing, S3Location):
+            if isinstance(landing, S3Location) and isinstance(archive, S3Location):
                 entry = _archive_object(item, landing, archive)
+            elif isinstance(landing, S3Location):
+                entry = _download_object(item, landing, archive)
             else:
+                assert isinstance(archive, S3Location)
                 entry = _archive_file(item, archive)
         except FileChangedError:
             continue  # replaced while being read: the next run takes the new version
@@ -194,11 +255,19 @@ def reconcile(home: Home, warehouse: Warehouse, target: str, run_id: str | None)
     """Record archive objects this warehouse has never seen (a run killed between the copy and
     the record, or a new target); entries with an open dead letter wait for `dlq replay`."""
     archive = object_store.archive_location(home)
-    assert isinstance(archive, S3Location)
     known = {row[0] for row in warehouse.query("select archive_path from ops.file_manifest")}
     parked = {
         (letter.sha256, letter.original_name) for letter in dead_letters.open_letters(home, target)
     }
+    if not isinstance(archive, S3Location):  # a folder archive fed from a bucket landing
+        for found in archive_entries(archive):
+            original = key_of_local_entry(found.original_name)
+            if str(found.path) in known or (found.sha256, original) in parked:
+                continue
+            entry = ObjectEntry(str(found.path), found.sha256, original, found.bytes)
+            received = datetime.fromtimestamp(found.received_at, UTC)
+            record_delivery(warehouse, entry, RECEIVED, run_id, received_at=received)
+        return
     for obj in object_store.list_objects(archive):
         parts = obj.key[len(archive.list_prefix) :].split("/", 2)
         if len(parts) < 3 or len(parts[1]) != 64 or not parts[1].startswith(parts[0]):

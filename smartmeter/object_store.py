@@ -99,13 +99,8 @@ def parquet_location_or(default: Path) -> Location:
 
 
 def objects_in_use(home: Home) -> bool:
-    """Whether ingest works on a bucket (landing or archive on S3)."""
+    """Whether ingest works with a bucket (the landing, the archive, or both)."""
     landing, archive = landing_location(home), archive_location(home)
-    if isinstance(landing, S3Location) and not isinstance(archive, S3Location):
-        raise ConfigurationError(
-            f"the landing is a bucket ({landing}) but the archive is a folder ({archive}): "
-            f"set {ARCHIVE_ENV}=s3://bucket/prefix too (the archive keeps object keys as names)"
-        )
     if isinstance(landing, S3Location) and isinstance(archive, S3Location):
         same_bucket = landing.bucket == archive.bucket
         if same_bucket and (
@@ -114,7 +109,7 @@ def objects_in_use(home: Home) -> bool:
             raise ConfigurationError(
                 f"the archive ({archive}) must not lie under the landing prefix ({landing})"
             )
-    return isinstance(archive, S3Location)
+    return isinstance(landing, S3Location) or isinstance(archive, S3Location)
 
 
 # -- the AWS clients -------------------------------------------------------------------------
