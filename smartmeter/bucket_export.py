@@ -73,6 +73,9 @@ def configure_httpfs(con: duckdb.DuckDBPyConnection) -> None:
     body = ", ".join(f"{k} {_quote(v)}" for k, v in options.items())
     # A temporary secret: it lives in this connection's memory only, never in a file.
     con.execute(f"create or replace temporary secret smartmeter_s3 (type s3, {body}{settings})")
+    # Like every other request to the store: 3 attempts in all with backoff, the same timeout.
+    con.execute(f"set http_retries = {object_store.ATTEMPTS - 1}")
+    con.execute(f"set http_timeout = {max(1, round(object_store.timeout_seconds()))}")
 
 
 def _keys_under(location: S3Location) -> list[str]:

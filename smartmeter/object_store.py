@@ -115,10 +115,14 @@ def objects_in_use(home: Home) -> bool:
 # -- the AWS clients -------------------------------------------------------------------------
 
 
+def timeout_seconds() -> float:
+    return float(os.environ.get(TIMEOUT_ENV, "30"))
+
+
 def _config():
     from botocore.config import Config
 
-    timeout = float(os.environ.get(TIMEOUT_ENV, "30"))
+    timeout = timeout_seconds()
     return Config(
         retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
         connect_timeout=min(timeout, 10),
