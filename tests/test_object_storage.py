@@ -372,7 +372,7 @@ def alert_queue(aws: Aws) -> tuple[str, str]:
     return topic, queue
 
 
-def test_a_run_on_buckets_survives_the_store_away_and_an_export_killed_mid_swap(
+def test_a_run_on_buckets_survives_the_store_away_a_failed_export_and_a_killed_one(
     aws, sample, tmp_path
 ):
     home = tmp_path / "home"
@@ -395,10 +395,20 @@ def test_a_run_on_buckets_survives_the_store_away_and_an_export_killed_mid_swap(
     assert aws.keys("landing/") == sorted(f"landing/{p.name}" for p in sample)
     assert aws.keys("raw/") == []
 
-    # the next run completes: loaded, built, exported to the bucket
-    first = run_cli(home, "run", env=aws.env(SMARTMETER_ALERT_SNS_TOPIC_ARN=topic))
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert aws.keys("landing/") == []
+    # the next run loads and builds, but the store answers 503 to every Parquet request: the
+    # export fails cleanly after 3 attempts, its partitions stay queued for the next export
+    proxy = FlakyStore(aws.endpoint)
+    try:
+        proxy.failures, proxy.only = 10_000, "/parquet"
+        flaky = aws.env(AWS_ENDPOINT_URL_S3=proxy.url, SMARTMETER_ALERT_SNS_TOPIC_ARN=topic)
+        second = run_cli(home, "run", env=flaky)
+    finally:
+        proxy.close()
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "export  failed" in second.stdout and "after 3 attempts" in second.stdout
+    assert aws.keys("landing/") == [] and aws.keys("parquet/") == []
+    exported = run_cli(home, "export", env=aws.env())
+    assert exported.returncode == 0, exported.stdout + exported.stderr
     before = parquet_snapshot(aws)
     assert before and all("/meter_id=" in key for key in before)
     assert exported_rows(aws) == sorted(published(home), key=repr)
@@ -431,6 +441,7 @@ class FlakyStore:
         self.failures = 0
         self.refused = 0
         self.delay = 0.0  # seconds before answering (a slow store)
+        self.only: str | None = None  # fail only requests whose path holds this
         self.delayed = 0
         proxy = self
 
@@ -444,7 +455,7 @@ class FlakyStore:
                     proxy.delayed += 1
                     time.sleep(proxy.delay)
                     return  # the client gave up long ago
-                if proxy.failures > 0:
+                if proxy.failures > 0 and (proxy.only is None or proxy.only in self.path):
                     proxy.failures -= 1
                     proxy.refused += 1
                     error = (
