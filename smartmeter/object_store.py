@@ -246,7 +246,11 @@ def iter_chunks(bucket: str, key: str, etag: str | None = None) -> Iterator[byte
 
 
 def read_bytes(bucket: str, key: str) -> bytes:
-    return b"".join(iter_chunks(bucket, key))
+    """The whole object (one buffer: no list of chunks joined into a second copy)."""
+    try:
+        return s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except botocore_errors() as exc:
+        raise store_error(exc, f"read s3://{bucket}/{key}") from exc
 
 
 def split_url(url: str) -> tuple[str, str]:
