@@ -1,6 +1,7 @@
 """Alerts: critical problems raised once, recorded in ops.alerts, sent to sinks.
 
-Sinks: always a structured log line (JSON on stderr and in .state/logs/alerts.log); a JSON POST
+Sinks: always a structured log line (JSON on stderr and in .state/logs/alerts.log); the SNS
+topic $SMARTMETER_ALERT_SNS_TOPIC_ARN when set (smartmeter.sns_alerts); a JSON POST
 to $SMARTMETER_ALERT_WEBHOOK when it is set (the payload's `text` field suits Slack, Mattermost
 and Rocket.Chat incoming webhooks). An alert is raised once per dedupe key while it is open;
 resolving the key (the problem went away) lets a later recurrence alert again. A webhook that
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from smartmeter import sns_alerts
 from smartmeter.home import Home
 from smartmeter.warehouse import Warehouse
 
@@ -61,6 +63,12 @@ def _log_line(home: Home, alert: Alert) -> None:
         log.warning("could not append to alerts.log: %s", exc)
 
 
+def _announce(home: Home, alert: Alert) -> None:
+    """A new alert: the log line at once, and SNS when a topic is configured."""
+    _log_line(home, alert)
+    sns_alerts.publish(alert.payload())
+
+
 def _is_open(warehouse: Warehouse, dedupe_key: str) -> bool:
     return bool(
         warehouse.scalar(
@@ -94,12 +102,12 @@ def raise_alert(home: Home, warehouse: Warehouse | None, alert: Alert) -> bool:
             if _is_open(warehouse, alert.dedupe_key):
                 return False
             _insert(warehouse, alert)
-            _log_line(home, alert)
+            _announce(home, alert)
             return True
         except Exception as exc:  # the warehouse failed mid-way: keep the alert in the outbox
             log.warning("alert kept in the outbox, the warehouse failed: %s", exc)
     _to_outbox(home, alert)
-    _log_line(home, alert)
+    _announce(home, alert)
     return True
 
 

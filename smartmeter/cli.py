@@ -21,6 +21,11 @@ from smartmeter.home import Home, HomeError, LockedError
 from smartmeter.warehouse import TARGETS, WarehouseUnavailable, connected
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+LOCATION_FLAGS = {
+    "landing": "SMARTMETER_LANDING_URL",
+    "archive": "SMARTMETER_ARCHIVE_URL",
+    "parquet": "SMARTMETER_PARQUET_URL",
+}
 
 
 def _print_json(payload: object) -> None:
@@ -77,6 +82,7 @@ def cmd_init(args: argparse.Namespace, home: Home) -> int:
 
 def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.ingest import ingest
+    from smartmeter.object_store import landing_location
 
     with home.lock(wait=args.wait), connected(home, args.target) as warehouse:
         report = ingest(home, warehouse)
@@ -86,7 +92,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
         for outcome in report.outcomes:
             print(outcome.line())
         if not report.outcomes:
-            print(f"nothing to ingest in {home.landing}")
+            print(f"nothing to ingest in {landing_location(home)}")
         else:
             print(
                 f"ingest: {report.count('loaded')} loaded ({report.rows_loaded:,} rows), "
@@ -138,6 +144,7 @@ cmd_test = _dbt_command("test", "--exclude", ARCHIVE_MODEL)
 
 def cmd_export(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.export import export_warehouse
+    from smartmeter.object_store import parquet_location
 
     with home.lock(wait=args.wait):
         report = export_warehouse(home, args.target, args.partition_scheme)
@@ -146,7 +153,7 @@ def cmd_export(args: argparse.Namespace, home: Home) -> int:
     else:
         print(
             f"export: {len(report.partitions)} partitions rewritten ({report.rows:,} rows), "
-            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {home.parquet}"
+            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {parquet_location(home)}"
         )
     return EXIT_OK
 
@@ -161,10 +168,29 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
         else:
             print("\n".join(summary_lines(summary)), flush=True)
 
+    from smartmeter.object_store import S3Location, landing_location
+
+    landing = landing_location(home)
     with StopOnSignal() as stop:
         if not args.json:
-            print(f"watching {home.landing} (Ctrl-C to stop)", flush=True)
-        runs = watch(home, args.target, on_run, stop.event, args.settle_seconds)
+            where = f"{args.queue} for {landing}" if args.queue else str(landing)
+            print(f"watching {where} (Ctrl-C to stop)", flush=True)
+        if args.queue:
+            from smartmeter.queue_watch import watch_queue
+
+            runs = watch_queue(
+                home, args.target, args.queue, on_run, stop.event, max_runs=args.max_runs
+            )
+        elif isinstance(landing, S3Location):
+            from smartmeter.queue_watch import watch_listing
+
+            runs = watch_listing(
+                home, args.target, on_run, stop.event, args.poll_seconds, args.max_runs
+            )
+        else:
+            runs = watch(
+                home, args.target, on_run, stop.event, args.settle_seconds, max_runs=args.max_runs
+            )
     if not args.json:
         print(f"stopped after {runs} run(s)")
     return EXIT_OK
@@ -279,6 +305,14 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         default=False if top else argparse.SUPPRESS,
         help="machine-readable JSON output",
     )
+    for place, env in LOCATION_FLAGS.items():
+        parser.add_argument(
+            f"--{place}-url",
+            default=default,
+            metavar="URL",
+            help=f"s3://bucket/prefix or a folder (${env}; default <home>/"
+            f"{'raw' if place == 'archive' else place})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="how long landing/ must stand still before a run (default 1)",
     )
+    watch.add_argument(
+        "--queue",
+        metavar="SQS_URL",
+        help="consume the landing bucket's notifications from this SQS queue",
+    )
+    watch.add_argument(
+        "--max-runs",
+        type=int,
+        metavar="N",
+        help="stop after N runs (with --queue: N batches of notifications)",
+    )
+    watch.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=10.0,
+        help="a bucket landing without --queue is listed this often (default 10)",
+    )
     dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay", False)
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
     dlq_list = dlq_sub.add_parser("list", help="list dead letters (open ones; --all for all)")
@@ -340,8 +391,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
         parser.error("dlq replay needs a dead letter id or --all")
     home = Home.resolve(args.home)
+    from smartmeter.object_store import ConfigurationError, ObjectStoreError, parse_location
+
+    try:
+        for place, env in LOCATION_FLAGS.items():
+            # Flags become the environment, so dbt's Python model and every step see them.
+            value = getattr(args, f"{place}_url", None)
+            if value:
+                os.environ[env] = value
+            if os.environ.get(env, "").strip():
+                parse_location(os.environ[env].strip())
+    except ConfigurationError as exc:
+        parser.error(str(exc))
     try:
         return args.handler(args, home)
+    except ConfigurationError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ObjectStoreError as exc:
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_ATTENTION
     except LockedError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_LOCKED

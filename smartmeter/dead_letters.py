@@ -90,7 +90,9 @@ def park(
     """Put a dead letter in dlq/: the file's bytes (when there is a file) and the sidecar."""
     home.dlq.mkdir(parents=True, exist_ok=True)
     letter_id = _new_id(home, sha256, stage)
-    dlq_file = home.dlq / (f"{letter_id}__{original_name}" if source else f"{letter_id}.none")
+    # An object key's folders stay in the name (flattened): dlq/ has no subfolders.
+    flat_name = original_name.replace("/", "%2F")
+    dlq_file = home.dlq / (f"{letter_id}__{flat_name}" if source else f"{letter_id}.none")
     if source is not None:
         partial = home.dlq / f".{letter_id}.partial"
         shutil.copyfile(source, partial)

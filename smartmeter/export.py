@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from smartmeter import object_store
 from smartmeter.dbt_runner import project_var
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
@@ -155,6 +156,12 @@ def export_queued(
 
     stage_locally: copy the queued rows into DuckDB first, in one query (for a remote source,
     where one query per partition would scan the remote table again each time)."""
+    location = object_store.parquet_location_or(Path(parquet_root))
+    if isinstance(location, object_store.S3Location):
+        from smartmeter.bucket_export import export_queued_to_bucket
+
+        return export_queued_to_bucket(con, location, scheme, source, queue, stage_locally)
+    parquet_root = location
     if scheme not in SCHEMES:
         raise ExportError(f"unknown partition scheme {scheme!r}; choose one of {SCHEMES}")
     started = time.perf_counter()

@@ -27,6 +27,13 @@ DEFAULT_HOME = "data"
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
 
 
+def _folder(env: str, default: Path) -> Path:
+    value = os.environ.get(env, "").strip()
+    if not value or value.startswith("s3://"):
+        return default
+    return Path(value).expanduser().resolve()
+
+
 class HomeError(Exception):
     """The data home cannot be used (read-only, full disk, not creatable)."""
 
@@ -44,10 +51,12 @@ class Home:
         chosen = path or os.environ.get("SMARTMETER_HOME") or DEFAULT_HOME
         return cls(Path(chosen).expanduser().resolve())
 
-    landing = property(lambda self: self.root / "landing")
-    archive = property(lambda self: self.root / "raw")
+    # SMARTMETER_LANDING_URL / _ARCHIVE_URL / _PARQUET_URL may move these to another folder
+    # (or to a bucket: see smartmeter.object_store; the folder properties then stay the home's).
+    landing = property(lambda self: _folder("SMARTMETER_LANDING_URL", self.root / "landing"))
+    archive = property(lambda self: _folder("SMARTMETER_ARCHIVE_URL", self.root / "raw"))
     dlq = property(lambda self: self.root / "dlq")
-    parquet = property(lambda self: self.root / "parquet")
+    parquet = property(lambda self: _folder("SMARTMETER_PARQUET_URL", self.root / "parquet"))
     outbox = property(lambda self: self.root / "outbox")
     reports = property(lambda self: self.root / "reports")
     state = property(lambda self: self.root / ".state")

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dlt
 from dlt.common.configuration import configspec
@@ -28,7 +27,7 @@ from dlt.destinations.impl.postgres.configuration import (
 
 from dlt_pipelines import archive, raw_load
 from dlt_pipelines.text_tables import TextTable, UnreadableFile, read_text_table
-from smartmeter import dead_letters
+from smartmeter import dead_letters, object_store
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.ops_tables import ensure_ops_tables
@@ -227,20 +226,21 @@ def _dead_letter_unreadable(
     problem: UnreadableFile,
     run_id: str | None,
 ) -> FileOutcome:
-    dead_letters.park(
-        home,
-        source=Path(delivery.archive_path),
-        original_name=delivery.original_name,
-        sha256=delivery.sha256,
-        delivery_id=delivery.delivery_id,
-        stage="ingest",
-        error_class="permanent",
-        reason=problem.reason,
-        message=str(problem),
-        attempts=1,
-        run_id=run_id,
-        target=warehouse.target,
-    )
+    with object_store.local_copy(delivery.archive_path, home.state) as source:
+        dead_letters.park(
+            home,
+            source=source,
+            original_name=delivery.original_name,
+            sha256=delivery.sha256,
+            delivery_id=delivery.delivery_id,
+            stage="ingest",
+            error_class="permanent",
+            reason=problem.reason,
+            message=str(problem),
+            attempts=1,
+            run_id=run_id,
+            target=warehouse.target,
+        )
     _set_status(warehouse, delivery.delivery_id, DEAD_LETTERED, detail=str(problem))
     return FileOutcome(delivery.original_name, DEAD_LETTERED, delivery.sha256, message=str(problem))
 
@@ -275,7 +275,7 @@ def load_pending(
                 FileOutcome(delivery.original_name, DUPLICATE, delivery.sha256, message=detail)
             )
             continue
-        data = Path(delivery.archive_path).read_bytes()
+        data = object_store.read_archived(delivery.archive_path)
         try:
             table = read_text_table(data, delivery.original_name, delivery.sha256)
         except UnreadableFile as problem:
@@ -353,6 +353,10 @@ def ingest(
     run_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
+    if object_store.objects_in_use(home):  # the archive is a bucket
+        from smartmeter.object_ingest import ingest_objects
+
+        return ingest_objects(home, warehouse, run_id, on_progress)
     prepare(home, warehouse)
     dead_letters.requeue_replaying(home, warehouse)
     taken = take_in_landing(home, warehouse, run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartmeter import alerts, dead_letters
+from smartmeter import alerts, dead_letters, object_store
 from smartmeter.home import Home
 from smartmeter.warehouse import WarehouseUnavailable, connected
 
@@ -37,6 +37,10 @@ def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any
         "runs": [],
         "open_alerts": [],
     }
+    try:  # landing, archive or Parquet in a bucket: count the objects there
+        status["folders"].update(object_store.bucket_counts(home))
+    except object_store.ConfigurationError as exc:
+        status["folders"]["configuration"] = str(exc)
     if not home.root.exists():
         status["warehouse"] = "no data home yet (smartmeter init)"
         return status

@@ -73,8 +73,10 @@ def watch(
     stop: threading.Event,
     settle_seconds: float = 1.0,
     progress=None,
+    max_runs: int | None = None,
 ) -> int:
-    """Run whenever complete files are waiting; returns the number of runs."""
+    """Run whenever complete files are waiting; returns the number of runs (stops after
+    `max_runs` when given)."""
     home.create()
     runs = 0
 
@@ -86,6 +88,9 @@ def watch(
                 summary = run_pipeline(home, target, "watch", stop.is_set, progress)
             runs += 1
             on_run(summary)
+            if max_runs is not None and runs >= max_runs:
+                stop.set()
+                return
             if summary.status == "interrupted" or landing_snapshot(home) == before:
                 return  # nothing could be taken in: wait for the next change, do not spin
 

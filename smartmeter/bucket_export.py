@@ -1,0 +1,199 @@
+"""The Parquet archive in an S3-compatible bucket (SMARTMETER_PARQUET_URL=s3://bucket/prefix).
+
+Same layout, scheme marker and queue as the folder export (smartmeter.export), under
+`<prefix>/readings/`. DuckDB writes through its httpfs extension, loaded from the
+`duckdb-extension-httpfs` wheel (never downloaded), with an in-memory secret built from the
+standard AWS chain. A bucket has no rename, so a partition is swapped in three moves:
+1. DuckDB writes it under `<prefix>/_staging/<partition>/` (outside `readings/`: readers of
+   `readings/**/*.parquet` never see it);
+2. each file is copied server-side over its final key: an object is replaced whole, so a reader
+   sees every file of the day either as it was or as it is now, never half-written;
+3. files the new partition no longer has are deleted, then the staging objects.
+Its dates leave the queue only after that, so a run killed at any point writes the same
+partitions again: the same keys with the same rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+
+from smartmeter import object_store
+from smartmeter.export import (
+    SCHEMES,
+    ExportError,
+    ExportReport,
+    _columns_sql,
+    _date_list,
+    _partition_days,
+    partition_dir,
+)
+from smartmeter.faults import crash_point
+from smartmeter.object_store import ObjectStoreError, S3Location
+
+SCHEME_MARKER = "_partition_scheme"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def configure_httpfs(con: duckdb.DuckDBPyConnection) -> None:
+    """Load httpfs from its wheel and give DuckDB the AWS chain's credentials and endpoint."""
+    import duckdb_extension_httpfs as wheel
+
+    extension = next(Path(wheel.__file__).parent.glob("extensions/*/httpfs.*"))
+    con.execute(f"load {_quote(str(extension))}")
+    aws = object_store.session()
+    credentials = aws.get_credentials()
+    if credentials is None:
+        raise object_store.ConfigurationError(
+            "no AWS credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or a role)"
+        )
+    frozen = credentials.get_frozen_credentials()
+    options = {
+        "key_id": frozen.access_key,
+        "secret": frozen.secret_key,
+        "region": aws.region_name or "us-east-1",
+    }
+    if frozen.token:
+        options["session_token"] = frozen.token
+    custom_endpoint = object_store.endpoint("s3")
+    settings = ""
+    if custom_endpoint:
+        parsed = urlparse(custom_endpoint)
+        options["endpoint"] = parsed.netloc
+        options["url_style"] = "path"
+        settings = f", use_ssl {'true' if parsed.scheme == 'https' else 'false'}"
+    body = ", ".join(f"{k} {_quote(v)}" for k, v in options.items())
+    # A temporary secret: it lives in this connection's memory only, never in a file.
+    con.execute(f"create or replace temporary secret smartmeter_s3 (type s3, {body}{settings})")
+    # Like every other request to the store: 3 attempts in all with backoff, the same timeout.
+    con.execute(f"set http_retries = {object_store.ATTEMPTS - 1}")
+    con.execute(f"set http_timeout = {max(1, round(object_store.timeout_seconds()))}")
+
+
+def _keys_under(location: S3Location) -> list[str]:
+    return [o.key for o in object_store.list_objects(location)]
+
+
+def _copy_partition(
+    con: duckdb.DuckDBPyConnection, source: str, scheme: str, days: list[date], target: S3Location
+) -> int:
+    select = (
+        f"select {_columns_sql()} from {source} where reading_date in ({_date_list(days)}) "
+        "order by meter_id, channel, reading_start_at"
+    )
+    if scheme == "date":
+        destination, options = target.url(target.key("data_0.parquet")), "format parquet"
+    else:
+        destination = target.url()
+        options = "format parquet, partition_by (meter_id), write_partition_columns true"
+    try:
+        return con.execute(f"copy ({select}) to {_quote(destination)} ({options})").fetchone()[0]
+    except duckdb.Error as exc:
+        if isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+            raise
+        raise ObjectStoreError(f"could not write {destination}: {exc}") from exc
+
+
+def _swap(staging: S3Location, final: S3Location, has_rows: bool) -> None:
+    new = [k[len(staging.list_prefix) :] for k in _keys_under(staging)] if has_rows else []
+    old = [k[len(final.list_prefix) :] for k in _keys_under(final)]
+    for relative in new:
+        object_store.copy(staging.bucket, staging.key(relative), final.bucket, final.key(relative))
+        crash_point("export:mid_swap")
+    stale = sorted(set(old) - set(new))
+    object_store.delete_keys(final.bucket, [final.key(r) for r in stale])
+    object_store.delete_keys(staging.bucket, _keys_under(staging))
+
+
+def _partitions_present(root: S3Location) -> dict[str, list[str]]:
+    folders: dict[str, list[str]] = defaultdict(list)
+    for key in _keys_under(root):
+        relative = key[len(root.list_prefix) :]
+        if "/" in relative:
+            folders[relative.split("/", 1)[0]].append(key)
+    return folders
+
+
+def _follow_scheme(
+    con: duckdb.DuckDBPyConnection, root: S3Location, scheme: str, source: str, queue: str
+) -> None:
+    """A new partition scheme rewrites the whole archive: clear it and queue every date."""
+    marker = root.key(SCHEME_MARKER)
+    current = object_store.head(root.bucket, marker)
+    if current is not None and object_store.read_bytes(root.bucket, marker).decode().strip() == (
+        scheme
+    ):
+        return
+    existing = _keys_under(root)
+    if current is not None or existing:
+        object_store.delete_keys(root.bucket, [k for k in existing if k != marker])
+        con.execute(
+            f"insert into {queue} (reading_date, queued_at) "
+            f"select distinct reading_date, current_timestamp from {source}"
+        )
+    object_store.put_bytes(root.bucket, marker, (scheme + "\n").encode())
+
+
+def _prune(con: duckdb.DuckDBPyConnection, root: S3Location, scheme: str, source: str) -> list:
+    present = {
+        partition_dir(scheme, row[0])
+        for row in con.execute(f"select distinct reading_date from {source}").fetchall()
+    }
+    removed = []
+    for folder, keys in sorted(_partitions_present(root).items()):
+        if folder not in present:
+            object_store.delete_keys(root.bucket, keys)
+            removed.append(folder)
+    return removed
+
+
+def export_queued_to_bucket(
+    con: duckdb.DuckDBPyConnection,
+    location: S3Location,
+    scheme: str,
+    source: str,
+    queue: str,
+    stage_locally: bool,
+) -> ExportReport:
+    if scheme not in SCHEMES:
+        raise ExportError(f"unknown partition scheme {scheme!r}; choose one of {SCHEMES}")
+    started = time.perf_counter()
+    configure_httpfs(con)
+    root, staging_root = location.child("readings"), location.child("_staging")
+    object_store.delete_keys(staging_root.bucket, _keys_under(staging_root))  # a killed run's
+    _follow_scheme(con, root, scheme, source, queue)
+    queued = [r[0] for r in con.execute(f"select distinct reading_date from {queue}").fetchall()]
+    units: dict[str, list[date]] = defaultdict(list)
+    for day in queued:
+        units[partition_dir(scheme, day)].append(day)
+    partition_days = {
+        name: _partition_days(con, source, scheme, days) for name, days in units.items()
+    }
+    rows_source = source
+    if stage_locally and partition_days:
+        every_day = sorted({d for days in partition_days.values() for d in days})
+        con.execute(
+            f"create or replace temp table export_rows as select * from {source} "
+            f"where reading_date in ({_date_list(every_day)})"
+        )
+        rows_source = "export_rows"
+    report = ExportReport()
+    for name in sorted(units):
+        staging = staging_root.child(name)
+        rows = _copy_partition(con, rows_source, scheme, partition_days[name], staging)
+        _swap(staging, root.child(name), has_rows=rows > 0)
+        con.execute(f"delete from {queue} where reading_date in ({_date_list(units[name])})")
+        crash_point("export:after_partition")
+        report.partitions.append(name)
+        report.rows += rows
+    report.removed = _prune(con, root, scheme, source)
+    report.seconds = time.perf_counter() - started
+    return report
