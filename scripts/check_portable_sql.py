@@ -57,8 +57,10 @@ OPERATORS = {
     r"(?<![<>!=~])~(?![=])": "the ~ regex operator (use regex_full_match)",
     r"\bqualify\b": "QUALIFY (DuckDB only; filter in an outer query)",
     r"\bgroup\s+by\s+all\b": "GROUP BY ALL (DuckDB only)",
-    r"(?<![a-z_])trim\s*\([^,()]*\)": "one-argument trim() (DuckDB also strips Unicode spaces such as "
-    "U+00A0, PostgreSQL only ' ': write trim(x, ' '))",
+    r"(?<![a-z_])trim\s*\([^,()]*\)": (
+        "one-argument trim() (DuckDB also strips Unicode spaces such as U+00A0, PostgreSQL "
+        "only ' ': write trim(x, ' '))"
+    ),
 }
 FUNCTION = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
 MACRO_BLOCK = re.compile(r"{%-?\s*macro\s+(\w+)\s*\(.*?{%-?\s*endmacro\s*-?%}", re.DOTALL)

@@ -23,10 +23,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from dlt_pipelines import raw_load
-from smartmeter import dead_letters
+from smartmeter import dead_letters, object_store
 from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
 from smartmeter.home import Home
 from smartmeter.warehouse import Warehouse
@@ -179,10 +178,10 @@ def set_aside(
     letters = []
     for file, error in culprits:
         message = f"dbt build failed on this file's values: {error}"
-        letters.append(
-            dead_letters.park(
+        with object_store.local_copy(file.archive_path, home.state) as source:
+            letter = dead_letters.park(
                 home,
-                source=Path(file.archive_path),
+                source=source,
                 original_name=file.original_name,
                 sha256=file.sha256,
                 delivery_id=file.delivery_id,
@@ -194,7 +193,7 @@ def set_aside(
                 run_id=run_id,
                 target=warehouse.target,
             )
-        )
+        letters.append(letter)
         warehouse.execute(
             "update ops.file_manifest set status = 'dead_lettered', detail = %s "
             "where sha256 = %s and status = 'loaded'",

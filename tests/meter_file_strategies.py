@@ -197,11 +197,15 @@ def semicolon_file(draw, name: str = "semicolon.csv") -> Delivery:
         text, value = draw(valid_number())
         t = slot_time(2 * slot, 15)
         rows.append(["VDE01", (t + timedelta(hours=1)).strftime(fmt), text.replace(".", ",")])
-        delivery.expected.append(Expected(name, len(rows), 1, "VDE01", "general", t.isoformat(), value))
+        delivery.expected.append(
+            Expected(name, len(rows), 1, "VDE01", "general", t.isoformat(), value)
+        )
     for _ in range(draw(st.integers(1, 15))):
         slot = 2 * draw(st.integers(0, 40)) + 1
         meter_id = draw(st.one_of(hostile_id.filter(_not_a_valid_meter), st.just("VDE01")))
-        stamp = draw(st.one_of(hostile_local(slot, fmt, 15), st.just(slot_time(slot, 15).strftime(fmt))))
+        stamp = draw(
+            st.one_of(hostile_local(slot, fmt, 15), st.just(slot_time(slot, 15).strftime(fmt)))
+        )
         rows.append([meter_id, stamp, draw(hostile_number)])
     delivery.files[name] = csv_text(rows, ";")
     return delivery
@@ -211,7 +215,13 @@ def semicolon_file(draw, name: str = "semicolon.csv") -> Delivery:
 def wide_file(draw, name: str = "wide.csv") -> Delivery:
     delivery = Delivery()
     good = [f"VW{k}" for k in range(draw(st.integers(1, 3)))]
-    bad = draw(st.lists(hostile_id.filter(lambda s: _not_a_valid_meter(s) and s.strip() != "local_time"), max_size=2, unique=True))
+    bad = draw(
+        st.lists(
+            hostile_id.filter(lambda s: _not_a_valid_meter(s) and s.strip() != "local_time"),
+            max_size=2,
+            unique=True,
+        )
+    )
     header = ["local_time", *good, *bad]
     rows = [header]
     fmt = "%Y-%m-%d %H:%M"
@@ -224,7 +234,9 @@ def wide_file(draw, name: str = "wide.csv") -> Delivery:
                 text, value = draw(valid_number())
                 row.append(text)
                 delivery.expected.append(
-                    Expected(name, len(rows) + 1, position, meter_id, "general", t.isoformat(), value * 2)
+                    Expected(
+                        name, len(rows) + 1, position, meter_id, "general", t.isoformat(), value * 2
+                    )
                 )
             else:
                 row.append(draw(hostile_number))
@@ -232,7 +244,9 @@ def wide_file(draw, name: str = "wide.csv") -> Delivery:
         rows.append(row)
     for _ in range(draw(st.integers(0, 5))):
         slot = 2 * draw(st.integers(0, 40)) + 1
-        rows.append([draw(hostile_local(slot, fmt))] + [draw(valid_number())[0] for _ in header[1:]])
+        rows.append(
+            [draw(hostile_local(slot, fmt))] + [draw(valid_number())[0] for _ in header[1:]]
+        )
     delivery.files[name] = csv_text(rows)
     return delivery
 
@@ -302,7 +316,9 @@ def nem12_file(draw, name: str = "nem12.csv") -> Delivery:
             values.append(text)
             start = date + timedelta(minutes=30 * (interval - 1)) - timedelta(hours=10)
             delivery.expected.append(
-                Expected(name, line, interval, "VNEM000001", "general", start.isoformat(), value * 2)
+                Expected(
+                    name, line, interval, "VNEM000001", "general", start.isoformat(), value * 2
+                )
             )
         rows.append(["300", date.strftime("%Y%m%d"), *values, "A", "", "", "20240115000000", ""])
     # A block the pipeline cannot use as it stands: its values get verdicts all the same.
@@ -311,7 +327,18 @@ def nem12_file(draw, name: str = "nem12.csv") -> Delivery:
                  draw(st.sampled_from(["30", "15", *HOSTILE_INTERVALS])), ""])  # fmt: skip
     for _ in range(draw(st.integers(0, 2))):
         day = draw(st.sampled_from(["20240230", "00010101", "99991231", "2024011", "", "x"]))
-        rows.append(["300", day, *[draw(hostile_number.filter(lambda s: "," not in s)) for _ in range(48)], "A", "", "", "", ""])
+        rows.append(
+            [
+                "300",
+                day,
+                *[draw(hostile_number.filter(lambda s: "," not in s)) for _ in range(48)],
+                "A",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
     rows.append(["900"])
     delivery.files[name] = csv_text(rows)
     return delivery

@@ -85,7 +85,8 @@ def _run_store(delivery: Delivery, root: Path, target: str) -> dict:
         assert run.returncode == 0, f"{target}: run failed\n{run.stdout}\n{run.stderr}"
         queries = {
             "verdicts": VERDICTS,
-            "balance": "select source_file, raw_values, is_balanced from marts.file_reading_balance",
+            "balance": "select source_file, raw_values, is_balanced "
+            "from marts.file_reading_balance",
         }
         if target == "duckdb":
             with duck(home) as con:
@@ -158,8 +159,6 @@ def test_no_file_content_can_fail_the_build(delivery: Delivery):
         raise AssertionError(f"{exc}\n(example kept in {path})") from exc
 
 
-@pytest.mark.parametrize(
-    "case", sorted(REGRESSIONS.glob("*.json")), ids=lambda p: p.stem
-)
+@pytest.mark.parametrize("case", sorted(REGRESSIONS.glob("*.json")), ids=lambda p: p.stem)
 def test_fuzz_regressions(case: Path):
     check_delivery(Delivery.from_json(case.read_text(encoding="utf-8")))
