@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test lint pytest bench docs clean venv
+.PHONY: demo test lint pytest fuzz bench docs clean venv
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -x -q
+
+## make fuzz: a long property-based campaign over every layout, on DuckDB and PostgreSQL.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	SMARTMETER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -x -q tests/test_fuzz.py -k no_file_content
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
