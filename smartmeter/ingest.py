@@ -207,7 +207,9 @@ def make_pipeline(home: Home, warehouse: Warehouse) -> dlt.Pipeline:
     return pipeline
 
 
-def _delete_partial_rows(warehouse: Warehouse, sha256s: list[str]) -> None:
+def delete_raw_rows(warehouse: Warehouse, sha256s: list[str]) -> None:
+    """Remove these files' rows from every raw table (a killed load's leftovers, a file set
+    aside by isolation.py)."""
     if not sha256s:
         return
     marks = ", ".join(["%s"] * len(sha256s))
@@ -219,6 +221,37 @@ def _delete_partial_rows(warehouse: Warehouse, sha256s: list[str]) -> None:
             )
 
 
+def dead_letter_delivery(
+    home: Home,
+    warehouse: Warehouse,
+    delivery: Delivery,
+    *,
+    stage: str,
+    reason: str,
+    message: str,
+    run_id: str | None,
+) -> dead_letters.DeadLetter:
+    """Park a delivered file for good (a copy of its archived bytes in dlq/, with the sidecar)
+    and mark its delivery dead-lettered; `smartmeter dlq replay` puts it back in line."""
+    with object_store.local_copy(delivery.archive_path, home.state) as source:
+        letter = dead_letters.park(
+            home,
+            source=source,
+            original_name=delivery.original_name,
+            sha256=delivery.sha256,
+            delivery_id=delivery.delivery_id,
+            stage=stage,
+            error_class="permanent",
+            reason=reason,
+            message=message,
+            attempts=1,
+            run_id=run_id,
+            target=warehouse.target,
+        )
+    _set_status(warehouse, delivery.delivery_id, DEAD_LETTERED, detail=message[:2000])
+    return letter
+
+
 def _dead_letter_unreadable(
     home: Home,
     warehouse: Warehouse,
@@ -226,22 +259,15 @@ def _dead_letter_unreadable(
     problem: UnreadableFile,
     run_id: str | None,
 ) -> FileOutcome:
-    with object_store.local_copy(delivery.archive_path, home.state) as source:
-        dead_letters.park(
-            home,
-            source=source,
-            original_name=delivery.original_name,
-            sha256=delivery.sha256,
-            delivery_id=delivery.delivery_id,
-            stage="ingest",
-            error_class="permanent",
-            reason=problem.reason,
-            message=str(problem),
-            attempts=1,
-            run_id=run_id,
-            target=warehouse.target,
-        )
-    _set_status(warehouse, delivery.delivery_id, DEAD_LETTERED, detail=str(problem))
+    dead_letter_delivery(
+        home,
+        warehouse,
+        delivery,
+        stage="ingest",
+        reason=problem.reason,
+        message=str(problem),
+        run_id=run_id,
+    )
     return FileOutcome(delivery.original_name, DEAD_LETTERED, delivery.sha256, message=str(problem))
 
 
@@ -303,7 +329,7 @@ def _load_batch(
 ) -> None:
     if not batch:
         return
-    _delete_partial_rows(warehouse, [d.sha256 for d, _ in batch if d.load_attempts > 0])
+    delete_raw_rows(warehouse, [d.sha256 for d, _ in batch if d.load_attempts > 0])
     for delivery, _ in batch:
         warehouse.execute(
             "update ops.file_manifest set load_attempts = load_attempts + 1 where delivery_id = %s",

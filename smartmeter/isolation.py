@@ -24,10 +24,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dlt_pipelines import raw_load
-from smartmeter import dead_letters, object_store
+from smartmeter import dead_letters
 from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
 from smartmeter.home import Home
+from smartmeter.ingest import Delivery, dead_letter_delivery, delete_raw_rows
 from smartmeter.warehouse import Warehouse
 
 HELD_BACK_TABLE = "ops.held_back_files"
@@ -173,38 +173,19 @@ def set_aside(
     warehouse: Warehouse,
     culprits: list[tuple[SuspectFile, str]],
     run_id: str,
-) -> list[dead_letters.DeadLetter]:
+) -> None:
     """Dead-letter each culprit (archive untouched) and remove its raw rows."""
-    letters = []
     for file, error in culprits:
-        message = f"dbt build failed on this file's values: {error}"
-        with object_store.local_copy(file.archive_path, home.state) as source:
-            letter = dead_letters.park(
-                home,
-                source=source,
-                original_name=file.original_name,
-                sha256=file.sha256,
-                delivery_id=file.delivery_id,
-                stage="load",
-                error_class="permanent",
-                reason="dbt_runtime_error",
-                message=message,
-                attempts=1,
-                run_id=run_id,
-                target=warehouse.target,
-            )
-        letters.append(letter)
-        warehouse.execute(
-            "update ops.file_manifest set status = 'dead_lettered', detail = %s "
-            "where sha256 = %s and status = 'loaded'",
-            (message[:2000], file.sha256),
+        delivery = Delivery(file.delivery_id, file.original_name, file.sha256, file.archive_path, 1)
+        dead_letter_delivery(
+            home,
+            warehouse,
+            delivery,
+            stage="load",
+            reason="dbt_runtime_error",
+            message=f"dbt build failed on this file's values: {error}",
+            run_id=run_id,
         )
-        for table in raw_load.raw_tables():
-            if warehouse.relation_exists(raw_load.RAW_DATASET, table):
-                warehouse.execute(
-                    f"delete from {raw_load.RAW_DATASET}.{table} where _file_sha256 = %s",
-                    (file.sha256,),
-                )
+        delete_raw_rows(warehouse, [file.sha256])
     hold_back(warehouse, [])
     dead_letters.sync_table(home, warehouse)
-    return letters
