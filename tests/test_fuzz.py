@@ -129,9 +129,12 @@ def check_delivery(delivery: Delivery, rerun: bool = False) -> None:
     duck_verdicts = _verdicts(results["duckdb"]["verdicts"])
     pg_verdicts = _verdicts(results["postgres"]["verdicts"])
     assert duck_verdicts.keys() == pg_verdicts.keys()
-    for key, (*_, verdict, kw) in duck_verdicts.items():
+    for key, (meter_id, channel, start, verdict, kw) in duck_verdicts.items():
         pg = pg_verdicts[key]
         assert pg[3] == verdict, f"DuckDB says {verdict}, PostgreSQL {pg[3]} for {key}"
+        assert pg[:2] == (meter_id, channel), (key, meter_id, channel, pg)
+        if "BC" not in f"{start}{pg[2]}":  # (the stores spell years before 1 differently)
+            assert pg[2] == start, (key, start, pg[2])
         if kw is not None:
             assert math.isclose(pg[4], kw, rel_tol=1e-9, abs_tol=1e-12), (key, kw, pg[4])
 
