@@ -247,13 +247,22 @@ class Run:
         return report
 
     def build(self) -> DbtResult:
-        with self._connected() as warehouse:
-            since = isolation.oldest_watermark(warehouse)
+        # An isolation interrupted (killed, or the data was not the cause) left models rebuilt
+        # from part of the files: the next build rebuilds from the raw tables, and a search
+        # looks at the files the interrupted one suspected.
+        rebuild = isolation.rebuild_marker(self.home, self.target)
+        if rebuild.exists():
+            since = rebuild.read_text(encoding="utf-8") or None
+        else:
+            with self._connected() as warehouse:
+                since = isolation.oldest_watermark(warehouse)
         result: DbtResult | None = None
 
         def work() -> str:
             nonlocal result
-            result = self._dbt_build()
+            result = self._dbt_build(*(["--full-refresh"] if rebuild.exists() else []))
+            if not isolation.failed_models(result) and not result.killed:
+                rebuild.unlink(missing_ok=True)
             _raise_if_failed(result)
             return result.summary()
 
@@ -312,6 +321,9 @@ class Run:
         dead-letter them, and rebuild the rest. None when the data is not the cause."""
         step = self.summary.steps["build"]
         set_aside: list[str] = []
+        rebuild = isolation.rebuild_marker(self.home, self.target)
+        # (removed once every model is rebuilt from the raw tables)
+        rebuild.write_text(since or "", encoding="utf-8")
         for _ in range(ATTEMPTS):  # a model skipped behind the first failure may fail next
             with self._connected() as warehouse:
                 suspects = isolation.suspect_files(warehouse, since)
@@ -339,6 +351,7 @@ class Run:
             if result.killed:
                 raise StepFailed(result.summary(), transient=True)
             if not isolation.failed_models(result):
+                rebuild.unlink()
                 self.files_set_aside = set_aside
                 return result
         return None

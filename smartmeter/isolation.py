@@ -15,7 +15,9 @@ Otherwise a binary search finds each file whose values make the probe fail: abou
 probes per culprit. Each culprit is dead-lettered with the database's message (stage `load`,
 replayable with `smartmeter dlq replay` after a fix), its raw rows are removed, and the
 warehouse is rebuilt from the raw tables (`dbt build --full-refresh`: the failed build may have
-left models half way through the new loads).
+left models half way through the new loads, the probes with part of the files). Until that
+rebuild succeeds a marker in the home's .state/ makes the next build a full one, so a run
+killed during the search, or one whose failure was not the data's, loses nothing.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from smartmeter import dead_letters
 from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
+from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.ingest import Delivery, dead_letter_delivery, delete_raw_rows
 from smartmeter.warehouse import Warehouse
@@ -48,6 +52,12 @@ class Isolation:
 
     culprits: list[tuple[SuspectFile, str]] = field(default_factory=list)
     probes: int = 0
+
+
+def rebuild_marker(home: Home, target: str) -> Path:
+    """Present while models may hold a probe's partial rebuild: the next build is a full one.
+    It holds the load id the suspects were loaded after ('' for every file)."""
+    return home.state / f"rebuild-from-raw.{target}"
 
 
 def failed_models(result: DbtResult) -> list[dict]:
@@ -124,6 +134,7 @@ class Prober:
             "--vars",
             json.dumps({"hold_back_files": True}),
         )
+        crash_point(f"isolation:after_probe:{self.count}")
         if result.killed:
             raise RuntimeError(result.summary())
         if result.returncode != 0 and not failed_models(result):

@@ -48,8 +48,12 @@ class Store:
         self.home, self.target, self.pg_env = home, target, pg_env
 
     def run(self, project: Path, *args: str):
+        return self.run_with(project, {}, *args)
+
+    def run_with(self, project: Path, extra: dict[str, str], *args: str):
         env = {"SMARTMETER_DBT_PROJECT": str(project), "SMARTMETER_RETRY_BASE_SECONDS": "0.1"}
         env.update(self.pg_env or {})
+        env.update(extra)
         return run_cli(self.home, *args, "--target", self.target, env=env)
 
     def query(self, sql: str) -> list[tuple]:
@@ -132,6 +136,35 @@ def test_a_file_that_breaks_a_model_is_set_aside_and_the_rest_published(
         "select count(*) from marts.fct_readings where cast(reading_start_at as date) = "
         "cast('2024-03-04' as date)"
     ) == [(48,)]
+
+
+def test_a_run_killed_during_the_search_loses_nothing(home: Path, tmp_path: Path):
+    """kill -9 after a probe that held back innocent files: the next run rebuilds from the raw
+    tables (the marker in .state/), finds the culprit again and publishes every other file."""
+    project = _project_with_strict_mart(tmp_path)
+    store = Store(home, "duckdb", None)
+    names = ["a", "b", "bad", "c", "d"]
+    land(
+        home,
+        *[
+            _canonical(tmp_path / f"{name}.csv", ["NMI-X"] if name == "bad" else [f"10{i}"], 5)
+            for i, name in enumerate(names)
+        ],
+    )
+    killed = store.run_with(project, {"SMARTMETER_CRASH_AT": "isolation:after_probe:3"}, "run")
+    assert killed.returncode == -9
+    assert (home / ".state" / "rebuild-from-raw.duckdb").exists()
+    rerun = store.run(project, "run")
+    assert rerun.returncode == 1, rerun.stdout
+    assert not (home / ".state" / "rebuild-from-raw.duckdb").exists()
+    letters = [json.loads(p.read_text()) for p in (home / "dlq").glob("dl-*.json")]
+    assert [letter["original_name"] for letter in letters] == ["bad.csv"]
+    published = store.query(
+        "select source_file, count(*) from marts.fct_readings group by source_file"
+    )
+    assert sorted((Path(f).name, n) for f, n in published) == [
+        (f"{name}.csv", 48) for name in names if name != "bad"
+    ]
 
 
 def test_a_model_error_not_caused_by_new_files_is_reported_as_is(home: Path, tmp_path: Path):
