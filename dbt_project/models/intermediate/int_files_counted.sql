@@ -27,7 +27,8 @@ raw_rows as (
             '{{ table }}' as layout,
             count(*) as raw_rows,
             {%- if table == 'nem12' %}
-                sum(case when trim(field_001, ' ') <> '300' then 1 else 0 end) as rows_without_values
+                sum(case when trim(field_001, ' ') <> '300' then 1 else 0 end)
+                    as rows_without_values
             {%- else %}
                 0 as rows_without_values
             {%- endif %}
