@@ -20,6 +20,17 @@ LAYOUTS_FILE = Path(__file__).with_name("layouts.yml")
 SHAPES = ("long", "wide", "nem12")
 VALUE_KINDS = ("interval", "cumulative")
 ENCODINGS = ("utf-8", "latin-1")
+CHANNEL_KINDS = ("consumption", "export", "generation", "submeter")
+# What a channel name means when a layout does not say (compared lower-cased).
+KNOWN_CHANNEL_KINDS = {
+    "general": "consumption",
+    "consumption": "consumption",
+    "import": "consumption",
+    "export": "export",
+    "generation": "generation",
+    "pv": "generation",
+    "solar": "generation",
+}
 
 
 class LayoutConfigError(ValueError):
@@ -50,6 +61,13 @@ class Layout:
         present = {normalize_header(f) for f in fields}
         return all(normalize_header(h) in present for h in self.header_includes)
 
+    @property
+    def channel_kinds(self) -> dict[str, str]:
+        """Channel name (lower-cased) -> kind: the well-known names, overridden by the layout's
+        own `channel.kinds`."""
+        declared = (self.declaration.get("channel") or {}).get("kinds") or {}
+        return {**KNOWN_CHANNEL_KINDS, **{str(k).lower(): v for k, v in declared.items()}}
+
     def table_row(self) -> dict[str, str | None]:
         """The declaration flattened into text columns for raw.layouts (read by dbt)."""
         d = self.declaration
@@ -77,6 +95,15 @@ class Layout:
             "channel_column": _raw_or_none(part("channel", "column")),
             "default_channel": part("channel", "default") or "general",
             "channel_map": json.dumps(d.get("channel", {}).get("map") or {}, sort_keys=True),
+            "channel_kinds": json.dumps(self.channel_kinds, sort_keys=True),
+            "channel_kind_prefixes": json.dumps(
+                {
+                    str(k).lower(): v
+                    for k, v in (d.get("channel", {}).get("kind_prefixes") or {}).items()
+                },
+                sort_keys=True,
+            ),
+            "default_channel_kind": d.get("channel", {}).get("default_kind", "consumption"),
             "value_column": _raw_or_none(part("value", "column")),
             "registers": json.dumps(
                 {raw_column_name(k): v for k, v in (d.get("registers") or {}).items()},
@@ -87,6 +114,11 @@ class Layout:
             "interval_column": _raw_or_none(part("interval_minutes", "column")),
             "default_interval_minutes": part("interval_minutes", "default"),
             "value_kind": d.get("values", "interval"),
+            "register_rollover_kwh": (
+                None
+                if d.get("register_rollover_kwh") is None
+                else repr(float(d["register_rollover_kwh"]))
+            ),
             "declaration": json.dumps(d, sort_keys=True),
         }
 
@@ -167,6 +199,13 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
             raise LayoutConfigError(f"{where}: a long layout needs meter_id.column")
     if shape == "wide" and entry.get("meter_id") != "header":
         raise LayoutConfigError(f"{where}: a wide layout takes meter_id: header")
+    _check_channel_kinds(entry.get("channel") or {}, where)
+    rollover = entry.get("register_rollover_kwh")
+    if rollover is not None:
+        if entry.get("values") != "cumulative":
+            raise LayoutConfigError(f"{where}: register_rollover_kwh needs values: cumulative")
+        if not isinstance(rollover, int | float) or isinstance(rollover, bool) or rollover <= 0:
+            raise LayoutConfigError(f"{where}: register_rollover_kwh must be a positive number")
     delimiter = entry.get("delimiter", ",")
     if len(delimiter) != 1:
         raise LayoutConfigError(f"{where}: delimiter must be one character")
@@ -182,6 +221,19 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
         record_types=record_types,
         declaration=entry,
     )
+
+
+def _check_channel_kinds(channel: dict[str, Any], where: str) -> None:
+    kinds = [
+        *(channel.get("kinds") or {}).values(),
+        *(channel.get("kind_prefixes") or {}).values(),
+        channel.get("default_kind", "consumption"),
+    ]
+    for kind in kinds:
+        if kind not in CHANNEL_KINDS:
+            raise LayoutConfigError(
+                f"{where}: channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}"
+            )
 
 
 @cache

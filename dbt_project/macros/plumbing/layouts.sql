@@ -21,7 +21,10 @@
     {%- endfor -%}
     {%- do config.update({
         'registers': fromjson(config['registers'] or '{}'),
-        'channel_map': fromjson(config['channel_map'] or '{}')
+        'channel_map': fromjson(config['channel_map'] or '{}'),
+        'channel_kinds': fromjson(config.get('channel_kinds') or '{}'),
+        'channel_kind_prefixes': fromjson(config.get('channel_kind_prefixes') or '{}'),
+        'default_channel_kind': config.get('default_channel_kind') or 'consumption'
     }) -%}
     {{ return(config) }}
 {%- endmacro %}
@@ -41,4 +44,39 @@
     {%- for column in columns -%}
         {{ relation ~ '.' if relation else '' }}{{ column }}{{ ", " if not loop.last }}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The kind of energy a channel carries (consumption, export, generation, submeter), from the
+    layout's declaration: its name, else its first letters, else the layout's default. -#}
+{% macro channel_kind(channel, layout) -%}
+    case
+    {%- for name, kind in layout.channel_kinds.items() %}
+        when lower({{ channel }}) = '{{ name }}' then '{{ kind }}'
+    {%- endfor %}
+    {%- for prefix, kind in layout.channel_kind_prefixes.items() %}
+        when lower({{ channel }}) like '{{ prefix }}%' then '{{ kind }}'
+    {%- endfor %}
+        else '{{ layout.default_channel_kind }}'
+    end
+{%- endmacro %}
+
+{#- {layout: value} for every layout that declares `key` (a column of raw.layouts), read when
+    a model is compiled; {} before any layout declares it. -#}
+{% macro layout_settings(key) -%}
+    {%- set settings = {} -%}
+    {%- if execute -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+        {%- if relation is not none -%}
+            {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+            {%- if key in columns -%}
+                {%- set rows = run_query(
+                    "select layout, " ~ key ~ " from " ~ relation ~ " where " ~ key ~ " is not null"
+                ) -%}
+                {%- for row in rows -%}
+                    {%- do settings.update({row[0]: row[1]}) -%}
+                {%- endfor -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(settings) }}
 {%- endmacro %}

@@ -28,8 +28,9 @@
     row check: for the rest the parsed values say it, and the lineage points at the raw row. -#}
 {% macro validated_base_columns() -%}
     {{ return([
-        'layout', 'meter_id', 'channel', 'reading_start_at', 'reading_end_at', 'interval_minutes',
-        'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale', 'timezone',
+        'layout', 'meter_id', 'channel', 'channel_kind', 'reading_start_at', 'reading_end_at',
+        'interval_minutes', 'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale',
+        'timezone',
         'source_quality_flag', 'source_reason_code', 'value_position', 'source_file',
         'source_line', 'file_sha256', 'load_id', 'row_reason', 'timestamp_text', 'value_text',
         'interval_text'
@@ -66,6 +67,7 @@
             {%- endfor %}
             '{{ tz }}' as timezone,
             '{{ layout.value_kind }}' as value_kind,
+            {{ channel_kind('staged.channel', layout) }} as channel_kind,
             case
                 when staged.utc_offset_minutes is not null
                     then {{ add_minutes('staged.wall_clock_at', '-staged.utc_offset_minutes') }}
@@ -82,6 +84,7 @@
             {%- endfor %}
             '{{ tz }}' as timezone,
             '{{ layout.value_kind }}' as value_kind,
+            {{ channel_kind('candidates.channel', layout) }} as channel_kind,
             case
                 when candidates.utc_offset_minutes is not null
                     then {{ add_minutes('candidates.wall_clock_at', '-candidates.utc_offset_minutes') }}
