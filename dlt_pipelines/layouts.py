@@ -68,6 +68,50 @@ class Layout:
         declared = (self.declaration.get("channel") or {}).get("kinds") or {}
         return {**KNOWN_CHANNEL_KINDS, **{str(k).lower(): v for k, v in declared.items()}}
 
+    def wide_header_roles(self, header: list[str]) -> list[tuple[str, str | None, str | None]]:
+        """(role, meter id, channel) of each field of a wide file's header, from the layout's
+        `columns` declaration: the timestamp column, the source-quality column, ignored
+        columns, and meter columns (all others, or those `include` names, less `exclude`),
+        each split by `header_pattern` into meter id and channel. A meter column the pattern
+        does not fit is an error: a header the declaration does not foresee."""
+        d = self.declaration
+        spec = d.get("columns") or {}
+        timestamp = normalize_header((d.get("timestamp") or {}).get("column") or "")
+        quality = normalize_header((d.get("source_quality") or {}).get("column") or "")
+        default_channel = (d.get("channel") or {}).get("default", "general")
+        pattern = spec.get("header_pattern")
+
+        def matches(text: str, patterns: list[str]) -> bool:
+            return any(re.fullmatch(p, text.strip(), re.IGNORECASE) for p in patterns)
+
+        def is_meter(text: str) -> bool:
+            if matches(text, [*(spec.get("ignore") or []), *(spec.get("exclude") or [])]):
+                return False
+            return not spec.get("include") or matches(text, spec["include"])
+
+        roles: list[tuple[str, str | None, str | None]] = []
+        for index, text in enumerate(header):
+            name = normalize_header(text)
+            if (timestamp and name == timestamp) or (not timestamp and index == 0):
+                roles.append(("timestamp", None, None))
+            elif quality and name == quality:
+                roles.append(("quality", None, None))
+            elif not is_meter(text):
+                roles.append(("ignored", None, None))
+            elif pattern:
+                found = re.fullmatch(pattern, text.strip())
+                if not found or not found.groupdict().get("meter_id"):
+                    raise LayoutConfigError(
+                        f"layout '{self.name}': header field {text!r} (position {index + 1}) is "
+                        f"a meter column that columns.header_pattern does not fit; declare it "
+                        "under columns.ignore or columns.exclude, or widen the pattern"
+                    )
+                channel = found.groupdict().get("channel") or default_channel
+                roles.append(("meter", found.group("meter_id"), channel))
+            else:
+                roles.append(("meter", text.strip(), default_channel))
+        return roles
+
     def table_row(self) -> dict[str, str | None]:
         """The declaration flattened into text columns for raw.layouts (read by dbt)."""
         d = self.declaration
@@ -114,6 +158,11 @@ class Layout:
             "interval_column": _raw_or_none(part("interval_minutes", "column")),
             "default_interval_minutes": part("interval_minutes", "default"),
             "value_kind": d.get("values", "interval"),
+            "source_quality_column": _raw_or_none(part("source_quality", "column")),
+            "source_quality_estimated": json.dumps(
+                [str(v) for v in (d.get("source_quality") or {}).get("estimated") or []]
+            ),
+            "source_quality_separator": part("source_quality", "separator"),
             "register_rollover_kwh": (
                 None
                 if d.get("register_rollover_kwh") is None
@@ -199,6 +248,8 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
             raise LayoutConfigError(f"{where}: a long layout needs meter_id.column")
     if shape == "wide" and entry.get("meter_id") != "header":
         raise LayoutConfigError(f"{where}: a wide layout takes meter_id: header")
+    _check_columns(entry, shape, where)
+    _check_source_quality(entry, shape, where)
     _check_channel_kinds(entry.get("channel") or {}, where)
     rollover = entry.get("register_rollover_kwh")
     if rollover is not None:
@@ -221,6 +272,43 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
         record_types=record_types,
         declaration=entry,
     )
+
+
+def _check_columns(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("columns")
+    if spec is None:
+        return
+    if shape != "wide":
+        raise LayoutConfigError(f"{where}: `columns` is for wide layouts")
+    unknown = set(spec) - {"include", "exclude", "ignore", "header_pattern"}
+    if unknown:
+        raise LayoutConfigError(f"{where}: unknown columns keys: {', '.join(sorted(unknown))}")
+    patterns = [*(spec.get(k) or [] for k in ("include", "exclude", "ignore"))]
+    for pattern in [p for group in patterns for p in group] + [spec.get("header_pattern") or ""]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise LayoutConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
+    header_pattern = spec.get("header_pattern")
+    if header_pattern and "meter_id" not in re.compile(header_pattern).groupindex:
+        raise LayoutConfigError(f"{where}: columns.header_pattern needs a (?P<meter_id>...) group")
+
+
+def _check_source_quality(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("source_quality")
+    if spec is None:
+        return
+    if shape == "nem12":
+        raise LayoutConfigError(f"{where}: NEM12 carries its quality in its own records")
+    if not isinstance(spec, dict) or not spec.get("column"):
+        raise LayoutConfigError(f"{where}: source_quality needs a column")
+    if bool(spec.get("estimated")) == bool(spec.get("separator")):
+        raise LayoutConfigError(
+            f"{where}: source_quality takes either `estimated` (the flag values meaning the "
+            "source estimated the row) or `separator` (the column lists the estimated columns)"
+        )
+    if spec.get("separator") and shape != "wide":
+        raise LayoutConfigError(f"{where}: a list of estimated columns is for wide layouts")
 
 
 def _check_channel_kinds(channel: dict[str, Any], where: str) -> None:

@@ -105,3 +105,38 @@ def register_energy(reads: list[tuple[int, float]]) -> float:
     for (_, before), (_, after) in itertools.pairwise(reads):
         total += after - before if after >= before else after + ROLLOVER_KWH - before
     return total
+
+
+WIDE_CHANNELS = {
+    "SITE-W": ("general", lambda s: varying(s)),
+    "SITE-W__export": ("export", lambda s: varying(s, 0.05) if daylight(s) else 0.0),
+    "SITE-W__pv": ("pv", lambda s: varying(s, 0.4) if daylight(s) else 0.0),
+    "SITE-W__heat_pump": ("heat_pump", lambda s: varying(s, 0.3) if s % 48 < 12 else 0.0),
+}
+WIDE_SLOTS = 2 * 48
+
+
+def wide_estimated(slot: int) -> list[str]:
+    """The columns the source says it estimated in a row (every 10th row, two of them)."""
+    return ["SITE-W", "SITE-W__pv"] if slot % 10 == 3 else []
+
+
+def write_wide_file(folder: Path) -> Path:
+    """A wide file as a household dataset sends it: a local and a UTC timestamp, one column per
+    meter channel, and a column listing the cells the source estimated."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "household_wide.csv"
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["local_time", "utc_time", *WIDE_CHANNELS, "estimated_columns"])
+        for slot in range(WIDE_SLOTS):
+            at = START + timedelta(minutes=30 * slot)  # January: London time is UTC
+            out.writerow(
+                [
+                    at.strftime("%Y-%m-%d %H:%M"),
+                    at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    *(f"{value(slot):.3f}" for _, value in WIDE_CHANNELS.values()),
+                    "|".join(wide_estimated(slot)),
+                ]
+            )
+    return path

@@ -24,7 +24,8 @@
         'channel_map': fromjson(config['channel_map'] or '{}'),
         'channel_kinds': fromjson(config.get('channel_kinds') or '{}'),
         'channel_kind_prefixes': fromjson(config.get('channel_kind_prefixes') or '{}'),
-        'default_channel_kind': config.get('default_channel_kind') or 'consumption'
+        'default_channel_kind': config.get('default_channel_kind') or 'consumption',
+        'source_quality_estimated': fromjson(config.get('source_quality_estimated') or '[]')
     }) -%}
     {{ return(config) }}
 {%- endmacro %}

@@ -13,7 +13,10 @@ consumption as (
         max(interval_minutes) as interval_minutes,
         sum(kw) as kw,
         sum(kwh) as kwh,
-        max(case when is_estimated then 1 else 0 end) = 1 as is_estimated
+        max(case when is_estimated then 1 else 0 end) = 1 as is_estimated,
+        max(
+            case when not is_estimated and source_quality_flag in ('E', 'S', 'F') then 1 else 0 end
+        ) = 1 as is_source_estimated
     from {{ ref('fct_readings') }}
     where channel_kind = 'consumption'
     group by meter_id, reading_start_at

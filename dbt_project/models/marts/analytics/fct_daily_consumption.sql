@@ -62,6 +62,7 @@ daily as (
         min(interval_minutes) as interval_minutes,
         count(*) as readings,
         sum(case when is_estimated then 1 else 0 end) as estimated_readings,
+        sum(case when is_source_estimated then 1 else 0 end) as source_estimated_readings,
         sum(kwh) as kwh,
         max(kw) as peak_kw,
         max(case when demand_rank = 1 then reading_start_at end) as peak_at,
@@ -111,6 +112,7 @@ with_gap_energy as (
         coalesce(daily.interval_minutes, gap_energy.interval_minutes) as interval_minutes,
         coalesce(daily.readings, 0) as readings,
         coalesce(daily.estimated_readings, 0) as estimated_readings,
+        coalesce(daily.source_estimated_readings, 0) as source_estimated_readings,
         coalesce(daily.kwh, 0) + coalesce(gap_energy.gap_kwh, 0) as kwh,
         coalesce(gap_energy.gap_kwh, 0) as gap_kwh,
         daily.peak_kw,
@@ -172,6 +174,8 @@ final as (
         expected_readings,
         estimated_readings,
         1.0 * estimated_readings / nullif(readings, 0) as estimated_share,
+        source_estimated_readings,
+        1.0 * source_estimated_readings / nullif(readings, 0) as source_estimated_share,
         touches_long_gap,
         coalesce(readings = expected_readings and not touches_long_gap, false) as is_complete
     from with_gaps
