@@ -163,6 +163,8 @@ class Layout:
                 [str(v) for v in (d.get("source_quality") or {}).get("estimated") or []]
             ),
             "source_quality_separator": part("source_quality", "separator"),
+            "version_column": _raw_or_none(part("version", "column")),
+            "version_format": part("version", "format"),
             "register_rollover_kwh": (
                 None
                 if d.get("register_rollover_kwh") is None
@@ -250,6 +252,7 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
         raise LayoutConfigError(f"{where}: a wide layout takes meter_id: header")
     _check_columns(entry, shape, where)
     _check_source_quality(entry, shape, where)
+    _check_version(entry, shape, where)
     _check_channel_kinds(entry.get("channel") or {}, where)
     rollover = entry.get("register_rollover_kwh")
     if rollover is not None:
@@ -309,6 +312,21 @@ def _check_source_quality(entry: dict[str, Any], shape: str, where: str) -> None
         )
     if spec.get("separator") and shape != "wide":
         raise LayoutConfigError(f"{where}: a list of estimated columns is for wide layouts")
+
+
+def _check_version(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("version")
+    if spec is None:
+        return
+    if not isinstance(spec, dict) or not spec.get("format"):
+        raise LayoutConfigError(
+            f"{where}: version needs a format (strptime codes, or number) and, outside NEM12, "
+            "a column"
+        )
+    if shape == "long" and not spec.get("column"):
+        raise LayoutConfigError(f"{where}: version needs the column holding it")
+    if shape == "wide":
+        raise LayoutConfigError(f"{where}: a wide layout cannot declare a version column yet")
 
 
 def _check_channel_kinds(channel: dict[str, Any], where: str) -> None:

@@ -140,3 +140,36 @@ def write_wide_file(folder: Path) -> Path:
                 ]
             )
     return path
+
+
+def nem12_day(nmi: str, day: str, values: list[float], updated: str, suffix: str = "E1") -> str:
+    return "\n".join(
+        [
+            "100,NEM12,202401120400,MDP,RETAILER",
+            f"200,{nmi},E1B1,1,{suffix},N1,MS1,KWH,30,",
+            f"300,{day},{','.join(f'{v:.3f}' for v in values)},A,,,{updated},",
+            "900",
+            "",
+        ]
+    )
+
+
+ORIGINAL = [0.1 * (i % 7) for i in range(48)]
+CORRECTED = [v + (0.5 if 16 <= i < 20 else 0.0) for i, v in enumerate(ORIGINAL)]
+
+
+def write_nem12_revisions(folder: Path) -> list[Path]:
+    """A NEM12 day delivered, then corrected (a later UpdateDateTime, four intervals changed);
+    and for another NMI, two versions with the same UpdateDateTime that differ (a conflict)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "nem12_original.csv": nem12_day("NMI-REV", "20240110", ORIGINAL, "20240111030000")
+        + nem12_day("NMI-TIE", "20240110", ORIGINAL, "20240111030000"),
+        "nem12_corrected.csv": nem12_day("NMI-REV", "20240110", CORRECTED, "20240112090000")
+        + nem12_day("NMI-TIE", "20240110", CORRECTED, "20240111030000"),
+    }
+    paths = []
+    for name, text in files.items():
+        (folder / name).write_text(text)
+        paths.append(folder / name)
+    return paths

@@ -81,3 +81,67 @@
     {%- endif -%}
     {{ return(settings) }}
 {%- endmacro %}
+
+{#- The declared layouts of a shape (long, wide, nem12), from raw.layouts, by name. -#}
+{% macro layouts_of_shape(shape) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+    {%- if relation is none -%}
+        {{ exceptions.raise_compiler_error(
+            "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select layout from " ~ relation ~ " where shape = '" ~ shape ~ "' order by layout"
+    ) -%}
+    {{ return(rows.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- A layout's raw table (created by `smartmeter init` / ingest for every declared layout). -#}
+{% macro layout_raw_relation(layout) -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema='raw', identifier=layout.raw_table
+    )) }}
+{%- endmacro %}
+
+{#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
+    none is declared. -#}
+{% macro stage_layouts_of_shape(shape) -%}
+    {%- set names = layouts_of_shape(shape) -%}
+    {%- if not names %}
+    select
+        cast(null as varchar) as layout,
+        cast(null as varchar) as meter_id,
+        cast(null as varchar) as channel,
+        cast(null as varchar) as timestamp_text,
+        cast(null as timestamp) as wall_clock_at,
+        cast(null as integer) as utc_offset_minutes,
+        cast(null as varchar) as value_text,
+        cast(null as double precision) as value,
+        cast(null as varchar) as unit_text,
+        cast(null as varchar) as interval_text,
+        cast(null as integer) as interval_minutes,
+        cast(null as varchar) as source_quality_flag,
+        cast(null as varchar) as source_reason_code,
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
+        cast(null as integer) as value_position,
+        cast(null as varchar) as source_file,
+        cast(null as bigint) as source_line,
+        cast(null as varchar) as file_sha256,
+        cast(null as varchar) as load_id
+    where false
+    {%- endif %}
+    {%- for name in names %}
+        {%- set relation = layout_raw_relation(layout_config(name)) %}
+    select * from (
+        {%- if shape == 'wide' %}
+        {{ stage_wide_layout(relation, source('raw', 'file_headers'), name) }}
+        {%- else %}
+        {{ stage_long_layout(relation, name) }}
+        {%- endif %}
+    ) as {{ name }}_rows
+        {%- if not loop.last %}
+    union all
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -4,7 +4,7 @@
 
       layout, meter_id, channel, timestamp_text, wall_clock_at, utc_offset_minutes,
       value_text, value, unit_text, interval_text, interval_minutes,
-      source_quality_flag, source_reason_code, value_position,
+      source_quality_flag, source_reason_code, version_text, version_value, value_position,
       source_file, source_line, file_sha256, load_id
 
     Renaming and casting only: nothing is rejected here; unreadable text casts to NULL and the
@@ -106,6 +106,13 @@ renamed as (
         {{ interval_minutes_expr(layout, layout.interval_column) }} as interval_minutes,
         {{ source_quality_of_row(layout.source_quality_column, layout) }} as source_quality_flag,
         cast(null as varchar) as source_reason_code,
+        {%- if layout.version_column %}
+        {{ layout.version_column }} as version_text,
+        {{ version_value(layout.version_column, layout.version_format) }} as version_value,
+        {%- else %}
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
+        {%- endif %}
         value_position,
         {{ staged_lineage() }}
     from registers
@@ -215,6 +222,8 @@ renamed as (
         {{ source_quality_of_cell('cells.quality_text', 'headers.header', layout) }}
             as source_quality_flag,
         cast(null as varchar) as source_reason_code,
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
         cells.value_position,
         cells._source_file as source_file,
         cells._source_line as source_line,
@@ -275,5 +284,15 @@ select * from renamed
         end
     {%- else -%}
         {{ source_quality_of_row(quality_text if layout.source_quality_column else none, layout) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- What orders a layout's versions of one interval (its declared `version`): a timestamp read
+    with `format` (as seconds), or a number. NULL where the text does not read. -#}
+{% macro version_value(expr, format) -%}
+    {%- if format == 'number' -%}
+        cast({{ try_to_number(expr) }} as double precision)
+    {%- else -%}
+        cast({{ epoch_seconds(parse_wall_clock(expr, format)) }} as double precision)
     {%- endif -%}
 {%- endmacro %}

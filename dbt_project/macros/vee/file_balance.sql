@@ -1,7 +1,8 @@
 {#- What became of each file's values, per file and UTC day of the value (value_date; null for
     a value whose time could not be read): published in fct_readings (estimated fill-ins have
-    no file), quarantined, an exact copy of a value already delivered, or a register read whose
-    increase is a long gap's known energy (register_gap_reads). `window` (from
+    no file), quarantined, an exact copy of a value already delivered, a register read whose
+    increase is a long gap's known energy (register_gap_reads), or an older version of an
+    interval the source has since corrected (superseded). `window` (from
     scope_window) limits an incremental build to the days around new data; without it every
     row counts. -#}
 {% macro file_verdict_tallies(window=none) -%}
@@ -11,6 +12,7 @@
         ('quarantined', ref('quarantined_readings'), 'true'),
         ('duplicate_copies', ref('int_readings_validated'), 'is_duplicate_copy'),
         ('register_gap_reads', ref('int_register_gap_energy'), 'true'),
+        ('superseded', ref('int_readings_validated'), 'is_superseded'),
     ] -%}
     with
 
@@ -45,7 +47,7 @@
 
 {#- The verdicts a delivered value can get; every value gets exactly one. -#}
 {% macro file_verdicts() -%}
-    {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads']) }}
+    {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded']) }}
 {%- endmacro %}
 
 {#- The balance of each file: what it holds (int_files_counted) against what became of its values

@@ -18,8 +18,8 @@
     {{ return([
         'layout', 'meter_id', 'channel', 'timestamp_text', 'wall_clock_at', 'utc_offset_minutes',
         'value_text', 'value', 'unit_text', 'interval_text', 'interval_minutes',
-        'source_quality_flag', 'source_reason_code', 'value_position',
-        'source_file', 'source_line', 'file_sha256', 'load_id'
+        'source_quality_flag', 'source_reason_code', 'version_text', 'version_value',
+        'value_position', 'source_file', 'source_line', 'file_sha256', 'load_id'
     ]) }}
 {%- endmacro %}
 
@@ -31,9 +31,9 @@
         'layout', 'meter_id', 'channel', 'channel_kind', 'reading_start_at', 'reading_end_at',
         'interval_minutes', 'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale',
         'timezone',
-        'source_quality_flag', 'source_reason_code', 'value_position', 'source_file',
-        'source_line', 'file_sha256', 'load_id', 'row_reason', 'timestamp_text', 'value_text',
-        'interval_text'
+        'source_quality_flag', 'source_reason_code', 'version_text', 'version_value',
+        'value_position', 'source_file', 'source_line', 'file_sha256', 'load_id', 'row_reason',
+        'timestamp_text', 'value_text', 'interval_text'
     ]) }}
 {%- endmacro %}
 

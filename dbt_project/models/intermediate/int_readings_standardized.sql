@@ -30,7 +30,7 @@ numbers as (
 validated as (
 
     select * from {{ ref('int_readings_validated') }}
-    where quarantine_reason is null and not is_duplicate_copy
+    where quarantine_reason is null and not is_duplicate_copy and not is_superseded
 
 ),
 
