@@ -98,12 +98,12 @@ long_runs as (
     where
         (kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }} >= case channel_kind
             {%- for kind, hours in zero_hours.items() if hours is not none %}
-            when '{{ kind }}' then {{ hours }} * 60
+                when '{{ kind }}' then {{ hours }} * 60
             {%- endfor %}
         end)
         or (kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }} >= case channel_kind
             {%- for kind, hours in constant_hours.items() if hours is not none %}
-            when '{{ kind }}' then {{ hours }} * 60
+                when '{{ kind }}' then {{ hours }} * 60
             {%- endfor %}
         end)
 

@@ -135,8 +135,8 @@ readings as (
         coalesce(event_reason_code, reason_code) as source_reason_code,
         {%- if layout.version_format %}
         -- The 300 record's UpdateDateTime: when the meter data provider last changed the day.
-        update_datetime as version_text,
-        {{ version_value('update_datetime', layout.version_format) }} as version_value,
+            update_datetime as version_text,
+            {{ version_value('update_datetime', layout.version_format) }} as version_value,
         {%- else %}
         cast(null as varchar) as version_text,
         cast(null as double precision) as version_value,

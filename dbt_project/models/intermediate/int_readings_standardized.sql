@@ -84,11 +84,11 @@ register_steps as (
         {{ minutes_between('previous_read_at', 'reading_end_at') }} as span_minutes,
         register_kwh - previous_register_kwh as register_step_kwh,
         {%- if rollovers %}
-        case layout
-            {%- for layout, capacity in rollovers.items() %}
-            when '{{ layout }}' then {{ capacity }}
-            {%- endfor %}
-        end
+            case layout
+                {%- for layout, capacity in rollovers.items() %}
+                    when '{{ layout }}' then {{ capacity }}
+                {%- endfor %}
+            end
         {%- else %}
         cast(null as double precision)
         {%- endif %} as rollover_kwh

@@ -17,10 +17,6 @@
     {%- endfor %}
 {%- endfor %}
 
-{%- if not staged_layouts %}
-    select * from {{ ref('stg_long__readings') }}
-{%- else %}
-
 with
 
 {% for name, relation in staged_layouts %}
@@ -41,9 +37,11 @@ unioned as (
         {%- if not loop.last %}
             union all
         {%- endif %}
+    {%- else %}
+        -- (no layout: only when the project is parsed without a warehouse)
+        select * from {{ ref('stg_long__readings') }}
     {%- endfor %}
 
 )
 
 select * from unioned
-{%- endif %}

@@ -203,9 +203,10 @@ judged_versions as (
             partition by meter_id, channel, reading_start_at, is_superseded
             order by load_id, file_sha256, source_line, value_position
         ) as version_rank,
-        {%- for column in ['file_sha256', 'source_line', 'value_position', 'version_text'] %}
-        first_value({{ column }}) over newest_first as newest_{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        first_value(file_sha256) over newest_first as newest_file_sha256,
+        first_value(source_line) over newest_first as newest_source_line,
+        first_value(value_position) over newest_first as newest_value_position,
+        first_value(version_text) over newest_first as newest_version_text
     from repeated_versions
     window
         current_versions as (partition by meter_id, channel, reading_start_at, is_superseded),
@@ -237,8 +238,8 @@ final as (
         ) as is_duplicate_copy,
         coalesce(judged_versions.is_superseded, false) as is_superseded,
         {%- for column in ['file_sha256', 'source_line', 'value_position', 'version_text'] %}
-        case when judged_versions.is_superseded then judged_versions.newest_{{ column }} end
-            as superseded_by_{{ column }},
+            case when judged_versions.is_superseded then judged_versions.newest_{{ column }} end
+                as superseded_by_{{ column }},
         {%- endfor %}
         coalesce(judged_versions.versions, 1) as versions
     from compared

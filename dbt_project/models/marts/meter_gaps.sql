@@ -96,8 +96,8 @@ known_energy as (
         on
             gaps.meter_id = register_gaps.meter_id
             and gaps.channel = register_gaps.channel
-            and register_gaps.gap_start_at >= gaps.gap_start_at
-            and register_gaps.gap_end_at <= gaps.gap_end_at
+            and gaps.gap_start_at <= register_gaps.gap_start_at
+            and gaps.gap_end_at >= register_gaps.gap_end_at
     group by gaps.meter_id, gaps.channel, gaps.gap_start_at
 
 ),
