@@ -87,15 +87,19 @@ def register_meters() -> dict[str, list[tuple[int, float]]]:
     return meters
 
 
-def write_register_file(folder: Path) -> Path:
+def write_register_file(
+    folder: Path, name: str = "registers.csv", slots: range | None = None
+) -> Path:
+    """The register reads (those whose slot is in `slots`, default all) as a cumulative file."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "registers.csv"
+    path = folder / name
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["meter_id", "read_at", "register_kwh"])
         for meter, reads in register_meters().items():
             for slot, value in reads:
-                out.writerow([meter, stamp(slot + 1), f"{value:.3f}"])
+                if slots is None or slot in slots:
+                    out.writerow([meter, stamp(slot + 1), f"{value:.3f}"])
     return path
 
 

@@ -540,3 +540,21 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The earliest start an incremental fct_daily_consumption must read when reads loaded since
+    its watermark close register gaps (a day before the earliest such gap, or the scope
+    window's start if that is earlier), as a SQL literal; none when no new read closes a gap. -#}
+{% macro new_gap_days_start(model_name) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    {%- set window = scope_window(model_name) -%}
+    {%- set query -%}
+        select cast(min(gap_start_at) as date)
+        from {{ ref('int_register_gap_energy') }}
+        where load_id > {{ watermark(model_name) }}
+    {%- endset -%}
+    {%- set found = run_query(query) -%}
+    {%- if not found or found[0][0] is none -%}{{ return(none) }}{%- endif -%}
+    {%- set first = modules.datetime.date.fromisoformat(found[0][0] | string) -%}
+    {%- set start = first - modules.datetime.timedelta(days=1) -%}
+    {{ return("least(" ~ window.start ~ ", cast('" ~ start.isoformat() ~ "' as timestamp))") }}
+{%- endmacro %}

@@ -8,6 +8,7 @@
     with no readings. Incremental: the meter-days around newly loaded data, and the days of
     gaps their reads close, are rebuilt. -#}
 {%- set window = scope_window('fct_daily_consumption') %}
+{%- set gaps_start = new_gap_days_start('fct_daily_consumption') %}
 {{
     config(
         materialized='incremental',
@@ -26,17 +27,30 @@
 
 with
 
+{% if is_incremental() %}
+scope as (
+
+    {{ local_days_touched('fct_daily_consumption') }}
+    union
+    -- the days of gaps that new reads close (a gap's first and last days have readings too)
+    select gap_days.meter_id, gap_days.local_date
+    from ({{ register_gap_days() }}) as gap_days
+    where gap_days.closing_load_id > {{ watermark('fct_daily_consumption') }}
+
+),
+{% endif %}
+
 readings as (
 
     select readings.*
     from {{ ref('int_readings_localized') }} as readings
     {%- if is_incremental() %}
-    inner join ({{ local_days_touched('fct_daily_consumption') }}) as scope
+    inner join scope
         on
             readings.meter_id = scope.meter_id
             and readings.local_date = scope.local_date
     where
-        readings.reading_start_at >= {{ window.start }}
+        readings.reading_start_at >= {{ gaps_start or window.start }}
         and readings.reading_start_at < {{ window.end }}
     {%- endif %}
 
@@ -77,15 +91,10 @@ gap_days as (
     select gap_days.*
     from ({{ register_gap_days() }}) as gap_days
     {%- if is_incremental() %}
-    where
-        gap_days.closing_load_id > {{ watermark('fct_daily_consumption') }}
-        or exists (
-            select 1
-            from ({{ local_days_touched('fct_daily_consumption') }}) as scope
-            where
-                scope.meter_id = gap_days.meter_id
-                and scope.local_date = gap_days.local_date
-        )
+    inner join scope
+        on
+            gap_days.meter_id = scope.meter_id
+            and gap_days.local_date = scope.local_date
     {%- endif %}
 
 ),
