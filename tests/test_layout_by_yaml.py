@@ -28,17 +28,20 @@ NEW_LAYOUT = """
     unit: {fixed: kWh}
     interval_minutes: {default: 15}
     source_quality: {column: Status, estimated: [EST]}
+    version: {column: Revision, format: number}
     values: interval
 """
 
 ROWS = [
-    # meter, register, end of the quarter hour (Paris), kWh, status
-    ("ACME-1", "", "15/01/2024 00:15", "0,25", "OK"),
-    ("ACME-1", "", "15/01/2024 00:30", "0,50", "EST"),
-    ("ACME-1", "", "15/01/2024 00:45", "0,75", "OK"),
-    ("ACME-1", "inj", "15/01/2024 00:15", "0,00", "OK"),
-    ("ACME-1", "inj", "15/01/2024 00:30", "0,10", "OK"),
-    ("ACME-1", "inj", "15/01/2024 00:45", "bad", "OK"),
+    # meter, register, end of the quarter hour (Paris), kWh, status, revision
+    ("ACME-1", "", "15/01/2024 00:15", "0,25", "OK", "1"),
+    ("ACME-1", "", "15/01/2024 00:30", "0,50", "EST", "1"),
+    ("ACME-1", "", "15/01/2024 00:45", "0,75", "OK", "1"),
+    ("ACME-1", "inj", "15/01/2024 00:15", "0,00", "OK", "1"),
+    ("ACME-1", "inj", "15/01/2024 00:30", "0,10", "OK", "1"),
+    ("ACME-1", "inj", "15/01/2024 00:45", "bad", "OK", "1"),
+    # the estimate of 00:30 replaced by a reading: revision 2 supersedes it
+    ("ACME-1", "", "15/01/2024 00:30", "0,55", "OK", "2"),
 ]
 
 
@@ -58,7 +61,7 @@ def copied_project(tmp_path_factory):
     layouts.write_text(layouts.read_text() + NEW_LAYOUT)
     home = root / "home"
     (home / "landing").mkdir(parents=True)
-    lines = ["MeterNo|Register|ReadTime|kWh|Status"] + ["|".join(row) for row in ROWS]
+    lines = ["MeterNo|Register|ReadTime|kWh|Status|Revision"] + ["|".join(row) for row in ROWS]
     (home / "landing" / "acme.txt").write_text("\n".join(lines) + "\n")
     result = subprocess.run(
         [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
@@ -89,16 +92,21 @@ def test_a_layout_added_by_yaml_alone_is_published_and_balanced(copied_project):
             "select reason, value_text from marts.quarantined_readings where layout = 'acme_kwh'"
         ).fetchall()
         balance = con.execute(
-            "select layout, raw_values, published, quarantined, is_balanced "
+            "select layout, raw_values, published, quarantined, superseded, is_balanced "
             "from marts.file_reading_balance"
+        ).fetchall()
+        superseded = con.execute(
+            "select superseded_value, superseded_version, published_value, published_version "
+            "from marts.superseded_readings"
         ).fetchall()
     # Paris is UTC+1 in January; stamps close their quarter hour.
     assert published == [
         ("general", "consumption", datetime(2024, 1, 14, 23, 0), 0.25, "A"),
-        ("general", "consumption", datetime(2024, 1, 14, 23, 15), 0.5, "E"),
+        ("general", "consumption", datetime(2024, 1, 14, 23, 15), 0.55, "A"),
         ("general", "consumption", datetime(2024, 1, 14, 23, 30), 0.75, "A"),
         ("inj", "export", datetime(2024, 1, 14, 23, 0), 0.0, "A"),
         ("inj", "export", datetime(2024, 1, 14, 23, 15), 0.1, "A"),
     ]
     assert quarantined == [("unparseable_value", "bad")]
-    assert balance == [("acme_kwh", 6, 5, 1, True)]
+    assert balance == [("acme_kwh", 7, 5, 1, 1, True)]
+    assert superseded == [(0.5, "1", 0.55, "2")]
