@@ -20,6 +20,17 @@ LAYOUTS_FILE = Path(__file__).with_name("layouts.yml")
 SHAPES = ("long", "wide", "nem12")
 VALUE_KINDS = ("interval", "cumulative")
 ENCODINGS = ("utf-8", "latin-1")
+CHANNEL_KINDS = ("consumption", "export", "generation", "submeter")
+# What a channel name means when a layout does not say (compared lower-cased).
+KNOWN_CHANNEL_KINDS = {
+    "general": "consumption",
+    "consumption": "consumption",
+    "import": "consumption",
+    "export": "export",
+    "generation": "generation",
+    "pv": "generation",
+    "solar": "generation",
+}
 
 
 class LayoutConfigError(ValueError):
@@ -50,6 +61,57 @@ class Layout:
         present = {normalize_header(f) for f in fields}
         return all(normalize_header(h) in present for h in self.header_includes)
 
+    @property
+    def channel_kinds(self) -> dict[str, str]:
+        """Channel name (lower-cased) -> kind: the well-known names, overridden by the layout's
+        own `channel.kinds`."""
+        declared = (self.declaration.get("channel") or {}).get("kinds") or {}
+        return {**KNOWN_CHANNEL_KINDS, **{str(k).lower(): v for k, v in declared.items()}}
+
+    def wide_header_roles(self, header: list[str]) -> list[tuple[str, str | None, str | None]]:
+        """(role, meter id, channel) of each field of a wide file's header, from the layout's
+        `columns` declaration: the timestamp column, the source-quality column, ignored
+        columns, and meter columns (all others, or those `include` names, less `exclude`),
+        each split by `header_pattern` into meter id and channel. A meter column the pattern
+        does not fit is an error: a header the declaration does not foresee."""
+        d = self.declaration
+        spec = d.get("columns") or {}
+        timestamp = normalize_header((d.get("timestamp") or {}).get("column") or "")
+        quality = normalize_header((d.get("source_quality") or {}).get("column") or "")
+        default_channel = (d.get("channel") or {}).get("default", "general")
+        pattern = spec.get("header_pattern")
+
+        def matches(text: str, patterns: list[str]) -> bool:
+            return any(re.fullmatch(p, text.strip(), re.IGNORECASE) for p in patterns)
+
+        def is_meter(text: str) -> bool:
+            if matches(text, [*(spec.get("ignore") or []), *(spec.get("exclude") or [])]):
+                return False
+            return not spec.get("include") or matches(text, spec["include"])
+
+        roles: list[tuple[str, str | None, str | None]] = []
+        for index, text in enumerate(header):
+            name = normalize_header(text)
+            if (timestamp and name == timestamp) or (not timestamp and index == 0):
+                roles.append(("timestamp", None, None))
+            elif quality and name == quality:
+                roles.append(("quality", None, None))
+            elif not is_meter(text):
+                roles.append(("ignored", None, None))
+            elif pattern:
+                found = re.fullmatch(pattern, text.strip())
+                if not found or not found.groupdict().get("meter_id"):
+                    raise LayoutConfigError(
+                        f"layout '{self.name}': header field {text!r} (position {index + 1}) is "
+                        f"a meter column that columns.header_pattern does not fit; declare it "
+                        "under columns.ignore or columns.exclude, or widen the pattern"
+                    )
+                channel = found.groupdict().get("channel") or default_channel
+                roles.append(("meter", found.group("meter_id"), channel))
+            else:
+                roles.append(("meter", text.strip(), default_channel))
+        return roles
+
     def table_row(self) -> dict[str, str | None]:
         """The declaration flattened into text columns for raw.layouts (read by dbt)."""
         d = self.declaration
@@ -77,6 +139,15 @@ class Layout:
             "channel_column": _raw_or_none(part("channel", "column")),
             "default_channel": part("channel", "default") or "general",
             "channel_map": json.dumps(d.get("channel", {}).get("map") or {}, sort_keys=True),
+            "channel_kinds": json.dumps(self.channel_kinds, sort_keys=True),
+            "channel_kind_prefixes": json.dumps(
+                {
+                    str(k).lower(): v
+                    for k, v in (d.get("channel", {}).get("kind_prefixes") or {}).items()
+                },
+                sort_keys=True,
+            ),
+            "default_channel_kind": d.get("channel", {}).get("default_kind", "consumption"),
             "value_column": _raw_or_none(part("value", "column")),
             "registers": json.dumps(
                 {raw_column_name(k): v for k, v in (d.get("registers") or {}).items()},
@@ -87,6 +158,18 @@ class Layout:
             "interval_column": _raw_or_none(part("interval_minutes", "column")),
             "default_interval_minutes": part("interval_minutes", "default"),
             "value_kind": d.get("values", "interval"),
+            "source_quality_column": _raw_or_none(part("source_quality", "column")),
+            "source_quality_estimated": json.dumps(
+                [str(v) for v in (d.get("source_quality") or {}).get("estimated") or []]
+            ),
+            "source_quality_separator": part("source_quality", "separator"),
+            "version_column": _raw_or_none(part("version", "column")),
+            "version_format": part("version", "format"),
+            "register_rollover_kwh": (
+                None
+                if d.get("register_rollover_kwh") is None
+                else repr(float(d["register_rollover_kwh"]))
+            ),
             "declaration": json.dumps(d, sort_keys=True),
         }
 
@@ -167,6 +250,16 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
             raise LayoutConfigError(f"{where}: a long layout needs meter_id.column")
     if shape == "wide" and entry.get("meter_id") != "header":
         raise LayoutConfigError(f"{where}: a wide layout takes meter_id: header")
+    _check_columns(entry, shape, where)
+    _check_source_quality(entry, shape, where)
+    _check_version(entry, shape, where)
+    _check_channel_kinds(entry.get("channel") or {}, where)
+    rollover = entry.get("register_rollover_kwh")
+    if rollover is not None:
+        if entry.get("values") != "cumulative":
+            raise LayoutConfigError(f"{where}: register_rollover_kwh needs values: cumulative")
+        if not isinstance(rollover, int | float) or isinstance(rollover, bool) or rollover <= 0:
+            raise LayoutConfigError(f"{where}: register_rollover_kwh must be a positive number")
     delimiter = entry.get("delimiter", ",")
     if len(delimiter) != 1:
         raise LayoutConfigError(f"{where}: delimiter must be one character")
@@ -182,6 +275,71 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
         record_types=record_types,
         declaration=entry,
     )
+
+
+def _check_columns(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("columns")
+    if spec is None:
+        return
+    if shape != "wide":
+        raise LayoutConfigError(f"{where}: `columns` is for wide layouts")
+    unknown = set(spec) - {"include", "exclude", "ignore", "header_pattern"}
+    if unknown:
+        raise LayoutConfigError(f"{where}: unknown columns keys: {', '.join(sorted(unknown))}")
+    patterns = [*(spec.get(k) or [] for k in ("include", "exclude", "ignore"))]
+    for pattern in [p for group in patterns for p in group] + [spec.get("header_pattern") or ""]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise LayoutConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
+    header_pattern = spec.get("header_pattern")
+    if header_pattern and "meter_id" not in re.compile(header_pattern).groupindex:
+        raise LayoutConfigError(f"{where}: columns.header_pattern needs a (?P<meter_id>...) group")
+
+
+def _check_source_quality(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("source_quality")
+    if spec is None:
+        return
+    if shape == "nem12":
+        raise LayoutConfigError(f"{where}: NEM12 carries its quality in its own records")
+    if not isinstance(spec, dict) or not spec.get("column"):
+        raise LayoutConfigError(f"{where}: source_quality needs a column")
+    if bool(spec.get("estimated")) == bool(spec.get("separator")):
+        raise LayoutConfigError(
+            f"{where}: source_quality takes either `estimated` (the flag values meaning the "
+            "source estimated the row) or `separator` (the column lists the estimated columns)"
+        )
+    if spec.get("separator") and shape != "wide":
+        raise LayoutConfigError(f"{where}: a list of estimated columns is for wide layouts")
+
+
+def _check_version(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("version")
+    if spec is None:
+        return
+    if not isinstance(spec, dict) or not spec.get("format"):
+        raise LayoutConfigError(
+            f"{where}: version needs a format (strptime codes, or number) and, outside NEM12, "
+            "a column"
+        )
+    if shape == "long" and not spec.get("column"):
+        raise LayoutConfigError(f"{where}: version needs the column holding it")
+    if shape == "wide":
+        raise LayoutConfigError(f"{where}: a wide layout cannot declare a version column yet")
+
+
+def _check_channel_kinds(channel: dict[str, Any], where: str) -> None:
+    kinds = [
+        *(channel.get("kinds") or {}).values(),
+        *(channel.get("kind_prefixes") or {}).values(),
+        channel.get("default_kind", "consumption"),
+    ]
+    for kind in kinds:
+        if kind not in CHANNEL_KINDS:
+            raise LayoutConfigError(
+                f"{where}: channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}"
+            )
 
 
 @cache

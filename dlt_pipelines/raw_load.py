@@ -52,7 +52,7 @@ def declared_columns(layout: Layout) -> list[str]:
     d = layout.declaration
     headers = [
         (d.get(role) or {}).get("column")
-        for role in ("meter_id", "channel", "value", "unit", "interval_minutes")
+        for role in ("meter_id", "channel", "value", "unit", "interval_minutes", "source_quality")
         if isinstance(d.get(role), dict)
     ]
     headers.append(d["timestamp"].get("column"))

@@ -19,7 +19,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from dlt_pipelines.layouts import Layout, load_layouts, raw_column_name, recognize, split_line
+from dlt_pipelines.layouts import (
+    Layout,
+    LayoutConfigError,
+    load_layouts,
+    raw_column_name,
+    recognize,
+    split_line,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 64 * 1024
@@ -29,6 +36,11 @@ HEADER_SCHEMA = pa.schema(
         ("raw_column", pa.string()),
         ("header", pa.string()),
         ("_source_line", pa.int64()),
+        # What a wide file's header field is (layouts.yml `columns`): timestamp, meter, quality
+        # (the source's own quality flags) or ignored; for a meter, its id and channel.
+        ("role", pa.string()),
+        ("meter_id", pa.string()),
+        ("channel", pa.string()),
     ]
 )
 
@@ -158,12 +170,22 @@ def _read_tabular(
         raise _bad_utf8(content)
     header = split_line(header_line, layout.delimiter)
     names = _column_names(layout, header)
+    if layout.shape == "wide":
+        try:
+            roles = layout.wide_header_roles(header)
+        except LayoutConfigError as exc:
+            raise UnreadableFile("unexpected_header", str(exc)) from exc
+    else:
+        roles = [(None, None, None)] * len(header)
     headers = pa.table(
         {
             "position": pa.array(range(1, len(header) + 1), pa.int32()),
             "raw_column": pa.array(names, pa.string()),
             "header": pa.array(header, pa.string()),
             "_source_line": pa.array([header_index + 1] * len(header), pa.int64()),
+            "role": pa.array([r[0] for r in roles], pa.string()),
+            "meter_id": pa.array([r[1] for r in roles], pa.string()),
+            "channel": pa.array([r[2] for r in roles], pa.string()),
         },
         schema=HEADER_SCHEMA,
     )

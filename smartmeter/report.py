@@ -222,7 +222,8 @@ class Panel:
 class Totals:
     meters: int
     published: int
-    estimated: int
+    estimated: int  # by the pipeline (quality_flag E)
+    source_estimated: int  # delivered as estimated or substituted by the source
     quarantined: int
     first_reading_at: datetime | None
     last_reading_at: datetime | None
@@ -231,6 +232,10 @@ class Totals:
     @property
     def estimated_share(self) -> float:
         return self.estimated / self.published if self.published else 0.0
+
+    @property
+    def source_estimated_share(self) -> float:
+        return self.source_estimated / self.published if self.published else 0.0
 
 
 FleetSeries = list[tuple[datetime, float]]
@@ -325,10 +330,15 @@ def render_page(warehouse: Warehouse, home: Home, target: str, generated_at: dat
 
 # -- queries shared by several panels -------------------------------------------------------
 
+# A delivered value the source itself estimated or substituted (NEM12 E/S/F, a layout's
+# declared source_quality column).
+SOURCE_ESTIMATED = "quality_flag = 'A' and source_quality_flag in ('E', 'S', 'F')"
+
 
 def fetch_totals(warehouse: Warehouse) -> Totals:
-    published, estimated, first_at, last_at = warehouse.query(
+    published, estimated, source_estimated, first_at, last_at = warehouse.query(
         "select count(*), sum(case when quality_flag = 'E' then 1 else 0 end), "
+        f"sum(case when {SOURCE_ESTIMATED} then 1 else 0 end), "
         "min(reading_start_at), max(reading_end_at) from marts.fct_readings"
     )[0]
     status_counts = warehouse.query(
@@ -338,6 +348,7 @@ def fetch_totals(warehouse: Warehouse) -> Totals:
         meters=warehouse.scalar("select count(*) from marts.dim_meters"),
         published=published,
         estimated=int(estimated or 0),
+        source_estimated=int(source_estimated or 0),
         quarantined=warehouse.scalar("select count(*) from marts.quarantined_readings"),
         first_reading_at=first_at,
         last_reading_at=last_at,
@@ -346,13 +357,13 @@ def fetch_totals(warehouse: Warehouse) -> Totals:
 
 
 def fetch_fleet_demand(warehouse: Warehouse) -> FleetSeries:
-    """Fleet kW per interval start: the general channel of the meters that meter_health does
-    not exclude from peaks, the same fleet as the peak, profile and forecast marts."""
+    """Fleet kW per interval start: the consumption channels of the meters that meter_health
+    does not exclude from peaks, the same fleet as the peak, profile and forecast marts."""
     rows = warehouse.query(
         "select readings.reading_start_at, sum(readings.kw) "
         "from marts.fct_readings as readings "
         "inner join marts.meter_health as health on readings.meter_id = health.meter_id "
-        "where readings.channel = 'general' and not health.is_excluded_from_peaks "
+        "where readings.channel_kind = 'consumption' and not health.is_excluded_from_peaks "
         "group by readings.reading_start_at order by readings.reading_start_at"
     )
     return [(at, float(kw)) for at, kw in rows if kw is not None]
@@ -372,7 +383,16 @@ def header_html(home: Home, target: str, generated_at: datetime, totals: Totals)
     tiles = [
         ("meters", f"{totals.meters:,}", ""),
         ("readings published", f"{totals.published:,}", "all channels"),
-        ("share estimated", f"{totals.estimated_share:.2%}", f"{totals.estimated:,} readings"),
+        (
+            "estimated here",
+            f"{totals.estimated_share:.2%}",
+            f"{totals.estimated:,} readings filled by VEE",
+        ),
+        (
+            "estimated by the source",
+            f"{totals.source_estimated_share:.2%}",
+            f"{totals.source_estimated:,} readings delivered as estimates",
+        ),
         ("quarantined", f"{totals.quarantined:,}", "readings held back"),
         ("faulty meters", f"{totals.status_counts.get('faulty', 0):,}", f"{suspect:,} suspect"),
     ]
@@ -525,16 +545,27 @@ def profiles_panel(warehouse: Warehouse) -> Panel:
 
 def data_quality_panel(warehouse: Warehouse, totals: Totals) -> Panel:
     explanation = (
-        "What became of the readings: published as measured or estimated, quarantined and why, "
+        "What became of the readings: published as measured, as the source's own estimates, or "
+        "estimated here (gaps filled, registers shared out); quarantined and why, "
         "long gaps, and whether every file's values balance."
     )
-    outcome_counts = [totals.published - totals.estimated, totals.estimated, totals.quarantined]
+    outcome_counts = [
+        totals.published - totals.estimated - totals.source_estimated,
+        totals.source_estimated,
+        totals.estimated,
+        totals.quarantined,
+    ]
     outcomes_html = (
         chart(
             horizontal_bars(
-                ["published, measured", "published, estimated", "quarantined"],
+                [
+                    "published, measured",
+                    "published, estimated by the source",
+                    "published, estimated here",
+                    "quarantined",
+                ],
                 outcome_counts,
-                ["#3b6fc4", "#f9a825", "#c62828"],
+                ["#3b6fc4", "#8e6cc4", "#f9a825", "#c62828"],
                 xaxis_title="readings",
             ),
             "reading-outcomes",

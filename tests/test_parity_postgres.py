@@ -8,6 +8,7 @@ import sys
 
 import duckdb
 import pytest
+from channel_inputs import write_prosumer_file, write_register_file, write_wide_file
 from conftest import REPO, duck, land, pg_connect, run_cli
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -38,6 +39,21 @@ OTHERS = {
     "order by 1, 2, 3, 4",
     "anomalies": "select meter_id, anomaly_level, reason, cast(period_start_at as varchar) "
     "from marts.fct_anomalies order by 1, 2, 3, 4",
+    "kinds": "select meter_id, channel, channel_kind, count(*), "
+    "sum(case when source_quality_flag = 'E' then 1 else 0 end) "
+    "from marts.fct_readings group by 1, 2, 3 order by 1, 2",
+    "faults": "select meter_id, channel, fault_kind, cast(started_at as varchar), duration_hours "
+    "from marts.meter_faults where severity = 'critical' order by 1, 2, 3, 4",
+    "gap_energy": "select meter_id, channel, cast(gap_start_at as varchar), "
+    "round(cast(gap_kwh as numeric(28, 6)), 5) from marts.meter_gaps "
+    "where gap_kwh is not null order by 1, 2, 3",
+    "daily_gap_energy": "select meter_id, cast(local_date as varchar), "
+    "round(cast(gap_kwh as numeric(28, 6)), 5), source_estimated_readings "
+    "from marts.fct_daily_consumption order by 1, 2",
+    "net_demand": "select meter_id, cast(reading_start_at as varchar), "
+    "round(cast(net_kwh as numeric(28, 6)), 5) from marts.fct_net_demand order by 1, 2",
+    "gap_reads": "select file_sha256, register_gap_reads from marts.file_reading_balance "
+    "order by 1",
 }
 
 
@@ -63,6 +79,11 @@ def both_stores(tmp_path_factory, real_data):
         check=True,
         capture_output=True,
     )
+    # Channel kinds, registers with gaps of every length and a rollover, a wide file with its
+    # own columns and quality list.
+    write_prosumer_file(files)
+    write_register_file(files)
+    write_wide_file(files)
     inputs = [
         *sorted(files.glob("*.csv")),
         real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",

@@ -1,5 +1,6 @@
-{#- Every delivered file is accounted for: each raw value is published, quarantined or an exact
-    duplicate copy, and each raw row yields values or is a record that carries none.
+{#- Every delivered file is accounted for: each raw value is published, quarantined, an exact
+    duplicate copy or a register read closing a long gap (its increase is the gap's energy),
+    and each raw row yields values or is a record that carries none.
 
     Inside `dbt build` (with var test_new_data_only) this reads file_reading_balance, whose
     verdict counts are kept incrementally. `dbt test` / `smartmeter test` recount the verdicts
@@ -8,6 +9,7 @@
 -- depends_on: {{ ref('fct_readings') }}
 -- depends_on: {{ ref('quarantined_readings') }}
 -- depends_on: {{ ref('int_readings_validated') }}
+-- depends_on: {{ ref('int_register_gap_energy') }}
 -- depends_on: {{ ref('int_files_counted') }}
 -- depends_on: {{ ref('file_reading_balance') }}
 {%- if flags.WHICH == 'build' and var('test_new_data_only') %}

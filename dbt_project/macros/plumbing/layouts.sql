@@ -21,7 +21,11 @@
     {%- endfor -%}
     {%- do config.update({
         'registers': fromjson(config['registers'] or '{}'),
-        'channel_map': fromjson(config['channel_map'] or '{}')
+        'channel_map': fromjson(config['channel_map'] or '{}'),
+        'channel_kinds': fromjson(config.get('channel_kinds') or '{}'),
+        'channel_kind_prefixes': fromjson(config.get('channel_kind_prefixes') or '{}'),
+        'default_channel_kind': config.get('default_channel_kind') or 'consumption',
+        'source_quality_estimated': fromjson(config.get('source_quality_estimated') or '[]')
     }) -%}
     {{ return(config) }}
 {%- endmacro %}
@@ -41,4 +45,103 @@
     {%- for column in columns -%}
         {{ relation ~ '.' if relation else '' }}{{ column }}{{ ", " if not loop.last }}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- The kind of energy a channel carries (consumption, export, generation, submeter), from the
+    layout's declaration: its name, else its first letters, else the layout's default. -#}
+{% macro channel_kind(channel, layout) -%}
+    case
+    {%- for name, kind in layout.channel_kinds.items() %}
+        when lower({{ channel }}) = '{{ name }}' then '{{ kind }}'
+    {%- endfor %}
+    {%- for prefix, kind in layout.channel_kind_prefixes.items() %}
+        when lower({{ channel }}) like '{{ prefix }}%' then '{{ kind }}'
+    {%- endfor %}
+        else '{{ layout.default_channel_kind }}'
+    end
+{%- endmacro %}
+
+{#- {layout: value} for every layout that declares `key` (a column of raw.layouts), read when
+    a model is compiled; {} before any layout declares it. -#}
+{% macro layout_settings(key) -%}
+    {%- set settings = {} -%}
+    {%- if execute -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+        {%- if relation is not none -%}
+            {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+            {%- if key in columns -%}
+                {%- set rows = run_query(
+                    "select layout, " ~ key ~ " from " ~ relation ~ " where " ~ key ~ " is not null"
+                ) -%}
+                {%- for row in rows -%}
+                    {%- do settings.update({row[0]: row[1]}) -%}
+                {%- endfor -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(settings) }}
+{%- endmacro %}
+
+{#- The declared layouts of a shape (long, wide, nem12), from raw.layouts, by name. -#}
+{% macro layouts_of_shape(shape) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+    {%- if relation is none -%}
+        {{ exceptions.raise_compiler_error(
+            "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select layout from " ~ relation ~ " where shape = '" ~ shape ~ "' order by layout"
+    ) -%}
+    {{ return(rows.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- A layout's raw table (created by `smartmeter init` / ingest for every declared layout). -#}
+{% macro layout_raw_relation(layout) -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema='raw', identifier=layout.raw_table
+    )) }}
+{%- endmacro %}
+
+{#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
+    none is declared. -#}
+{% macro stage_layouts_of_shape(shape) -%}
+    {%- set names = layouts_of_shape(shape) -%}
+    {%- if not names %}
+    select
+        cast(null as varchar) as layout,
+        cast(null as varchar) as meter_id,
+        cast(null as varchar) as channel,
+        cast(null as varchar) as timestamp_text,
+        cast(null as timestamp) as wall_clock_at,
+        cast(null as integer) as utc_offset_minutes,
+        cast(null as varchar) as value_text,
+        cast(null as double precision) as value,
+        cast(null as varchar) as unit_text,
+        cast(null as varchar) as interval_text,
+        cast(null as integer) as interval_minutes,
+        cast(null as varchar) as source_quality_flag,
+        cast(null as varchar) as source_reason_code,
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
+        cast(null as integer) as value_position,
+        cast(null as varchar) as source_file,
+        cast(null as bigint) as source_line,
+        cast(null as varchar) as file_sha256,
+        cast(null as varchar) as load_id
+    where false
+    {%- endif %}
+    {%- for name in names %}
+        {%- set relation = layout_raw_relation(layout_config(name)) %}
+    select * from (
+        {%- if shape == 'wide' %}
+        {{ stage_wide_layout(relation, source('raw', 'file_headers'), name) }}
+        {%- else %}
+        {{ stage_long_layout(relation, name) }}
+        {%- endif %}
+    ) as {{ name }}_rows
+        {%- if not loop.last %}
+    union all
+        {%- endif %}
+    {%- endfor %}
 {%- endmacro %}

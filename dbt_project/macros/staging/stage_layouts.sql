@@ -4,7 +4,7 @@
 
       layout, meter_id, channel, timestamp_text, wall_clock_at, utc_offset_minutes,
       value_text, value, unit_text, interval_text, interval_minutes,
-      source_quality_flag, source_reason_code, value_position,
+      source_quality_flag, source_reason_code, version_text, version_value, value_position,
       source_file, source_line, file_sha256, load_id
 
     Renaming and casting only: nothing is rejected here; unreadable text casts to NULL and the
@@ -104,8 +104,15 @@ renamed as (
         cast(null as varchar) as interval_text,
         {%- endif %}
         {{ interval_minutes_expr(layout, layout.interval_column) }} as interval_minutes,
-        cast(null as varchar) as source_quality_flag,
+        {{ source_quality_of_row(layout.source_quality_column, layout) }} as source_quality_flag,
         cast(null as varchar) as source_reason_code,
+        {%- if layout.version_column %}
+        {{ layout.version_column }} as version_text,
+        {{ version_value(layout.version_column, layout.version_format) }} as version_value,
+        {%- else %}
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
+        {%- endif %}
         value_position,
         {{ staged_lineage() }}
     from registers
@@ -117,9 +124,12 @@ select * from renamed
 {%- endmacro %}
 
 
-{#- A wide layout: a timestamp in the first column, then one column per meter. The raw table
-    keeps the fields by position (field_0001, ...); the file's own header row (raw.file_headers)
-    names the meter of each position. -#}
+{#- A wide layout: one row per timestamp, one column per meter (and channel). The raw table keeps
+    the fields by position (field_0001, ...); the loader recorded, per file, what each position's
+    header is (raw.file_headers: role timestamp, meter, quality or ignored, and a meter's id
+    and channel, from the layout's `columns` declaration). Only meter columns become readings;
+    the timestamp and the source's quality flags are read from their own positions. Headers
+    loaded before roles were recorded: the first field is the timestamp, the others meters. -#}
 {% macro stage_wide_layout(source_relation, headers_relation, layout_name) -%}
     {%- set layout = layout_config(layout_name) -%}
     {%- set fields = raw_columns(source_relation, 'field_') -%}
@@ -136,22 +146,54 @@ source as (
 
 headers as (
 
-    select _file_sha256, raw_column, header from {{ headers_relation }}
+    select
+        _file_sha256,
+        raw_column,
+        header,
+        coalesce(
+            role, case when raw_column = 'field_0001' then 'timestamp' else 'meter' end
+        ) as role,
+        nullif(trim(coalesce(meter_id, header), ' '), '') as meter_id,
+        coalesce(channel, '{{ layout.default_channel }}') as channel
+    from {{ headers_relation }}
+
+),
+
+file_positions as (
+
+    -- Per file, which field holds the timestamp and which the source's quality flags.
+    select
+        _file_sha256,
+        max(case when role = 'timestamp' then raw_column end) as timestamp_column,
+        max(case when role = 'quality' then raw_column end) as quality_column
+    from headers
+    group by _file_sha256
+
+),
+
+located as (
+
+    select
+        source.*,
+        {{ wide_field_at('file_positions.timestamp_column', fields, 'source') }} as timestamp_text,
+        {{ wide_field_at('file_positions.quality_column', fields, 'source') }} as quality_text
+    from source
+    inner join file_positions on source._file_sha256 = file_positions._file_sha256
 
 ),
 
 cells as (
 
     select
-        source.*,
+        located.*,
         cell.raw_column,
         cell.value_text,
         cell.value_position
-    from source
+    from located
     cross join lateral (
         values
-        {%- for field in fields if field != 'field_0001' %}
-            ('{{ field }}', source.{{ field }}, {{ loop.index + 1 }}){{ "," if not loop.last }}
+        {%- for field in fields %}
+            ('{{ field }}', located.{{ field }}, {{ loop.index }}){{ "," if not loop.last }}
         {%- else %}
             (cast(null as varchar), cast(null as varchar), 0)
         {%- endfor %}
@@ -163,12 +205,12 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        nullif(trim(headers.header, ' '), '') as meter_id,
-        '{{ layout.default_channel }}' as channel,
-        cells.field_0001 as timestamp_text,
-        {{ parse_wall_clock('cells.field_0001', layout.timestamp_format) }} as wall_clock_at,
+        headers.meter_id,
+        headers.channel,
+        cells.timestamp_text,
+        {{ parse_wall_clock('cells.timestamp_text', layout.timestamp_format) }} as wall_clock_at,
         {%- if layout.timestamp_format == 'iso8601' %}
-        {{ iso8601_offset_minutes('cells.field_0001') }} as utc_offset_minutes,
+        {{ iso8601_offset_minutes('cells.timestamp_text') }} as utc_offset_minutes,
         {%- else %}
         cast(null as integer) as utc_offset_minutes,
         {%- endif %}
@@ -177,8 +219,11 @@ renamed as (
         '{{ layout.fixed_unit }}' as unit_text,
         cast(null as varchar) as interval_text,
         {{ layout.default_interval_minutes or 'null' }} as interval_minutes,
-        cast(null as varchar) as source_quality_flag,
+        {{ source_quality_of_cell('cells.quality_text', 'headers.header', layout) }}
+            as source_quality_flag,
         cast(null as varchar) as source_reason_code,
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
         cells.value_position,
         cells._source_file as source_file,
         cells._source_line as source_line,
@@ -189,9 +234,65 @@ renamed as (
         on
             cells._file_sha256 = headers._file_sha256
             and cells.raw_column = headers.raw_column
+    where headers.role = 'meter'
 
 )
 
 select * from renamed
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The text of the field named by `column_expr` (a raw column name held in a column). -#}
+{% macro wide_field_at(column_expr, fields, relation) -%}
+    case {{ column_expr }}
+    {%- for field in fields %}
+        when '{{ field }}' then {{ relation }}.{{ field }}
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- The source's own quality verdict on a value, where the layout names a column for it
+    (`source_quality`): 'E' when the source estimated the value, 'A' otherwise; NULL when the
+    layout has no such column. A long layout's column holds a flag per row (`estimated` lists
+    the flags meaning estimated); a wide layout's may instead list the columns the source
+    estimated in that row (`separator`), matched against the cell's header. -#}
+{% macro source_quality_of_row(column, layout) -%}
+    {%- if column and layout.source_quality_estimated -%}
+        case
+            when upper(trim({{ column }}, ' ')) in (
+                {%- for flag in layout.source_quality_estimated -%}
+                    '{{ flag | upper }}'{{ ", " if not loop.last }}
+                {%- endfor -%}
+            ) then 'E'
+            else 'A'
+        end
+    {%- else -%}
+        cast(null as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro source_quality_of_cell(quality_text, header, layout) -%}
+    {%- set separator = layout.source_quality_separator -%}
+    {%- if layout.source_quality_column and separator -%}
+        case
+            when position(
+                '{{ separator }}' || replace(trim({{ header }}, ' '), ' ', '') || '{{ separator }}'
+                in '{{ separator }}' || replace(coalesce({{ quality_text }}, ''), ' ', '')
+                || '{{ separator }}'
+            ) > 0 then 'E'
+            else 'A'
+        end
+    {%- else -%}
+        {{ source_quality_of_row(quality_text if layout.source_quality_column else none, layout) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- What orders a layout's versions of one interval (its declared `version`): a timestamp read
+    with `format` (as seconds), or a number. NULL where the text does not read. -#}
+{% macro version_value(expr, format) -%}
+    {%- if format == 'number' -%}
+        cast({{ try_to_number(expr) }} as double precision)
+    {%- else -%}
+        cast({{ epoch_seconds(parse_wall_clock(expr, format)) }} as double precision)
     {%- endif -%}
 {%- endmacro %}

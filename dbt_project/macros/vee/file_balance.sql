@@ -1,14 +1,18 @@
 {#- What became of each file's values, per file and UTC day of the value (value_date; null for
     a value whose time could not be read): published in fct_readings (estimated fill-ins have
-    no file), quarantined, or an exact copy of a value already delivered. `window` (from
+    no file), quarantined, an exact copy of a value already delivered, a register read whose
+    increase is a long gap's known energy (register_gap_reads), or an older version of an
+    interval the source has since corrected (superseded). `window` (from
     scope_window) limits an incremental build to the days around new data; without it every
     row counts. -#}
 {% macro file_verdict_tallies(window=none) -%}
-    {%- set measures = ['published', 'quarantined', 'duplicate_copies'] -%}
+    {%- set measures = file_verdicts() -%}
     {%- set sources = [
         ('published', ref('fct_readings'), 'source_line is not null'),
         ('quarantined', ref('quarantined_readings'), 'true'),
         ('duplicate_copies', ref('int_readings_validated'), 'is_duplicate_copy'),
+        ('register_gap_reads', ref('int_register_gap_energy'), 'true'),
+        ('superseded', ref('int_readings_validated'), 'is_superseded'),
     ] -%}
     with
 
@@ -41,6 +45,11 @@
     group by file_sha256, value_date
 {%- endmacro %}
 
+{#- The verdicts a delivered value can get; every value gets exactly one. -#}
+{% macro file_verdicts() -%}
+    {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded']) }}
+{%- endmacro %}
+
 {#- The balance of each file: what it holds (int_files_counted) against what became of its values
     (`verdicts`: a relation or subquery with file_sha256, published, quarantined and
     duplicate_copies, any number of rows per file). -#}
@@ -51,9 +60,9 @@
 
         select
             file_sha256,
-            sum(published) as published,
-            sum(quarantined) as quarantined,
-            sum(duplicate_copies) as duplicate_copies
+            {%- for verdict in file_verdicts() %}
+            sum({{ verdict }}) as {{ verdict }}{{ ',' if not loop.last }}
+            {%- endfor %}
         from {{ verdicts }}
         group by file_sha256
 
@@ -69,9 +78,9 @@
             files.rows_without_values,
             files.rows_with_values,
             files.raw_values,
-            coalesce(verdicts.published, 0) as published,
-            coalesce(verdicts.quarantined, 0) as quarantined,
-            coalesce(verdicts.duplicate_copies, 0) as duplicate_copies
+            {%- for verdict in file_verdicts() %}
+            coalesce(verdicts.{{ verdict }}, 0) as {{ verdict }}{{ ',' if not loop.last }}
+            {%- endfor %}
         from {{ ref('int_files_counted') }} as files
         left join verdicts on files.file_sha256 = verdicts.file_sha256
 
@@ -79,7 +88,7 @@
 
     select
         final.*,
-        final.raw_values = final.published + final.quarantined + final.duplicate_copies
+        final.raw_values = {% for verdict in file_verdicts() %}final.{{ verdict }}{{ ' + ' if not loop.last }}{% endfor %}
         and final.raw_rows = final.rows_with_values + final.rows_without_values as is_balanced
     from final
 {%- endmacro %}

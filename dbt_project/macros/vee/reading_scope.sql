@@ -7,6 +7,7 @@
     select distinct
         touched.meter_id,
         touched.channel,
+        touched.channel_kind,
         cast({{ dbt.dateadd('day', 'shift.k - 1', 'touched.reading_start_at') }} as date)
             as reading_date
     {#- (int_readings_validated's own post-hooks ask too: a ref to itself would be a cycle) #}
@@ -21,30 +22,30 @@
     around the UTC days touched since its watermark (a local day lies within a day of its UTC
     date), extended `forward_days` ahead for models whose rows look back that far (a forecast
     for day D uses days up to 4 weeks before it, so new data for X changes D up to X + 28). -#}
-{% macro local_days_touched(model_name, forward_days=0, channels=none) -%}
-    {%- set channels = channels or [var('consumption_channel')] -%}
+{% macro local_days_touched(model_name, forward_days=0, kinds=none) -%}
+    {%- set kinds = kinds or ['consumption'] -%}
     select distinct
         touched.meter_id,
         cast({{ dbt.dateadd('day', 'shift.k - 1', 'touched.reading_date') }} as date) as local_date
     from ({{ days_touched_since_watermark(model_name) }}) as touched
     cross join ({{ numbers(forward_days + 3) }}) as shift
-    where touched.channel in ('{{ channels | join("', '") }}')
+    where touched.channel_kind in ('{{ kinds | join("', '") }}')
 {%- endmacro %}
 
 {#- Delete the scope's rows (pre-hook of an incremental analytics model keyed by meter and a
     local date column). -#}
 {% macro delete_local_days_touched(
-    model_name, date_column='local_date', forward_days=0, channels=none
+    model_name, date_column='local_date', forward_days=0, kinds=none
 ) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
             {{ within_window(
-                this ~ '.' ~ date_column, scope_window(model_name, 0, forward_days, channels)
+                this ~ '.' ~ date_column, scope_window(model_name, 0, forward_days, kinds)
             ) }}
             and exists (
                 select 1
-                from ({{ local_days_touched(model_name, forward_days, channels) }}) as scope
+                from ({{ local_days_touched(model_name, forward_days, kinds) }}) as scope
                 where
                     scope.meter_id = {{ this }}.meter_id
                     and scope.local_date = cast({{ this }}.{{ date_column }} as date)
@@ -57,19 +58,19 @@
 {#- For models that follow runs of readings back in time: each touched (meter, channel) with
     the start of its first touched UTC day (first_at) and the end of its last published
     reading before that (previous_end_at). -#}
-{% macro meters_touched_since(model_name, channels=none) -%}
+{% macro meters_touched_since(model_name, kinds=none) -%}
     select
         touched.meter_id,
         touched.channel,
         cast(min(touched.reading_date) as timestamp) as first_at
     from ({{ days_touched_since_watermark(model_name) }}) as touched
-    {%- if channels %}
-    where touched.channel in ('{{ channels | join("', '") }}')
+    {%- if kinds %}
+    where touched.channel_kind in ('{{ kinds | join("', '") }}')
     {%- endif %}
     group by touched.meter_id, touched.channel
 {%- endmacro %}
 
-{% macro history_before_touched(model_name, channels=none) -%}
+{% macro history_before_touched(model_name, kinds=none) -%}
     {#- Looked for in the week before the new data first; in the whole history only for meters
         silent that long (the second join is empty, and skipped, when there are none). -#}
     {%- set recent = scope_window(model_name, 7) -%}
@@ -77,7 +78,7 @@
 
     touched as (
 
-        {{ meters_touched_since(model_name, channels) }}
+        {{ meters_touched_since(model_name, kinds) }}
 
     ),
 
@@ -161,13 +162,19 @@
     before stays. A run breaks at a reading with another value or at a long gap. The break is
     looked for in the two run thresholds before the new data, and in the whole history only for
     meters whose run is older than that. -#}
-{% macro run_context(model_name, channels) -%}
-    {%- set lookback_hours = 2 * [var('zero_run_min_hours'), var('constant_run_min_hours')] | max -%}
+{% macro run_context(model_name, kinds) -%}
+    {%- set thresholds = [] -%}
+    {%- for per_kind in [var('zero_run_min_hours'), var('constant_run_min_hours')] -%}
+        {%- for hours in per_kind.values() if hours is not none -%}
+            {%- do thresholds.append(hours) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set lookback_hours = 2 * (thresholds | max) -%}
     with
 
     touched as (
 
-        {{ meters_touched_since(model_name, channels) }}
+        {{ meters_touched_since(model_name, kinds) }}
 
     ),
 
@@ -299,12 +306,12 @@
         on touched.meter_id = gaps.meter_id and touched.channel = gaps.channel
 {%- endmacro %}
 
-{% macro delete_runs_after_context(model_name, channels) -%}
+{% macro delete_runs_after_context(model_name, kinds) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where exists (
             select 1
-            from ({{ run_context(model_name, channels) }}) as context
+            from ({{ run_context(model_name, kinds) }}) as context
             where
                 context.meter_id = {{ this }}.meter_id
                 and context.channel = {{ this }}.channel
@@ -322,7 +329,7 @@
         cast({{ dbt.dateadd('day', 'shift.k - 1', 'touched.reading_date') }} as date) as slot_date
     from ({{ days_touched_since_watermark('int_fleet_demand') }}) as touched
     cross join ({{ numbers(3) }}) as shift
-    where touched.channel = '{{ var("consumption_channel") }}'
+    where touched.channel_kind = 'consumption'
 {%- endmacro %}
 
 {% macro delete_fleet_slots_touched() -%}
@@ -361,7 +368,7 @@
     touched since the model's watermark, widened by `before_days` and `after_days`, and a day
     each side for local time. An empty scope gives an empty window. Returns SQL literals (start,
     end; start_date, end_date for date columns). -#}
-{% macro scope_window(model_name, before_days=0, after_days=0, channels=none) -%}
+{% macro scope_window(model_name, before_days=0, after_days=0, kinds=none) -%}
     {#- Empty window: start = end, at a date every timestamp type can hold (a year-9999
         sentinel overflows DuckDB's nanosecond timestamps). -#}
     {%- set never = "cast('" ~ var('earliest_valid_date') ~ "' as timestamp)" -%}
@@ -373,8 +380,8 @@
                 cast(min(reading_date) as varchar),
                 cast(max(reading_date) as varchar)
             from ({{ days_touched_since_watermark(model_name) }}) as touched
-            {%- if channels %}
-            where channel in ('{{ channels | join("', '") }}')
+            {%- if kinds %}
+            where channel_kind in ('{{ kinds | join("', '") }}')
             {%- endif %}
         {%- endset -%}
         {%- set bounds = run_query(query) -%}
@@ -435,4 +442,119 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The local days each long register gap on a consumption channel spans, with the share of its
+    known energy that falls in each (in proportion to time) and the load of the read closing it
+    (closing_load_id). The number of days a gap may span is read when the model is compiled. -#}
+{% macro register_gap_days() -%}
+    {%- set max_days = 2 -%}
+    {%- if execute -%}
+        {%- set relation = adapter.get_relation(
+            database=target.database,
+            schema=ref('int_register_gap_energy').schema,
+            identifier=ref('int_register_gap_energy').identifier
+        ) -%}
+        {%- if relation is not none -%}
+            {%- set longest = run_query(
+                "select max(" ~ minutes_between('gap_start_at', 'gap_end_at') ~ ") from " ~ relation
+            ) -%}
+            {%- if longest and longest[0][0] is not none -%}
+                {%- set max_days = (longest[0][0] / 1440) | round(0, 'ceil') | int + 3 -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    with
+
+    gaps as (
+
+        select
+            gaps.meter_id,
+            coalesce(meters.timezone, 'UTC') as timezone,
+            gaps.gap_start_at,
+            gaps.gap_end_at,
+            gaps.interval_minutes,
+            gaps.gap_kwh,
+            gaps.load_id as closing_load_id,
+            cast({{ utc_to_wall_clock('gaps.gap_start_at', "coalesce(meters.timezone, 'UTC')") }} as date)
+                as first_local_date
+        from {{ ref('int_register_gap_energy') }} as gaps
+        left join {{ ref('dim_meters') }} as meters
+            on gaps.meter_id = meters.meter_id
+        where gaps.channel_kind = 'consumption'
+
+    ),
+
+    days as (
+
+        select
+            gaps.*,
+            cast({{ dbt.dateadd('day', 'numbers.k', 'gaps.first_local_date') }} as date) as local_date
+        from gaps
+        cross join ({{ numbers(max_days) }}) as numbers
+
+    ),
+
+    bounded as (
+
+        select
+            days.*,
+            {{ wall_clock_to_utc('cast(days.local_date as timestamp)', 'days.timezone') }}
+                as day_start_at,
+            {{ wall_clock_to_utc(dbt.dateadd('day', 1, 'cast(days.local_date as timestamp)'), 'days.timezone') }}
+                as day_end_at
+        from days
+
+    )
+
+    select
+        meter_id,
+        timezone,
+        local_date,
+        interval_minutes,
+        closing_load_id,
+        gap_kwh
+        * {{ minutes_between(
+            'case when gap_start_at > day_start_at then gap_start_at else day_start_at end',
+            'case when gap_end_at < day_end_at then gap_end_at else day_end_at end'
+        ) }}
+        / {{ minutes_between('gap_start_at', 'gap_end_at') }} as gap_kwh
+    from bounded
+    where day_start_at < gap_end_at and day_end_at > gap_start_at
+{%- endmacro %}
+
+{#- fct_daily_consumption pre-hook: the days of the gaps that reads loaded since its watermark
+    close (rewritten with their share of the gap's energy). -#}
+{% macro delete_gap_days_touched(model_name) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where exists (
+            select 1
+            from ({{ register_gap_days() }}) as gap_days
+            where
+                gap_days.closing_load_id > {{ watermark(model_name) }}
+                and gap_days.meter_id = {{ this }}.meter_id
+                and gap_days.local_date = {{ this }}.local_date
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The earliest start an incremental fct_daily_consumption must read when reads loaded since
+    its watermark close register gaps (a day before the earliest such gap, or the scope
+    window's start if that is earlier), as a SQL literal; none when no new read closes a gap. -#}
+{% macro new_gap_days_start(model_name) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    {%- set window = scope_window(model_name) -%}
+    {%- set query -%}
+        select cast(min(gap_start_at) as date)
+        from {{ ref('int_register_gap_energy') }}
+        where load_id > {{ watermark(model_name) }}
+    {%- endset -%}
+    {%- set found = run_query(query) -%}
+    {%- if not found or found[0][0] is none -%}{{ return(none) }}{%- endif -%}
+    {%- set first = modules.datetime.date.fromisoformat(found[0][0] | string) -%}
+    {%- set start = first - modules.datetime.timedelta(days=1) -%}
+    {{ return("least(" ~ window.start ~ ", cast('" ~ start.isoformat() ~ "' as timestamp))") }}
 {%- endmacro %}

@@ -18,8 +18,8 @@
     {{ return([
         'layout', 'meter_id', 'channel', 'timestamp_text', 'wall_clock_at', 'utc_offset_minutes',
         'value_text', 'value', 'unit_text', 'interval_text', 'interval_minutes',
-        'source_quality_flag', 'source_reason_code', 'value_position',
-        'source_file', 'source_line', 'file_sha256', 'load_id'
+        'source_quality_flag', 'source_reason_code', 'version_text', 'version_value',
+        'value_position', 'source_file', 'source_line', 'file_sha256', 'load_id'
     ]) }}
 {%- endmacro %}
 
@@ -28,11 +28,12 @@
     row check: for the rest the parsed values say it, and the lineage points at the raw row. -#}
 {% macro validated_base_columns() -%}
     {{ return([
-        'layout', 'meter_id', 'channel', 'reading_start_at', 'reading_end_at', 'interval_minutes',
-        'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale', 'timezone',
-        'source_quality_flag', 'source_reason_code', 'value_position', 'source_file',
-        'source_line', 'file_sha256', 'load_id', 'row_reason', 'timestamp_text', 'value_text',
-        'interval_text'
+        'layout', 'meter_id', 'channel', 'channel_kind', 'reading_start_at', 'reading_end_at',
+        'interval_minutes', 'value', 'value_kind', 'unit_text', 'unit_kind', 'unit_scale',
+        'timezone',
+        'source_quality_flag', 'source_reason_code', 'version_text', 'version_value',
+        'value_position', 'source_file', 'source_line', 'file_sha256', 'load_id', 'row_reason',
+        'timestamp_text', 'value_text', 'interval_text'
     ]) }}
 {%- endmacro %}
 
@@ -66,6 +67,7 @@
             {%- endfor %}
             '{{ tz }}' as timezone,
             '{{ layout.value_kind }}' as value_kind,
+            {{ channel_kind('staged.channel', layout) }} as channel_kind,
             case
                 when staged.utc_offset_minutes is not null
                     then {{ add_minutes('staged.wall_clock_at', '-staged.utc_offset_minutes') }}
@@ -82,6 +84,7 @@
             {%- endfor %}
             '{{ tz }}' as timezone,
             '{{ layout.value_kind }}' as value_kind,
+            {{ channel_kind('candidates.channel', layout) }} as channel_kind,
             case
                 when candidates.utc_offset_minutes is not null
                     then {{ add_minutes('candidates.wall_clock_at', '-candidates.utc_offset_minutes') }}

@@ -6,7 +6,14 @@
       rows_without_values  rows that carry no reading by design (NEM12 100/200/400/900 records)
       rows_with_values     rows that yielded at least one value
       raw_values           values in those rows (a line of registers or a wide row holds several) -#}
-{%- set raw_tables = ['canonical', 'lcl_original', 'lcl_kaggle', 'sgsc', 'wide', 'cumulative', 'semicolon_kw', 'nem12'] %}
+-- depends_on: {{ source('raw', 'layouts') }}
+{#- Every declared layout's raw table (raw.layouts lists them). #}
+{%- set layouts = [] %}
+{%- for shape in ['long', 'wide', 'nem12'] %}
+    {%- for name in layouts_of_shape(shape) %}
+        {%- do layouts.append(layout_config(name)) %}
+    {%- endfor %}
+{%- endfor %}
 {{
     config(
         materialized='incremental',
@@ -20,19 +27,19 @@ with
 
 raw_rows as (
 
-    {%- for table in raw_tables %}
+    {%- for layout in layouts %}
         select
             _file_sha256 as file_sha256,
             min(_source_file) as source_file,
-            '{{ table }}' as layout,
+            '{{ layout.layout }}' as layout,
             count(*) as raw_rows,
-            {%- if table == 'nem12' %}
+            {%- if layout.shape == 'nem12' %}
                 sum(case when trim(field_001, ' ') <> '300' then 1 else 0 end)
                     as rows_without_values
             {%- else %}
                 0 as rows_without_values
             {%- endif %}
-        from {{ source('raw', table) }}
+        from {{ layout_raw_relation(layout) }}
         {%- if is_incremental() %}
         where _dlt_load_id > {{ watermark() }}
         {%- endif %}

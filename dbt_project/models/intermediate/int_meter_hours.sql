@@ -1,8 +1,9 @@
-{#- Each meter's average demand per UTC hour on the health-checked channels, kept so that
+{#- Each meter's average demand per UTC hour on the channels whose kind is scored for
+    deviations (var deviation_checked_kinds), kept so that
     scoring against weeks of history reads hours, not every reading again. Incremental: the
     UTC days around new data are rebuilt. -#}
-{%- set channels = var('health_checked_channels') %}
-{%- set window = scope_window('int_meter_hours', channels=channels) %}
+{%- set kinds = var('deviation_checked_kinds') %}
+{%- set window = scope_window('int_meter_hours', kinds=kinds) %}
 {{
     config(
         materialized='incremental',
@@ -35,7 +36,7 @@ readings as (
             and cast(fct_readings.reading_start_at as date) = scope.reading_date
     {%- endif %}
     where
-        fct_readings.channel in ('{{ channels | join("', '") }}')
+        fct_readings.channel_kind in ('{{ kinds | join("', '") }}')
     {%- if is_incremental() %}
         and fct_readings.reading_start_at >= {{ window.start }}
         and fct_readings.reading_start_at < {{ window.end }}

@@ -3,9 +3,9 @@
     the MAD (median absolute deviation, floored at var deviation_min_mad_kw); the robust z-score
     is (kW - median) / (1.4826 x MAD). An hour is judged only with at least
     var deviation_min_baseline_weeks earlier hours. -#}
-{%- set channels = var('health_checked_channels') %}
+{%- set kinds = var('deviation_checked_kinds') %}
 {%- set lookback_days = var('baseline_days') + 1 %}
-{%- set window = scope_window('int_meter_hours_scored', lookback_days, lookback_days, channels) %}
+{%- set window = scope_window('int_meter_hours_scored', lookback_days, lookback_days, kinds) %}
 {%- set weeks = (var('baseline_days') / 7) | round(0, 'floor') | int %}
 {%- set week_columns = [] %}
 {%- set deviations_from_baseline = [] %}
@@ -17,7 +17,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('health_checked_channels')) }}",
+        pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('deviation_checked_kinds')) }}",
         post_hook=[
             "{{ store_in_time_order('local_hour_start_at') }}",
             "{{ record_test_scope('local_hour_start_at', var('baseline_days') + 1) }}",
@@ -49,7 +49,7 @@ hourly as (
         and meter_hours.hour_start_at < {{ window.end }}
         and meter_hours.meter_id in (
             select meter_id
-            from ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as touched
+            from ({{ local_days_touched('int_meter_hours_scored', lookback_days, kinds) }}) as touched
         )
     {%- endif %}
 
@@ -104,7 +104,7 @@ judged as (
     select history.*
     from history
     {%- if is_incremental() %}
-    inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, channels) }}) as scope
+    inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, kinds) }}) as scope
         on
             history.meter_id = scope.meter_id
             and cast(history.local_hour_start_at as date) = scope.local_date

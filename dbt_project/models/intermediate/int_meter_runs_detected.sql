@@ -1,13 +1,15 @@
-{#- Runs of one repeated value on the health-checked channels: consecutive published readings
-    (no gap between them) with the same kW. Long zero runs point at a dead meter or a lost supply,
-    long constant non-zero runs at a stuck register. Only runs at least as long as
-    var zero_run_min_hours / constant_run_min_hours are kept. -#}
-{%- set channels = var('health_checked_channels') %}
+{#- Runs of one repeated value on every channel: consecutive published readings (no gap
+    between them) with the same kW. Long zero runs point at a dead meter or a lost supply, long
+    constant non-zero runs at a stuck register. Only runs at least as long as the channel kind's
+    threshold (vars zero_run_min_hours / constant_run_min_hours, per kind) are kept; a kind
+    without a zero-run threshold (export, generation, sub-meters) is never faulty from zeros. -#}
+{%- set zero_hours = var('zero_run_min_hours') %}
+{%- set constant_hours = var('constant_run_min_hours') %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_runs_after_context('int_meter_runs_detected', var('health_checked_channels')) }}",
+        pre_hook="{{ delete_runs_after_context('int_meter_runs_detected') }}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
     )
 }}
@@ -21,18 +23,18 @@ readings as (
     select
         fct_readings.meter_id,
         fct_readings.channel,
+        fct_readings.channel_kind,
         fct_readings.reading_start_at,
         fct_readings.reading_end_at,
         round(cast(fct_readings.kw as {{ dbt.type_numeric() }}), 6) as kw
     from {{ ref('fct_readings') }} as fct_readings
     {%- if is_incremental() %}
-    inner join ({{ run_context('int_meter_runs_detected', channels) }}) as context
+    inner join ({{ run_context('int_meter_runs_detected') }}) as context
         on
             fct_readings.meter_id = context.meter_id
             and fct_readings.channel = context.channel
             and fct_readings.reading_start_at >= context.context_start_at
     {%- endif %}
-    where fct_readings.channel in ('{{ channels | join("', '") }}')
 
 ),
 
@@ -69,13 +71,14 @@ runs as (
     select
         meter_id,
         channel,
+        channel_kind,
         run_number,
         min(kw) as kw,
         min(reading_start_at) as run_start_at,
         max(reading_end_at) as run_end_at,
         count(*) as readings
     from numbered
-    group by meter_id, channel, run_number
+    group by meter_id, channel, channel_kind, run_number
 
 ),
 
@@ -84,6 +87,7 @@ long_runs as (
     select
         meter_id,
         channel,
+        channel_kind,
         case when kw = 0 then 'zero_run' else 'constant_run' end as run_kind,
         kw,
         run_start_at,
@@ -92,14 +96,16 @@ long_runs as (
         {{ minutes_between('run_start_at', 'run_end_at') }} / 60.0 as run_hours
     from runs
     where
-        (
-            kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
-            >= {{ var('zero_run_min_hours') }} * 60
-        )
-        or (
-            kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }}
-            >= {{ var('constant_run_min_hours') }} * 60
-        )
+        (kw = 0 and {{ minutes_between('run_start_at', 'run_end_at') }} >= case channel_kind
+            {%- for kind, hours in zero_hours.items() if hours is not none %}
+                when '{{ kind }}' then {{ hours }} * 60
+            {%- endfor %}
+        end)
+        or (kw <> 0 and {{ minutes_between('run_start_at', 'run_end_at') }} >= case channel_kind
+            {%- for kind, hours in constant_hours.items() if hours is not none %}
+                when '{{ kind }}' then {{ hours }} * 60
+            {%- endfor %}
+        end)
 
 )
 

@@ -56,6 +56,7 @@ days as (
         1440 / nullif(blocks.interval_minutes, 0) as intervals_per_day,
         {{ nem12_after_values(fields, 1) }} as quality_method,
         {{ nem12_after_values(fields, 2) }} as reason_code,
+        {{ nem12_after_values(fields, 4) }} as update_datetime,
         {{ try_strptime('positioned.field_002', '%Y%m%d') }} as interval_date
     from positioned
     inner join blocks
@@ -136,6 +137,14 @@ readings as (
         interval_minutes,
         left(coalesce(event_quality_method, quality_method), 1) as source_quality_flag,
         coalesce(event_reason_code, reason_code) as source_reason_code,
+        {%- if layout.version_format %}
+        -- The 300 record's UpdateDateTime: when the meter data provider last changed the day.
+            update_datetime as version_text,
+            {{ version_value('update_datetime', layout.version_format) }} as version_value,
+        {%- else %}
+        cast(null as varchar) as version_text,
+        cast(null as double precision) as version_value,
+        {%- endif %}
         interval_number as value_position,
         source_file,
         source_line,

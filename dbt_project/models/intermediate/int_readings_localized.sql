@@ -1,31 +1,43 @@
-{#- Published consumption readings (var consumption_channel) in each meter's local time, with
-    the calendar facts analytics group by: local day, hour, weekday, season, and whether the
-    meter is healthy and the day complete. -#}
+{#- Each meter's published consumption (its channels of kind `consumption`, summed per interval:
+    a site's import) in its local time, with the calendar facts analytics group by: local day,
+    hour, weekday, season. Export, generation and sub-meter channels are left out. -#}
 
 with
+
+consumption as (
+
+    select
+        meter_id,
+        reading_start_at,
+        max(reading_end_at) as reading_end_at,
+        max(interval_minutes) as interval_minutes,
+        sum(kw) as kw,
+        sum(kwh) as kwh,
+        max(case when is_estimated then 1 else 0 end) = 1 as is_estimated,
+        max(
+            case when not is_estimated and source_quality_flag in ('E', 'S', 'F') then 1 else 0 end
+        ) = 1 as is_source_estimated
+    from {{ ref('fct_readings') }}
+    where channel_kind = 'consumption'
+    group by meter_id, reading_start_at
+
+),
 
 readings as (
 
     select
-        fct_readings.meter_id,
-        fct_readings.reading_start_at,
-        fct_readings.reading_end_at,
-        fct_readings.interval_minutes,
-        fct_readings.kw,
-        fct_readings.kwh,
-        fct_readings.is_estimated,
+        consumption.*,
         dim_meters.timezone,
-        {{ add_minutes('fct_readings.reading_start_at', 'zone_offsets.offset_minutes') }}
+        {{ add_minutes('consumption.reading_start_at', 'zone_offsets.offset_minutes') }}
             as local_start_at
-    from {{ ref('fct_readings') }} as fct_readings
+    from consumption
     inner join {{ ref('dim_meters') }} as dim_meters
-        on fct_readings.meter_id = dim_meters.meter_id
+        on consumption.meter_id = dim_meters.meter_id
     inner join {{ ref('int_timezone_offsets') }} as zone_offsets
         on
             dim_meters.timezone = zone_offsets.timezone
-            and {{ dbt.date_trunc('hour', 'fct_readings.reading_start_at') }}
+            and {{ dbt.date_trunc('hour', 'consumption.reading_start_at') }}
             = zone_offsets.utc_hour_start_at
-    where fct_readings.channel = '{{ var("consumption_channel") }}'
 
 ),
 

@@ -1,24 +1,31 @@
 {#- Every layout's readings in one canonical long form on the UTC time line: one row per value
     in a delivered file (a line of a long layout, a register, a wide cell, a NEM12 interval).
-
-    A new layout's staging model is added to this list. -#}
-{%- set staged_layouts = [
-    ('canonical', ref('stg_canonical__readings')),
-    ('lcl_original', ref('stg_lcl_original__readings')),
-    ('lcl_kaggle', ref('stg_lcl_kaggle__readings')),
-    ('sgsc', ref('stg_sgsc__readings')),
-    ('wide', ref('stg_wide__readings')),
-    ('cumulative', ref('stg_cumulative__readings')),
-    ('semicolon_kw', ref('stg_semicolon_kw__readings')),
-    ('nem12', ref('int_nem12_intervals_unpivoted')),
-] %}
+    Every layout declared in dlt_pipelines/layouts.yml is here, read from its shape's staging
+    model and placed on the time line with its own zone and conventions. -#}
+-- depends_on: {{ ref('stg_long__readings') }}
+-- depends_on: {{ ref('stg_wide__readings') }}
+-- depends_on: {{ ref('int_nem12_intervals_unpivoted') }}
+{%- set staged_by_shape = {
+    'long': ref('stg_long__readings'),
+    'wide': ref('stg_wide__readings'),
+    'nem12': ref('int_nem12_intervals_unpivoted'),
+} %}
+{%- set staged_layouts = [] %}
+{%- for shape, relation in staged_by_shape.items() %}
+    {%- for name in layouts_of_shape(shape) %}
+        {%- do staged_layouts.append((name, relation)) %}
+    {%- endfor %}
+{%- endfor %}
 
 with
 
 {% for name, relation in staged_layouts %}
     {{ name }}_readings as (
 
-        {{ readings_in_utc(relation, layout_config(name)) }}
+        {{ readings_in_utc(
+            "(select * from " ~ relation ~ " where layout = '" ~ name ~ "')",
+            layout_config(name)
+        ) }}
 
     ),
 
@@ -30,6 +37,9 @@ unioned as (
         {%- if not loop.last %}
             union all
         {%- endif %}
+    {%- else %}
+        -- (no layout: only when the project is parsed without a warehouse)
+        select * from {{ ref('stg_long__readings') }}
     {%- endfor %}
 
 )

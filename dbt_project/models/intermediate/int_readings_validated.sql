@@ -4,7 +4,10 @@
     wrong with the row on its own; `quarantine_reason` adds the verdict of comparing it with
     every other version of the same meter, channel and interval: identical versions are exact
     duplicates (the first delivered is kept, the others are `is_duplicate_copy`), differing
-    versions are all quarantined as `conflicting_duplicate`.
+    versions are all quarantined as `conflicting_duplicate`. Where the layout declares a version
+    marker (NEM12's UpdateDateTime, a revised-at column) and the versions' markers differ, the
+    newest is judged alone and the older ones are `is_superseded` (superseded_by_* name the
+    version that won and its marker).
 
     Incremental: a run takes the raw loads newer than its watermark and re-judges the older rows
     that share an interval with them (a late file can turn a published reading into a conflict).
@@ -162,12 +165,15 @@ compared as (
 repeated_intervals as (
 
     -- Intervals delivered more than once (rare): a hash aggregate, no sort of every reading.
+    -- Revised: every version carries the layout's version marker and they differ.
     select
         meter_id,
         channel,
         reading_start_at,
         count(*) as versions,
-        min(comparable_value) <> max(comparable_value) as is_conflicting
+        count(version_value) = count(*) and min(version_value) < max(version_value)
+            as is_revised,
+        max(version_value) as newest_version
     from compared
     where row_reason is null
     group by meter_id, channel, reading_start_at
@@ -181,16 +187,18 @@ repeated_versions as (
         compared.file_sha256,
         compared.source_line,
         compared.value_position,
+        compared.comparable_value,
+        compared.load_id,
+        compared.version_text,
+        compared.meter_id,
+        compared.channel,
+        compared.reading_start_at,
         repeated_intervals.versions,
-        repeated_intervals.is_conflicting,
-        row_number() over (
-            partition by compared.meter_id, compared.channel, compared.reading_start_at
-            order by
-                compared.load_id,
-                compared.file_sha256,
-                compared.source_line,
-                compared.value_position
-        ) as version_rank
+        coalesce(
+            repeated_intervals.is_revised
+            and compared.version_value < repeated_intervals.newest_version,
+            false
+        ) as is_superseded
     from compared
     inner join repeated_intervals
         on
@@ -201,6 +209,33 @@ repeated_versions as (
 
 ),
 
+judged_versions as (
+
+    -- Superseded versions step aside; the rest are judged as before: identical ones keep the
+    -- first delivered, differing ones conflict. newest_* is the version that stands.
+    select
+        repeated_versions.*,
+        min(comparable_value) over current_versions
+        <> max(comparable_value) over current_versions as is_conflicting,
+        row_number() over (
+            partition by meter_id, channel, reading_start_at, is_superseded
+            order by load_id, file_sha256, source_line, value_position
+        ) as version_rank,
+        first_value(file_sha256) over newest_first as newest_file_sha256,
+        first_value(source_line) over newest_first as newest_source_line,
+        first_value(value_position) over newest_first as newest_value_position,
+        first_value(version_text) over newest_first as newest_version_text
+    from repeated_versions
+    window
+        current_versions as (partition by meter_id, channel, reading_start_at, is_superseded),
+        newest_first as (
+            partition by meter_id, channel, reading_start_at
+            order by is_superseded, load_id, file_sha256, source_line, value_position
+            rows between unbounded preceding and unbounded following
+        )
+
+),
+
 final as (
 
     select
@@ -208,18 +243,29 @@ final as (
         compared.comparable_value,
         coalesce(
             compared.row_reason,
-            case when repeated_versions.is_conflicting then 'conflicting_duplicate' end
+            case
+                when not judged_versions.is_superseded and judged_versions.is_conflicting
+                    then 'conflicting_duplicate'
+            end
         ) as quarantine_reason,
         coalesce(
-            not repeated_versions.is_conflicting and repeated_versions.version_rank > 1, false
+            not judged_versions.is_superseded
+            and not judged_versions.is_conflicting
+            and judged_versions.version_rank > 1,
+            false
         ) as is_duplicate_copy,
-        coalesce(repeated_versions.versions, 1) as versions
+        coalesce(judged_versions.is_superseded, false) as is_superseded,
+        {%- for column in ['file_sha256', 'source_line', 'value_position', 'version_text'] %}
+            case when judged_versions.is_superseded then judged_versions.newest_{{ column }} end
+                as superseded_by_{{ column }},
+        {%- endfor %}
+        coalesce(judged_versions.versions, 1) as versions
     from compared
-    left join repeated_versions
+    left join judged_versions
         on
-            compared.file_sha256 = repeated_versions.file_sha256
-            and compared.source_line = repeated_versions.source_line
-            and compared.value_position = repeated_versions.value_position
+            compared.file_sha256 = judged_versions.file_sha256
+            and compared.source_line = judged_versions.source_line
+            and compared.value_position = judged_versions.value_position
 
 )
 

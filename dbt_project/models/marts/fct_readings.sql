@@ -75,6 +75,7 @@ standardized as (
     {%- endif %}
     where
         standardized.quarantine_reason is null
+        and standardized.gap_kwh is null
     {%- if is_incremental() %}
         and standardized.reading_start_at >= {{ window.start }}
         and standardized.reading_start_at < {{ window.end }}
@@ -134,6 +135,7 @@ clean_spans as (
     select
         meter_id,
         channel,
+        channel_kind,
         interval_minutes,
         lag(reading_start_at) over clean_order as previous_start_at,
         lag(reading_end_at) over clean_order as previous_end_at,
@@ -178,6 +180,7 @@ estimated as (
     select
         span_points.meter_id,
         span_points.channel,
+        span_points.channel_kind,
         span_points.reading_start_at,
         {{ add_minutes('span_points.reading_start_at', 'span_points.interval_minutes') }}
             as reading_end_at,
@@ -213,6 +216,7 @@ published as (
     select
         meter_id,
         channel,
+        channel_kind,
         reading_start_at,
         reading_end_at,
         interval_minutes,
@@ -237,6 +241,7 @@ published as (
     select
         meter_id,
         channel,
+        channel_kind,
         reading_start_at,
         reading_end_at,
         interval_minutes,

@@ -1,1 +1,7 @@
-{{ stage_wide_layout(source('raw', 'wide'), source('raw', 'file_headers'), 'wide') }}
+{#- Every wide layout declared in dlt_pipelines/layouts.yml (shape: wide), each read from its own
+    raw table (raw.<raw_table>) with the file's header roles (raw.file_headers), one row per
+    meter cell, in the staging contract (stage_wide_layout). The `layout` column says which
+    layout each row comes from. -#}
+-- depends_on: {{ source('raw', 'layouts') }}
+-- depends_on: {{ source('raw', 'file_headers') }}
+{{ stage_layouts_of_shape('wide') }}

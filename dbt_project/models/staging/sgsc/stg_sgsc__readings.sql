@@ -1,1 +1,0 @@
-{{ stage_long_layout(source('raw', 'sgsc'), 'sgsc') }}
