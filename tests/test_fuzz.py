@@ -43,6 +43,8 @@ select
     case
         when q.reason is not null then q.reason
         when v.is_duplicate_copy then 'duplicate_copy'
+        when v.is_superseded then 'superseded'
+        when g.file_sha256 is not null then 'register_gap_read'
         when f.kw is not null then 'published'
         else 'no verdict'
     end as verdict,
@@ -51,6 +53,9 @@ from intermediate.int_readings_validated as v
 left join marts.quarantined_readings as q
     on q.file_sha256 = v.file_sha256 and q.source_line = v.source_line
     and q.value_position = v.value_position
+left join intermediate.int_register_gap_energy as g
+    on g.file_sha256 = v.file_sha256 and g.source_line = v.source_line
+    and g.value_position = v.value_position
 left join marts.fct_readings as f
     on f.file_sha256 = v.file_sha256 and f.source_line = v.source_line
     and f.meter_id = v.meter_id and f.channel = v.channel
