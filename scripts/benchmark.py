@@ -34,7 +34,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -225,6 +225,8 @@ def bench_full(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> t
 
 def bench_ingest(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> Timing:
     timing = Timing()
+    # Its own database: the full run's warehouse stays for the incremental days.
+    store = replace(store, database=f"{store.database}_ingest")
     for _ in range(repeats):
         home = fresh_home(work / "ingest-home", data)
         store.reset()
