@@ -38,3 +38,19 @@
     {%- endfor -%}
     {{ return(indexes) }}
 {%- endmacro %}
+
+{#- A CTE that a model reads more than once, filtered differently each time: PostgreSQL (12+)
+    materializes such a CTE whole before any filter applies, so an incremental build that needs
+    a few days of int_readings_validated would copy all of it first. `not materialized` inlines
+    it, and each reading's filter reaches the table. Use as `name as {{ inline_cte() }}(`.
+    DuckDB inlines by itself. -#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte', 'smartmeter')()) }}
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}
+{%- endmacro %}
+
+{% macro postgres__inline_cte() -%}
+    not materialized{{ ' ' }}
+{%- endmacro %}

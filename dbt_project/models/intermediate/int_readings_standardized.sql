@@ -19,7 +19,7 @@ numbers as (
 
 ),
 
-validated as (
+validated as {{ inline_cte() }}(
 
     select * from {{ ref('int_readings_validated') }}
     where quarantine_reason is null and not is_duplicate_copy
