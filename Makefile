@@ -46,6 +46,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/benchmark.py --sizes S,M --targets duckdb,postgres --no-schemes --out bench-out/postgres
 
 docs: $(STAMP)
 	rm -rf .docs-home && $(BIN)/smartmeter --home .docs-home init

@@ -12,8 +12,13 @@ reported as the median (the machine is shared and noisy):
   incremental (largest size) one more day for every meter on top of the history
   schemes     (largest size) the export in each partition scheme, ours and the reference's
 
+With --targets duckdb,postgres the same runs go to PostgreSQL too (a fresh database per run on
+the server the libpq variables name; default 127.0.0.1:5432, user postgres), and one more day
+is measured on every size, so both stores' figures stand side by side.
+
 A table goes to stdout and everything to <out>/results.json.
-Usage: python scripts/benchmark.py [--sizes S,M,L] [--repeats 3] [--out bench-out]
+Usage: python scripts/benchmark.py [--sizes S,M,L] [--targets duckdb[,postgres]] [--repeats 3]
+       [--no-schemes] [--out bench-out]
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +49,9 @@ TARGETS = {
     "incremental_share": "one more day on top of L under 10% of the full L run",
     "ingest_rows_per_second": "ingest at least 750,000 rows per second",
     "peak_memory_mb": "peak memory under 4,096 MB",
+    "postgres_full_vs_duckdb": "on M, `smartmeter run --target postgres` within 4x of DuckDB",
+    "postgres_incremental_vs_duckdb": "on M, one more day on PostgreSQL within 4x of DuckDB's",
+    "postgres_ingest_rows_per_second": "ingest into PostgreSQL at least 300,000 rows per second",
 }
 sys.path.insert(0, str(REPO / "scripts"))
 import reference_pipeline  # noqa: E402 (a sibling script, not a package)
@@ -113,6 +121,41 @@ class TreeMemory:
         return self.peak_kb / 1024
 
 
+@dataclass(frozen=True)
+class Store:
+    """Where a benchmark run writes: the embedded DuckDB file, or a PostgreSQL database that
+    is dropped and created again for every run from an empty data home."""
+
+    target: str
+    database: str = "smartmeter_bench"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.target == "postgres":
+            env["PGDATABASE"] = self.database
+        return env
+
+    def reset(self) -> None:
+        if self.target != "postgres":
+            return
+        import psycopg
+
+        settings = {k: os.environ.get(k) for k in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")}
+        with psycopg.connect(
+            host=settings["PGHOST"] or "127.0.0.1",
+            port=int(settings["PGPORT"] or 5432),
+            user=settings["PGUSER"] or "postgres",
+            password=settings["PGPASSWORD"],
+            dbname=os.environ.get("PGADMINDATABASE", "postgres"),
+            autocommit=True,
+        ) as admin:
+            admin.execute(f'drop database if exists "{self.database}" with (force)')
+            admin.execute(f'create database "{self.database}"')
+
+
+DUCKDB = Store("duckdb")
+
+
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak MB of its process tree, stdout)."""
     started = time.perf_counter()
@@ -128,8 +171,9 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return seconds, peak, output
 
 
-def smartmeter(home: Path, *args: str) -> list[str]:
-    return [str(Path(sys.executable).with_name("smartmeter")), "--home", str(home), *args]
+def smartmeter(home: Path, *args: str, store: Store = DUCKDB) -> list[str]:
+    command = [str(Path(sys.executable).with_name("smartmeter")), "--home", str(home), *args]
+    return [*command, "--target", store.target] if store.target != "duckdb" else command
 
 
 def generate(folder: Path, meters: int, days: int, start: date, clean: bool = False) -> Path:
@@ -162,12 +206,13 @@ def fresh_home(root: Path, data: Path) -> Path:
     return root
 
 
-def bench_full(work: Path, data: Path, repeats: int) -> tuple[Timing, Path]:
+def bench_full(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> tuple[Timing, Path]:
     timing = Timing()
-    home = work / "home"
+    home = work / ("home" if store.target == "duckdb" else f"home-{store.target}")
     for _ in range(repeats):
         fresh_home(home, data)
-        seconds, peak, output = timed(smartmeter(home, "run", "--json"))
+        store.reset()
+        seconds, peak, output = timed(smartmeter(home, "run", "--json", store=store), store.env())
         summary = json.loads(output)
         if summary["status"] != "ok":
             raise RuntimeError(f"the benchmark run failed: {summary['messages']}")
@@ -178,11 +223,14 @@ def bench_full(work: Path, data: Path, repeats: int) -> tuple[Timing, Path]:
     return timing, home
 
 
-def bench_ingest(work: Path, data: Path, repeats: int) -> Timing:
+def bench_ingest(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> Timing:
     timing = Timing()
+    # Its own database: the full run's warehouse stays for the incremental days.
+    store = replace(store, database=f"{store.database}_ingest")
     for _ in range(repeats):
         home = fresh_home(work / "ingest-home", data)
-        seconds, peak, _ = timed(smartmeter(home, "ingest"))
+        store.reset()
+        seconds, peak, _ = timed(smartmeter(home, "ingest", store=store), store.env())
         timing.seconds.append(seconds)
         timing.peak_mb.append(peak)
     shutil.rmtree(work / "ingest-home", ignore_errors=True)
@@ -221,14 +269,16 @@ def bench_reference_export(work: Path, data: Path, repeats: int, scheme: str) ->
     return timing
 
 
-def bench_incremental(home: Path, work: Path, meters: int, days: int, repeats: int) -> Timing:
+def bench_incremental(
+    home: Path, work: Path, meters: int, days: int, repeats: int, store: Store = DUCKDB
+) -> Timing:
     """One more day for every meter, `repeats` days in a row, on top of the history."""
     timing = Timing()
     for n in range(repeats):
         day = START + timedelta(days=days + n)
         data = generate(work / f"day-{day}", meters, 1, day, clean=True)
         shutil.copy(data, home / "landing" / data.name)
-        seconds, peak, output = timed(smartmeter(home, "run", "--json"))
+        seconds, peak, output = timed(smartmeter(home, "run", "--json", store=store), store.env())
         summary = json.loads(output)
         timing.seconds.append(seconds)
         timing.peak_mb.append(peak)
@@ -262,6 +312,64 @@ def _other(scheme: str) -> str:
     return "date" if scheme != "date" else "month/meter_id"
 
 
+def bench_postgres(
+    work: Path, data: Path, meters: int, days: int, rows: int, repeats: int
+) -> dict[str, object]:
+    """The full run, ingest alone and one more day on PostgreSQL (after DuckDB's runs, on the
+    same data and machine)."""
+    store = Store("postgres")
+    full, home = bench_full(work, data, repeats, store)
+    ingest = bench_ingest(work, data, repeats, store)
+    incremental = bench_incremental(home, work, meters, days, repeats, store)
+    return {
+        "full": full.as_dict(),
+        "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
+        "incremental": {
+            **incremental.as_dict(),
+            "share_of_full": round(incremental.median() / full.median(), 3),
+        },
+        "server": postgres_settings(store),
+    }
+
+
+def postgres_rows(size: str, rows: int, meters: int, entry: dict) -> list[str]:
+    """Table lines for PostgreSQL; the ratio column is against DuckDB on the same data."""
+    pg = entry["postgres"]
+    duck_full = entry.get("full", {}).get("median_seconds")
+    duck_day = entry.get("incremental", {}).get("median_seconds")
+    duck_ingest = entry.get("ingest", {}).get("median_seconds")
+
+    def line(label: str, count: int, numbers: dict, against: float | None) -> str:
+        timing = Timing(numbers["runs_seconds"], [numbers["peak_mb"] or 0])
+        return row(label, count, timing, against)
+
+    lines = [line(f"{size} postgres run", rows, pg["full"], duck_full)]
+    for step, seconds in pg["full"]["steps_median_seconds"].items():
+        lines.append(row(f"{size}   {step}", rows, Timing([seconds]), None))
+    lines.append(line(f"{size} postgres ingest", rows, pg["ingest"], duck_ingest))
+    lines.append(line(f"{size} postgres + one day", meters * 48, pg["incremental"], duck_day))
+    return lines
+
+
+def postgres_settings(store: Store) -> dict[str, str]:
+    import psycopg
+
+    names = ("work_mem", "shared_buffers", "max_parallel_workers_per_gather", "jit")
+    with psycopg.connect(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=int(os.environ.get("PGPORT", "5432")),
+        user=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD"),
+        dbname=store.database,
+    ) as con:
+        found = con.execute(
+            "select name, current_setting(name) from pg_settings where name = any(%s)",
+            (list(names),),
+        ).fetchall()
+        version = con.execute("show server_version").fetchone()[0]
+    return {"server_version": version, **dict(found)}
+
+
 def machine() -> dict[str, object]:
     cpu, memory_kb = "unknown", 0
     with contextlib.suppress(OSError):
@@ -289,12 +397,21 @@ def row(label: str, rows: int, timing: Timing, reference: float | None = None) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M,L")
+    parser.add_argument("--targets", default="duckdb", help="duckdb, postgres or both")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--no-schemes", action="store_true", help="skip the export comparison of the schemes"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if not targets or any(t not in ("duckdb", "postgres") for t in targets):
+        parser.error("--targets takes duckdb, postgres or both")
+    # With PostgreSQL in the comparison, one more day is measured on every size.
+    every_size_incremental = "postgres" in targets
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {"machine": machine(), "repeats": args.repeats, "sizes": {}}
     lines = [
@@ -306,30 +423,42 @@ def main() -> int:
         data = generate(work / "data", meters, days, START)
         rows = sum(1 for _ in data.open()) - 1
         print(f"{size}: {meters} meters x {days} days, {rows:,} rows", file=sys.stderr)
-        reference = bench_reference(work, data, args.repeats, SCHEMES[0])
-        full, home = bench_full(work, data, args.repeats)
-        ingest = bench_ingest(work, data, args.repeats)
-        entry: dict[str, object] = {
-            "meters": meters,
-            "days": days,
-            "rows": rows,
-            "full": full.as_dict(),
-            "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
-            "reference": reference.as_dict(),
-            "full_vs_reference": round(full.median() / reference.median(), 2),
-        }
-        lines.append(row(f"{size} reference", rows, reference))
-        lines.append(row(f"{size} smartmeter run", rows, full, reference.median()))
-        for step, values in full.steps.items():
-            lines.append(row(f"{size}   {step}", rows, Timing(values), reference.median()))
-        lines.append(row(f"{size} smartmeter ingest", rows, ingest))
-        if size == sizes[-1]:
+        entry: dict[str, object] = {"meters": meters, "days": days, "rows": rows}
+        if "duckdb" in targets:
+            reference = bench_reference(work, data, args.repeats, SCHEMES[0])
+            full, home = bench_full(work, data, args.repeats)
+            ingest = bench_ingest(work, data, args.repeats)
+            entry |= {
+                "full": full.as_dict(),
+                "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
+                "reference": reference.as_dict(),
+                "full_vs_reference": round(full.median() / reference.median(), 2),
+            }
+            lines.append(row(f"{size} reference", rows, reference))
+            lines.append(row(f"{size} smartmeter run", rows, full, reference.median()))
+            for step, values in full.steps.items():
+                lines.append(row(f"{size}   {step}", rows, Timing(values), reference.median()))
+            lines.append(row(f"{size} smartmeter ingest", rows, ingest))
+        if "duckdb" in targets and (size == sizes[-1] or every_size_incremental):
             incremental = bench_incremental(home, work, meters, days, args.repeats)
             entry["incremental"] = {
                 **incremental.as_dict(),
                 "share_of_full": round(incremental.median() / full.median(), 3),
             }
             lines.append(row(f"{size} + one day", meters * 48, incremental, full.median()))
+        if "postgres" in targets:
+            pg = bench_postgres(work, data, meters, days, rows, args.repeats)
+            if "full" in entry and "incremental" in entry:
+                pg["full_vs_duckdb"] = round(
+                    pg["full"]["median_seconds"] / entry["full"]["median_seconds"], 2
+                )
+                pg["incremental_vs_duckdb"] = round(
+                    pg["incremental"]["median_seconds"] / entry["incremental"]["median_seconds"],
+                    2,
+                )
+            entry["postgres"] = pg
+            lines.extend(postgres_rows(size, rows, meters, entry))
+        if "duckdb" in targets and size == sizes[-1] and not args.no_schemes:
             entry["schemes"] = bench_schemes(home, work, data, args.repeats)
             for scheme, numbers in entry["schemes"].items():
                 lines.append(

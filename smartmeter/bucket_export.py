@@ -28,10 +28,13 @@ from smartmeter.export import (
     SCHEMES,
     ExportError,
     ExportReport,
+    RemoteTable,
     _columns_sql,
     _date_list,
     _partition_days,
+    _rows_to_copy,
     partition_dir,
+    present_partitions,
 )
 from smartmeter.faults import crash_point
 from smartmeter.object_store import ObjectStoreError, S3Location
@@ -142,11 +145,14 @@ def _follow_scheme(
     object_store.put_bytes(root.bucket, marker, (scheme + "\n").encode())
 
 
-def _prune(con: duckdb.DuckDBPyConnection, root: S3Location, scheme: str, source: str) -> list:
-    present = {
-        partition_dir(scheme, row[0])
-        for row in con.execute(f"select distinct reading_date from {source}").fetchall()
-    }
+def _prune(
+    con: duckdb.DuckDBPyConnection,
+    root: S3Location,
+    scheme: str,
+    source: str,
+    remote: RemoteTable | None,
+) -> list:
+    present = present_partitions(con, scheme, source, remote)
     removed = []
     for folder, keys in sorted(_partitions_present(root).items()):
         if folder not in present:
@@ -161,7 +167,7 @@ def export_queued_to_bucket(
     scheme: str,
     source: str,
     queue: str,
-    stage_locally: bool,
+    remote: RemoteTable | None,
 ) -> ExportReport:
     if scheme not in SCHEMES:
         raise ExportError(f"unknown partition scheme {scheme!r}; choose one of {SCHEMES}")
@@ -175,16 +181,9 @@ def export_queued_to_bucket(
     for day in queued:
         units[partition_dir(scheme, day)].append(day)
     partition_days = {
-        name: _partition_days(con, source, scheme, days) for name, days in units.items()
+        name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
     }
-    rows_source = source
-    if stage_locally and partition_days:
-        every_day = sorted({d for days in partition_days.values() for d in days})
-        con.execute(
-            f"create or replace temp table export_rows as select * from {source} "
-            f"where reading_date in ({_date_list(every_day)})"
-        )
-        rows_source = "export_rows"
+    rows_source = _rows_to_copy(con, source, partition_days, remote)
     report = ExportReport()
     for name in sorted(units):
         staging = staging_root.child(name)
@@ -194,6 +193,6 @@ def export_queued_to_bucket(
         crash_point("export:after_partition")
         report.partitions.append(name)
         report.rows += rows
-    report.removed = _prune(con, root, scheme, source)
+    report.removed = _prune(con, root, scheme, source, remote)
     report.seconds = time.perf_counter() - started
     return report

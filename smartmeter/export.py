@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -80,18 +80,50 @@ def partition_dir(scheme: str, day: date) -> str:
     return f"reading_date={day:%Y-%m-%d}"
 
 
+@dataclass(frozen=True)
+class RemoteTable:
+    """fct_readings in an attached PostgreSQL database. DuckDB's postgres scanner does not pass
+    a date filter on to PostgreSQL (it would copy the whole table over and filter it here), so
+    the queries that select days are sent to PostgreSQL as they are (postgres_query), where the
+    index on reading_date answers them."""
+
+    database: str
+    table: str
+
+    def query(self, sql: str) -> str:
+        quoted = sql.replace("'", "''")
+        return f"select * from postgres_query('{self.database}', '{quoted}')"
+
+    def present_dates(self) -> str:
+        # A loose index scan: one index probe per distinct date, not a pass over every reading.
+        return self.query(
+            "with recursive days as ("
+            f"(select reading_date from {self.table} order by reading_date limit 1) "
+            f"union all select (select f.reading_date from {self.table} as f "
+            "where f.reading_date > days.reading_date order by f.reading_date limit 1) "
+            "from days where days.reading_date is not null) "
+            "select reading_date from days where reading_date is not null"
+        )
+
+
 def _partition_days(
-    con: duckdb.DuckDBPyConnection, source: str, scheme: str, days: list[date]
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    scheme: str,
+    days: list[date],
+    remote: RemoteTable | None = None,
 ) -> list[date]:
     """The dates a partition holds: the queued date, or every date of a month partition."""
     if scheme != "month/meter_id":
         return days
     first = days[0].replace(day=1)
-    in_month = con.execute(
-        f"select distinct reading_date from {source} where reading_date >= ? "
-        "and reading_date < ? + interval 1 month",
-        [first, first],
-    ).fetchall()
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    where = f"reading_date >= date '{first}' and reading_date < date '{following}'"
+    if remote:
+        sql = remote.query(f"select distinct reading_date from {remote.table} where {where}")
+    else:
+        sql = f"select distinct reading_date from {source} where {where}"
+    in_month = con.execute(sql).fetchall()
     return sorted({row[0] for row in in_month} | set(days))
 
 
@@ -150,17 +182,17 @@ def export_queued(
     scheme: str,
     source: str = "marts.fct_readings",
     queue: str = "intermediate.parquet_export_queue",
-    stage_locally: bool = False,
+    remote: RemoteTable | None = None,
 ) -> ExportReport:
     """Write every queued partition and prune partitions whose dates have no readings left.
 
-    stage_locally: copy the queued rows into DuckDB first, in one query (for a remote source,
-    where one query per partition would scan the remote table again each time)."""
+    remote: the source lives in PostgreSQL; the queued days' rows are copied into DuckDB first,
+    in one query that PostgreSQL filters (one query per partition would read it each time)."""
     location = object_store.parquet_location_or(Path(parquet_root))
     if isinstance(location, object_store.S3Location):
         from smartmeter.bucket_export import export_queued_to_bucket
 
-        return export_queued_to_bucket(con, location, scheme, source, queue, stage_locally)
+        return export_queued_to_bucket(con, location, scheme, source, queue, remote)
     parquet_root = location
     if scheme not in SCHEMES:
         raise ExportError(f"unknown partition scheme {scheme!r}; choose one of {SCHEMES}")
@@ -177,16 +209,9 @@ def export_queued(
     for day in queued:
         units[partition_dir(scheme, day)].append(day)
     partition_days = {
-        name: _partition_days(con, source, scheme, days) for name, days in units.items()
+        name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
     }
-    rows_source = source
-    if stage_locally and partition_days:
-        every_day = sorted({d for days in partition_days.values() for d in days})
-        con.execute(
-            f"create or replace temp table export_rows as select * from {source} "
-            f"where reading_date in ({_date_list(every_day)})"
-        )
-        rows_source = "export_rows"
+    rows_source = _rows_to_copy(con, source, partition_days, remote)
     report = ExportReport()
     # Replaced partitions (a folder of files per meter) are deleted on a second thread while
     # DuckDB writes the next partition: unlinking thousands of files is mostly system time.
@@ -206,7 +231,7 @@ def export_queued(
             crash_point("export:after_partition")
             report.partitions.append(name)
             report.rows += rows
-    report.removed = _prune(con, root, scheme, source)
+    report.removed = _prune(con, root, scheme, source, remote)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -229,11 +254,40 @@ def _follow_scheme(
     marker.write_text(scheme + "\n")
 
 
-def _prune(con: duckdb.DuckDBPyConnection, root: Path, scheme: str, source: str) -> list[str]:
-    present = {
-        partition_dir(scheme, row[0])
-        for row in con.execute(f"select distinct reading_date from {source}").fetchall()
-    }
+def _rows_to_copy(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    partition_days: dict[str, list[date]],
+    remote: RemoteTable | None,
+) -> str:
+    """The relation the partitions are copied from: a remote source's queued days fetched
+    once into a temporary table, or the source itself."""
+    if not (remote and partition_days):
+        return source
+    every_day = sorted({d for days in partition_days.values() for d in days})
+    columns = ", ".join(EXPORTED_COLUMNS)
+    wanted = f"reading_date in ({_date_list(every_day)})"
+    rows = remote.query(f"select {columns} from {remote.table} where {wanted}")
+    con.execute(f"create or replace temp table export_rows as {rows}")
+    return "export_rows"
+
+
+def present_partitions(
+    con: duckdb.DuckDBPyConnection, scheme: str, source: str, remote: RemoteTable | None
+) -> set[str]:
+    """The partitions that have readings now (the others are pruned)."""
+    dates = remote.present_dates() if remote else f"select distinct reading_date from {source}"
+    return {partition_dir(scheme, row[0]) for row in con.execute(dates).fetchall()}
+
+
+def _prune(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    scheme: str,
+    source: str,
+    remote: RemoteTable | None = None,
+) -> list[str]:
+    present = present_partitions(con, scheme, source, remote)
     removed = []
     prefix = "reading_month=" if scheme == "month/meter_id" else "reading_date="
     for folder in root.iterdir():
@@ -281,7 +335,7 @@ def export_warehouse(home: Home, target: str, scheme: str | None = None) -> Expo
             scheme,
             source="warehouse.marts.fct_readings",
             queue="warehouse.intermediate.parquet_export_queue",
-            stage_locally=True,
+            remote=RemoteTable("warehouse", "marts.fct_readings"),
         )
     finally:
         con.close()

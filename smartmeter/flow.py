@@ -49,7 +49,8 @@ RETRY_BASE_ENV = "SMARTMETER_RETRY_BASE_SECONDS"  # first backoff; tests make it
 PERMANENT_OS_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
 TRANSIENT_DBT_OUTPUT = re.compile(
     r"could not connect|connection refused|server closed the connection|terminating connection"
-    r"|could not set lock|conflicting lock|database is locked|no such file or directory.*socket",
+    r"|could not set lock|conflicting lock|database is locked|no such file or directory.*socket"
+    r"|the database system is (?:shutting down|starting up|in recovery mode)",
     re.IGNORECASE,
 )
 

@@ -35,7 +35,9 @@ from smartmeter.warehouse import PostgresSettings, Warehouse
 
 # How much file content one dlt load takes at most; bounds memory on a large backlog.
 BATCH_BYTES = 512 << 20
-LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "csv"}
+# dlt writes Parquet for both; PostgreSQL copies it in through ADBC (binary COPY), with no
+# per-row conversion to CSV and no text re-parsing in the server.
+LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "parquet"}
 
 RECEIVED, LOADED, DUPLICATE, DEAD_LETTERED = "received", "loaded", "duplicate", "dead_lettered"
 

@@ -93,8 +93,7 @@
 
 
 {#- strptime-style parsing (%Y %m %d %H %M %S %f %n %y). DuckDB has try_strptime; PostgreSQL
-    gets the format compiled here into a regex plus a field order, read by
-    smartmeter_timestamp_from_parts (created on run start). -#}
+    gets the format compiled here into plain SQL (see postgres__try_strptime). -#}
 {% macro try_strptime(expr, format) -%}
     {{ return(adapter.dispatch('try_strptime', 'smartmeter')(expr, format)) }}
 {%- endmacro %}
@@ -104,37 +103,179 @@
     cast(try_strptime(trim({{ expr }}, ' '), '{{ format }}') as timestamp)
 {%- endmacro %}
 
+{#- PostgreSQL: set-based, no function call per row, never raising. The text is read once (a
+    scalar subquery; OFFSET 0 keeps each step from being inlined and so re-evaluated):
+    1. the usual spelling, every field at its full width ('2024-03-05 07:30'), is recognized
+       by its length, a LIKE pattern and its digits, and its fields are read by position
+       (substr: PostgreSQL's regular expressions cost microseconds a row, this does not);
+    2. any other text goes through the format's regular expression (one digit for a month,
+       day or hour is allowed there), which also rejects what does not match;
+    3. the fields are range-checked (month, day of that month in the Gregorian calendar, hour,
+       minute, second, year 1 or later) before make_timestamp, so it cannot raise: an
+       impossible date such as 2024-02-30 or 2024-13-01 is NULL. -#}
 {% macro postgres__try_strptime(expr, format) -%}
-    {%- set compiled = strptime_to_regex(format) -%}
-    {{ helper_schema() }}.smartmeter_timestamp_from_parts(
-        regexp_match(trim({{ expr }}, ' '), '^{{ compiled.regex }}$'), '{{ compiled.fields }}'
+    {%- set plan = strptime_to_regex(format) -%}
+    {%- set parts = {'Y': 'year', 'y': 'year', 'm': 'month', 'd': 'day', 'H': 'hour', 'M': 'minute', 'S': 'second', 'f': 'fraction', 'n': 'fraction'} -%}
+    {%- set defaults = {'year': '1970', 'month': '1', 'day': '1', 'hour': '0', 'minute': '0', 'second': '0', 'fraction': '0'} -%}
+    {%- set found = {} -%}
+    {%- for field in plan.fields -%}
+        {%- do found.update({parts[field]: (field, loop.index)}) -%}
+    {%- endfor -%}
+    (
+        select
+            case
+                when not parsed.is_match then null
+                when
+                    parsed.year < 1 or parsed.month not between 1 and 12 or parsed.day < 1
+                    or parsed.hour > 23 or parsed.minute > 59 or parsed.second > 59
+                    then null
+                when parsed.day > case
+                    when parsed.month in (4, 6, 9, 11) then 30
+                    when parsed.month <> 2 then 31
+                    when
+                        mod(parsed.year, 4) = 0
+                        and (mod(parsed.year, 100) <> 0 or mod(parsed.year, 400) = 0)
+                        then 29
+                    else 28
+                end then null
+                {%- if 'n' in plan.fields %}
+                {#- DuckDB reads %n into a nanosecond timestamp, which ends in 1677 and 2262 #}
+                when
+                    make_timestamp(parsed.year, parsed.month, parsed.day, 0, 0, 0)
+                    not between '1677-09-22' and '2262-04-11'
+                    then null
+                {%- endif %}
+                else make_timestamp(
+                    parsed.year, parsed.month, parsed.day,
+                    parsed.hour, parsed.minute, parsed.second + parsed.fraction
+                )
+            end
+        from (
+            select
+                coalesce(matched.is_full_width or matched.groups is not null, false) as is_match
+                {%- for name in ['year', 'month', 'day', 'hour', 'minute', 'second', 'fraction'] %},
+                {%- if name not in found %}
+                {{ defaults[name] }} as {{ name }}
+                {%- else %}
+                {%- set field, group = found[name] %}
+                {%- set at = plan.positions[group - 1] %}
+                {%- if field in 'fn' %}
+                {#- microseconds, the rest cut off (as DuckDB's cast of %n does) #}
+                cast('0.' || left(case
+                    when matched.is_full_width then substr(matched.t, {{ at[0] }})
+                    else matched.groups[{{ group }}]
+                end, 6) as double precision) as {{ name }}
+                {%- else %}
+                {{ '2000 + ' if field == 'y' }}cast(case
+                    when matched.is_full_width then substr(matched.t, {{ at[0] }}, {{ at[1] }})
+                    else matched.groups[{{ group }}]
+                end as integer) as {{ name }}
+                {%- endif %}
+                {%- endif %}
+                {%- endfor %}
+            from (
+                select
+                    shaped.t,
+                    shaped.is_full_width,
+                    case
+                        when not shaped.is_full_width
+                            then regexp_match(shaped.t, '^{{ plan.regex }}$')
+                    end as groups
+                from (
+                    select
+                        text_in.t,
+                        coalesce(
+                            {%- if plan.full_width_ok %}
+                            {%- if plan.fraction_digits %}
+                            length(text_in.t)
+                            between {{ plan.length + 1 }} and {{ plan.length + plan.fraction_digits }}
+                            {%- else %}
+                            length(text_in.t) = {{ plan.length }}
+                            {%- endif %}
+                            and text_in.t like '{{ plan.like }}'
+                            and ltrim(
+                                {%- for at in plan.positions %}
+                                {%- if at[1] %}substr(text_in.t, {{ at[0] }}, {{ at[1] }})
+                                {%- else %}substr(text_in.t, {{ at[0] }}){% endif %}
+                                {{- ' || ' if not loop.last }}
+                                {%- endfor %}{{ "''" if not plan.positions }}, '0123456789'
+                            ) = '',
+                            {%- else %}
+                            false,
+                            {%- endif %}
+                            false
+                        ) as is_full_width
+                    from (select trim({{ expr }}, ' ') as t offset 0) as text_in
+                    offset 0
+                ) as shaped
+                offset 0
+            ) as matched
+            offset 0
+        ) as parsed
     )
 {%- endmacro %}
 
+{#- A strptime format compiled for PostgreSQL: `regex` (one group per field, `fields` their
+    codes in order), read as DuckDB reads it: 1-4 digits for %Y, 1-2 for the others, 1-6 for
+    %f and 1-9 for %n, each field taking as many digits as it can (a field followed directly by
+    another takes all its digits: 2024111 is 2024-11-1 for %Y%m%d); and the full-width form:
+    each field's (start, width) in `positions` (width none: a trailing %f/%n of up to
+    `fraction_digits` digits), the text's `length` without it and its `like` pattern.
+    `full_width_ok` is false when a %f/%n is not last (such text always takes the regex). -#}
 {% macro strptime_to_regex(format) -%}
     {%- set codes = {
-        'Y': ('([0-9]{4})', 'Y'), 'y': ('([0-9]{2})', 'y'), 'm': ('([0-9]{1,2})', 'm'),
-        'd': ('([0-9]{1,2})', 'd'), 'H': ('([0-9]{1,2})', 'H'), 'M': ('([0-9]{2})', 'M'),
-        'S': ('([0-9]{2})', 'S'), 'f': ('([0-9]{1,9})', 'f'), 'n': ('([0-9]{1,9})', 'f')
+        'Y': ('Y', 4), 'y': ('y', 2), 'm': ('m', 2), 'd': ('d', 2), 'H': ('H', 2),
+        'M': ('M', 2), 'S': ('S', 2), 'f': ('f', 6), 'n': ('n', 9)
     } -%}
-    {%- set ns = namespace(regex='', fields='', escaped=false) -%}
+    {%- set ns = namespace(
+        like='', length=0, escaped=false, fraction_at=none, fraction_digits=0,
+        full_width_ok=true, follows_field=false
+    ) -%}
+    {%- set pieces = [] -%}
+    {%- set fields = [] -%}
+    {%- set positions = [] -%}
     {%- for ch in format -%}
         {%- if ns.escaped -%}
             {%- if ch not in codes -%}
                 {{ exceptions.raise_compiler_error("unsupported timestamp format code %" ~ ch ~ " in " ~ format) }}
             {%- endif -%}
-            {%- set ns.regex = ns.regex ~ codes[ch][0] -%}
-            {%- set ns.fields = ns.fields ~ codes[ch][1] -%}
+            {%- set code, width = codes[ch] -%}
+            {%- if ns.fraction_at is not none -%}
+                {%- set ns.full_width_ok = false -%}
+            {%- endif -%}
+            {%- if ns.follows_field -%}
+                {%- do pieces.append(pieces.pop() | replace('{1,', '{')) -%}
+            {%- endif -%}
+            {%- do pieces.append('([0-9]{1,' ~ width ~ '})') -%}
+            {%- do fields.append(code) -%}
+            {%- if code in 'fn' -%}
+                {%- do positions.append((ns.length + 1, none)) -%}
+                {%- set ns.fraction_at = ns.length + 1 -%}
+                {%- set ns.fraction_digits = width -%}
+            {%- else -%}
+                {%- do positions.append((ns.length + 1, width)) -%}
+                {%- set ns.like = ns.like ~ ('_' * width) -%}
+                {%- set ns.length = ns.length + width -%}
+            {%- endif -%}
             {%- set ns.escaped = false -%}
+            {%- set ns.follows_field = true -%}
         {%- elif ch == '%' -%}
             {%- set ns.escaped = true -%}
-        {%- elif ch in '.^$*+?()[]{}|\\' -%}
-            {%- set ns.regex = ns.regex ~ '[' ~ ch ~ ']' -%}
         {%- else -%}
-            {%- set ns.regex = ns.regex ~ ch -%}
+            {%- if ns.fraction_at is not none -%}
+                {%- set ns.full_width_ok = false -%}
+            {%- endif -%}
+            {%- do pieces.append('[' ~ ch ~ ']' if ch in '.^$*+?()[]{}|\\' else ch) -%}
+            {%- set ns.like = ns.like ~ ('\\' ~ ch if ch in '%_\\' else ch) -%}
+            {%- set ns.length = ns.length + 1 -%}
+            {%- set ns.follows_field = false -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return({'regex': ns.regex, 'fields': ns.fields}) }}
+    {{ return({
+        'regex': pieces | join(''), 'fields': fields | join(''), 'positions': positions,
+        'length': ns.length, 'like': ns.like, 'fraction_digits': ns.fraction_digits,
+        'full_width_ok': ns.full_width_ok
+    }) }}
 {%- endmacro %}
 
 

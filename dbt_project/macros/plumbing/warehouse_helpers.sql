@@ -34,35 +34,8 @@
 {% macro default__create_store_functions() -%}
 {%- endmacro %}
 
-{#- PostgreSQL has no try_strptime: this reads the regex groups compiled by strptime_to_regex
-    and returns NULL (instead of raising) for impossible dates such as 2024-13-45. -#}
+{#- PostgreSQL parsed timestamps with a PL/pgSQL function, one call per row; try_strptime is
+    plain SQL now (macros/cross_db/parsing.sql). Warehouses built before lose the function. -#}
 {% macro postgres__create_store_functions() -%}
-    create or replace function {{ helper_schema() }}.smartmeter_timestamp_from_parts(
-        parts text[], fields text
-    ) returns timestamp language plpgsql immutable as $fn$
-    declare
-        y int := 1970; mo int := 1; d int := 1; h int := 0; mi int := 0;
-        s double precision := 0; i int;
-    begin
-        if parts is null then return null; end if;
-        for i in 1 .. length(fields) loop
-            case substr(fields, i, 1)
-                when 'Y' then y := parts[i]::int;
-                when 'y' then y := 2000 + parts[i]::int;
-                when 'm' then mo := parts[i]::int;
-                when 'd' then d := parts[i]::int;
-                when 'H' then h := parts[i]::int;
-                when 'M' then mi := parts[i]::int;
-                when 'S' then s := s + parts[i]::int;
-                -- truncated to the microsecond, as DuckDB keeps it
-                when 'f' then s := s + ('0.' || left(parts[i], 6))::double precision;
-                else null;
-            end case;
-        end loop;
-        if h > 23 or mi > 59 or s >= 60 then return null; end if;
-        return make_timestamp(y, mo, d, h, mi, s);
-    exception when others then
-        return null;
-    end
-    $fn$;
+    drop function if exists {{ helper_schema() }}.smartmeter_timestamp_from_parts(text[], text);
 {%- endmacro %}

@@ -8,6 +8,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['file_sha256'], ['value_date']]),
         incremental_strategy='append',
         pre_hook="{{ delete_file_days_touched() }}",
         post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",

@@ -17,6 +17,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['file_sha256']]),
         incremental_strategy='delete+insert',
         unique_key='file_sha256',
         post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",

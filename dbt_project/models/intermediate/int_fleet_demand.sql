@@ -13,6 +13,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['slot_start_at']]),
         incremental_strategy='append',
         pre_hook="{{ delete_fleet_slots_touched() }}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],

@@ -9,6 +9,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('int_forecasts_backtested', 'local_date', 7 * var('like_day_weeks')) }}",
         post_hook=[

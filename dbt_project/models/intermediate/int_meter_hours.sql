@@ -7,6 +7,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['meter_id', 'channel', 'hour_start_at'], ['hour_start_at']]),
         incremental_strategy='append',
         pre_hook="{{ delete_utc_days_touched('int_meter_hours', 'hour_start_at') }}",
         post_hook=[

@@ -4,6 +4,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('int_meter_hours_localized') }}",
         post_hook=[

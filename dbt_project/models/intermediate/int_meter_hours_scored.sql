@@ -16,6 +16,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['local_hour_start_at'], ['meter_id', 'channel', 'hour_start_at']]),
         incremental_strategy='append',
         pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('deviation_checked_kinds')) }}",
         post_hook=[

@@ -8,6 +8,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['meter_id', 'channel', 'run_end_at']]),
         incremental_strategy='append',
         pre_hook="{{ delete_runs_after_context('int_meter_runs_detected') }}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],

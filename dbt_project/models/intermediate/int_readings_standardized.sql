@@ -27,7 +27,7 @@ numbers as (
 
 ),
 
-validated as (
+validated as {{ inline_cte() }}(
 
     select * from {{ ref('int_readings_validated') }}
     where quarantine_reason is null and not is_duplicate_copy and not is_superseded

@@ -15,6 +15,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['meter_id', 'channel', 'reading_start_at'], ['reading_start_at'], ['reading_date']]),
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_utc_days_touched('fct_readings', 'reading_start_at') }}",

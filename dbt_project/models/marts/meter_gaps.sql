@@ -8,6 +8,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['meter_id', 'channel', 'gap_start_at']]),
         incremental_strategy='append',
         pre_hook="{{ delete_meter_gaps_after_new_data() }}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],

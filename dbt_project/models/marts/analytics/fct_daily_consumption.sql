@@ -12,6 +12,7 @@
 {{
     config(
         materialized='incremental',
+        indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         pre_hook=[
             "{{ delete_local_days_touched('fct_daily_consumption') }}",
