@@ -31,9 +31,7 @@ from smartmeter.export import (
     RemoteTable,
     _columns_sql,
     _date_list,
-    _partition_days,
-    _rows_to_copy,
-    partition_dir,
+    plan_partitions,
     present_partitions,
 )
 from smartmeter.faults import crash_point
@@ -176,14 +174,7 @@ def export_queued_to_bucket(
     root, staging_root = location.child("readings"), location.child("_staging")
     object_store.delete_keys(staging_root.bucket, _keys_under(staging_root))  # a killed run's
     _follow_scheme(con, root, scheme, source, queue)
-    queued = [r[0] for r in con.execute(f"select distinct reading_date from {queue}").fetchall()]
-    units: dict[str, list[date]] = defaultdict(list)
-    for day in queued:
-        units[partition_dir(scheme, day)].append(day)
-    partition_days = {
-        name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
-    }
-    rows_source = _rows_to_copy(con, source, partition_days, remote)
+    units, partition_days, rows_source = plan_partitions(con, scheme, source, queue, remote)
     report = ExportReport()
     for name in sorted(units):
         staging = staging_root.child(name)

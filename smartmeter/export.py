@@ -202,16 +202,7 @@ def export_queued(
     for leftover in [*root.glob(".staging-*"), *root.glob(".old-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
     _follow_scheme(con, root, scheme, source, queue)
-    queued = [
-        row[0] for row in con.execute(f"select distinct reading_date from {queue}").fetchall()
-    ]
-    units: dict[str, list[date]] = defaultdict(list)
-    for day in queued:
-        units[partition_dir(scheme, day)].append(day)
-    partition_days = {
-        name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
-    }
-    rows_source = _rows_to_copy(con, source, partition_days, remote)
+    units, partition_days, rows_source = plan_partitions(con, scheme, source, queue, remote)
     report = ExportReport()
     # Replaced partitions (a folder of files per meter) are deleted on a second thread while
     # DuckDB writes the next partition: unlinking thousands of files is mostly system time.
@@ -252,6 +243,27 @@ def _follow_scheme(
             f"select distinct reading_date, current_timestamp from {source}"
         )
     marker.write_text(scheme + "\n")
+
+
+def plan_partitions(
+    con: duckdb.DuckDBPyConnection,
+    scheme: str,
+    source: str,
+    queue: str,
+    remote: RemoteTable | None,
+) -> tuple[dict[str, list[date]], dict[str, list[date]], str]:
+    """What the queue asks for: per partition, the queued dates and every date it holds; and
+    the relation to copy the rows from."""
+    queued = [
+        row[0] for row in con.execute(f"select distinct reading_date from {queue}").fetchall()
+    ]
+    units: dict[str, list[date]] = defaultdict(list)
+    for day in queued:
+        units[partition_dir(scheme, day)].append(day)
+    partition_days = {
+        name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
+    }
+    return units, partition_days, _rows_to_copy(con, source, partition_days, remote)
 
 
 def _rows_to_copy(

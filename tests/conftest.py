@@ -81,6 +81,21 @@ def duck(home: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
 
 
+def home_after_one_run(tmp_path_factory, name: str, write_landing) -> Path:
+    """A data home whose landing `write_landing(folder)` filled, after one `smartmeter run`."""
+    home = tmp_path_factory.mktemp(name) / "home"
+    write_landing(home / "landing")
+    result = run_cli(home, "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return home
+
+
+def q(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a query on a home's DuckDB warehouse (read-only)."""
+    with duck(home) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
 def count_data_lines(path: Path, has_header: bool) -> int:
     """An independent count of a file's data lines: non-blank lines, less the header."""
     data = path.read_bytes()

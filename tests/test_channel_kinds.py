@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import pytest
 from channel_inputs import PROSUMER_CHANNELS, SLOTS, write_prosumer_file
-from conftest import duck, run_cli
+from conftest import home_after_one_run, q
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def prosumers(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kinds") / "home"
-    write_prosumer_file(home / "landing")
-    result = run_cli(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return home
-
-
-def q(home, sql: str) -> list[tuple]:
-    with duck(home) as con:
-        return con.execute(sql).fetchall()
+    return home_after_one_run(tmp_path_factory, "kinds", write_prosumer_file)
 
 
 def test_every_published_reading_carries_its_channel_kind(prosumers):

@@ -8,23 +8,14 @@ from datetime import timedelta
 
 import pytest
 from channel_inputs import START, register_energy, register_meters, write_register_file
-from conftest import duck, run_cli
+from conftest import home_after_one_run, q, run_cli
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def registers(tmp_path_factory):
-    home = tmp_path_factory.mktemp("registers") / "home"
-    write_register_file(home / "landing")
-    result = run_cli(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return home
-
-
-def q(home, sql: str, params: list | None = None) -> list[tuple]:
-    with duck(home) as con:
-        return con.execute(sql, params or []).fetchall()
+    return home_after_one_run(tmp_path_factory, "registers", write_register_file)
 
 
 def test_published_plus_gap_energy_is_the_register_increase(registers):

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import pytest
 from channel_inputs import CORRECTED, ORIGINAL, write_nem12_revisions
-from conftest import duck, run_cli
+from conftest import home_after_one_run, q, run_cli
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def revised(tmp_path_factory):
-    home = tmp_path_factory.mktemp("revisions") / "home"
-    write_nem12_revisions(home / "landing")
-    result = run_cli(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return home
-
-
-def q(home, sql: str) -> list[tuple]:
-    with duck(home) as con:
-        return con.execute(sql).fetchall()
+    return home_after_one_run(tmp_path_factory, "revisions", write_nem12_revisions)
 
 
 def test_the_newest_version_is_published_and_the_older_superseded(revised):

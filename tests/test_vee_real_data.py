@@ -6,7 +6,7 @@ import csv
 from datetime import datetime
 
 import pytest
-from conftest import duck, land, real_files, run_cli
+from conftest import land, q, real_files, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -20,11 +20,6 @@ def real_home(tmp_path_factory, real_data):
     result = run_cli(home, "run")
     assert result.returncode == 0, result.stdout + result.stderr
     return home
-
-
-def q(home, sql: str, params: list | None = None) -> list[tuple]:
-    with duck(home) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 def test_every_real_file_balances(real_home):

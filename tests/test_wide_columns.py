@@ -7,23 +7,14 @@ from datetime import timedelta
 
 import pytest
 from channel_inputs import START, WIDE_CHANNELS, WIDE_SLOTS, wide_estimated, write_wide_file
-from conftest import duck, run_cli
+from conftest import home_after_one_run, q
 
 from dlt_pipelines.layouts import LayoutConfigError, _parse_entry, load_layouts
 
 
 @pytest.fixture(scope="module")
 def wide_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("wide") / "home"
-    write_wide_file(home / "landing")
-    result = run_cli(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return home
-
-
-def q(home, sql: str) -> list[tuple]:
-    with duck(home) as con:
-        return con.execute(sql).fetchall()
+    return home_after_one_run(tmp_path_factory, "wide", write_wide_file)
 
 
 @pytest.mark.slow
