@@ -77,6 +77,27 @@ def land(home: Path, *files: Path, names: list[str] | None = None) -> list[Path]
     return placed
 
 
+def sample_files(folder: Path, layouts: str = "canonical,wide,cumulative") -> list[Path]:
+    """A small generated sample (6 meters, 4 days) in `folder`, in the given layouts."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts/generate_sample_data.py"),
+            "--out",
+            str(folder),
+            "--meters",
+            "6",
+            "--days",
+            "4",
+            "--layouts",
+            layouts,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return sorted(folder.glob("*.csv"))
+
+
 def duck(home: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
 

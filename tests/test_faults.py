@@ -12,29 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, cli_env, duck, run_cli
+from conftest import cli_env, duck, run_cli, sample_files
 
 pytestmark = pytest.mark.slow
-
-
-def sample_files(folder: Path) -> list[Path]:
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts/generate_sample_data.py"),
-            "--out",
-            str(folder),
-            "--meters",
-            "6",
-            "--days",
-            "4",
-            "--layouts",
-            "canonical,wide,cumulative",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return sorted(folder.glob("*.csv"))
 
 
 def fresh_home(tmp_path: Path, name: str, files: list[Path]) -> Path:

@@ -9,8 +9,6 @@ import json
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,7 +19,7 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from conftest import FIXTURES, REPO, count_data_lines, duck, pg_connect, run_cli
+from conftest import FIXTURES, count_data_lines, duck, pg_connect, run_cli, sample_files
 
 pytestmark = pytest.mark.slow
 
@@ -95,24 +93,7 @@ def aws(endpoint: str) -> Aws:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("sample")
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts/generate_sample_data.py"),
-            "--out",
-            str(folder),
-            "--meters",
-            "6",
-            "--days",
-            "4",
-            "--layouts",
-            "canonical,wide",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return sorted(folder.glob("*.csv"))
+    return sample_files(tmp_path_factory.mktemp("sample"), "canonical,wide")
 
 
 def sha256(data: bytes) -> str:
