@@ -176,5 +176,15 @@ def _is_postgres(pipeline: dlt.Pipeline) -> bool:
     return isinstance(pipeline.destination, dlt.destinations.postgres)
 
 
+def declared_schemas() -> dict[str, pa.Schema]:
+    """Each raw table's columns before any file arrives (text, and the lineage columns)."""
+    schemas: dict[str, list[pa.Schema]] = defaultdict(list)
+    for layout in load_layouts():
+        schemas[layout.raw_table].append(empty_table(declared_columns(layout)).schema)
+    merged = {table: pa.unify_schemas(parts) for table, parts in schemas.items()}
+    merged["file_headers"] = HEADERS_SCHEMA
+    return merged
+
+
 def raw_tables() -> list[str]:
     return sorted({layout.raw_table for layout in load_layouts()} | {"file_headers"})

@@ -297,7 +297,8 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         "--target",
         choices=TARGETS,
         default=default,
-        help="duckdb (embedded, default) or postgres (libpq PG* variables)",
+        help="duckdb (embedded, default), postgres (libpq PG* variables) or spark (a Spark "
+        "session; profiles.yml)",
     )
     parser.add_argument(
         "--json",

@@ -321,8 +321,12 @@ def _postgres_scanner(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def export_warehouse(home: Home, target: str, scheme: str | None = None) -> ExportReport:
-    """Export the queued partitions of a data home's warehouse (either store)."""
+    """Export the queued partitions of a data home's warehouse (any store)."""
     scheme = scheme or str(project_var("parquet_partition_scheme"))
+    if target == "spark":
+        from smartmeter.spark_export import export_spark
+
+        return export_spark(home, scheme)
     if target == "duckdb":
         con = connect_duckdb(str(home.warehouse))
         try:

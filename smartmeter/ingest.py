@@ -27,7 +27,7 @@ from dlt.destinations.impl.postgres.configuration import (
 
 from dlt_pipelines import archive, raw_load
 from dlt_pipelines.text_tables import TextTable, UnreadableFile, read_text_table
-from smartmeter import dead_letters, object_store
+from smartmeter import dead_letters, object_store, spark_lake
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.ops_tables import ensure_ops_tables
@@ -37,7 +37,7 @@ from smartmeter.warehouse import PostgresSettings, Warehouse
 BATCH_BYTES = 512 << 20
 # dlt writes Parquet for both; PostgreSQL copies it in through ADBC (binary COPY), with no
 # per-row conversion to CSV and no text re-parsing in the server.
-LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "parquet"}
+LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "parquet", "spark": "parquet"}
 
 RECEIVED, LOADED, DUPLICATE, DEAD_LETTERED = "received", "loaded", "duplicate", "dead_lettered"
 
@@ -192,9 +192,12 @@ class LibpqPostgres(dlt.destinations.postgres):
     spec = LibpqClientConfiguration
 
 
-def destination(warehouse: Warehouse) -> object:
+def destination(home: Home, warehouse: Warehouse) -> object:
     if warehouse.target == "duckdb":
         return dlt.destinations.duckdb(warehouse.connection)
+    if warehouse.target == "spark":
+        # Parquet files in the lake, which Spark registers as the raw tables (spark_lake.py).
+        return dlt.destinations.filesystem(bucket_url=spark_lake.lake_dir(home).as_uri())
     credentials = LibpqCredentials()
     credentials.parse_native_representation(PostgresSettings.from_env().url())
     return LibpqPostgres(credentials=credentials)
@@ -202,7 +205,7 @@ def destination(warehouse: Warehouse) -> object:
 
 def make_pipeline(home: Home, warehouse: Warehouse) -> dlt.Pipeline:
     pipeline = raw_load.make_pipeline(
-        home.pipelines_dir(warehouse.target), destination(warehouse), warehouse.target
+        home.pipelines_dir(warehouse.target), destination(home, warehouse), warehouse.target
     )
     # Leftovers of a killed run are reloaded from the archive instead.
     pipeline.abort_packages()
@@ -213,6 +216,9 @@ def delete_raw_rows(warehouse: Warehouse, sha256s: list[str]) -> None:
     """Remove these files' rows from every raw table (a killed load's leftovers, a file set
     aside by isolation.py)."""
     if not sha256s:
+        return
+    if warehouse.target == "spark":
+        spark_lake.delete_raw_rows(warehouse.home, sha256s)
         return
     marks = ", ".join(["%s"] * len(sha256s))
     for table in raw_load.raw_tables():
@@ -373,6 +379,8 @@ def prepare(home: Home, warehouse: Warehouse) -> None:
     archive.remove_partials(home.archive)
     if not warehouse.relation_exists(raw_load.RAW_DATASET, "layouts"):
         raw_load.load(make_pipeline(home, warehouse), [], LOADER_FILE_FORMAT[warehouse.target])
+    if warehouse.target == "spark":
+        spark_lake.ensure_raw_tables(home, raw_load.declared_schemas())
 
 
 def ingest(

@@ -1,4 +1,5 @@
-"""Connections to the warehouse of a target: the embedded DuckDB file or PostgreSQL.
+"""Connections to the warehouse of a target: the embedded DuckDB file, PostgreSQL, or, for
+Spark, the DuckDB control file beside its Parquet lake (smartmeter/spark_lake.py).
 
 PostgreSQL settings come only from the standard libpq variables (PGHOST, PGPORT, PGUSER,
 PGPASSWORD, PGDATABASE), defaulting to 127.0.0.1:5432, user postgres, database test; nothing
@@ -19,7 +20,7 @@ import duckdb
 
 from smartmeter.home import Home
 
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 # DuckDB's memory cap, shared with dbt (profiles.yml): beyond it DuckDB spills to disk.
 DUCKDB_MEMORY_LIMIT_ENV = "SMARTMETER_DUCKDB_MEMORY_LIMIT"
 DUCKDB_MEMORY_LIMIT_DEFAULT = "2000MB"
@@ -64,18 +65,32 @@ class PostgresSettings:
 
 
 class Warehouse:
-    """A thin, portable wrapper: `execute`, `query`, `scalar`, transactions."""
+    """A thin, portable wrapper: `execute`, `query`, `scalar`, transactions. On Spark it is a
+    DuckDB connection whose lake views are refreshed when the lake's files change."""
 
-    def __init__(self, target: str, connection: Any):
+    def __init__(self, target: str, connection: Any, home: Home | None = None):
         self.target = target
         self.connection = connection
+        self.is_duckdb = target in ("duckdb", "spark")
+        self.home = home
+        self._lake_signature: tuple | None = None
 
     def _sql(self, sql: str) -> str:
-        return re.sub(r"%s", "?", sql) if self.target == "duckdb" else sql
+        if self.target == "spark":
+            self._refresh_lake()
+        return re.sub(r"%s", "?", sql) if self.is_duckdb else sql
+
+    def _refresh_lake(self) -> None:
+        from smartmeter import spark_lake
+
+        signature = spark_lake.lake_signature(self.home)
+        if signature != self._lake_signature:
+            spark_lake.refresh_views(self.connection, self.home)
+            self._lake_signature = signature
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         try:
-            if self.target == "duckdb":
+            if self.is_duckdb:
                 self.connection.execute(self._sql(sql), list(params))
             else:
                 with self.connection.cursor() as cur:
@@ -86,7 +101,7 @@ class Warehouse:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            if self.target == "duckdb":
+            if self.is_duckdb:
                 return self.connection.execute(self._sql(sql), list(params)).fetchall()
             with self.connection.cursor() as cur:
                 cur.execute(sql, params)
@@ -100,6 +115,8 @@ class Warehouse:
         return rows[0][0] if rows else None
 
     def relation_exists(self, schema: str, name: str) -> bool:
+        if self.target == "spark":
+            self._refresh_lake()
         return bool(
             self.scalar(
                 "select count(*) from information_schema.tables "
@@ -110,7 +127,7 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.target == "duckdb":
+        if self.is_duckdb:
             self.connection.execute("begin transaction")
             try:
                 yield
@@ -138,6 +155,17 @@ def _raise_if_unavailable(exc: Exception) -> None:
 def connect(home: Home, target: str) -> Warehouse:
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if target == "spark":
+        from smartmeter import spark_lake
+
+        path = spark_lake.control_path(home)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return Warehouse(target, connect_duckdb(str(path)), home)
+        except duckdb.IOException as exc:
+            raise WarehouseUnavailable(
+                f"cannot open {path}: {exc} (is another process using it?)"
+            ) from exc
     if target == "duckdb":
         try:
             return Warehouse(target, connect_duckdb(str(home.warehouse)))

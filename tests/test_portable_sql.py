@@ -48,3 +48,53 @@ def test_store_specific_sql_is_caught_outside_dispatched_macros(tmp_path: Path):
     assert sum("m.sql:4: one-argument trim()" in line for line in found) == 1
     assert not any("try_strptime" in line or "regexp_match" in line for line in found)
     assert not any(":1:" in line for line in found)
+
+
+def test_spark_differences_are_caught_and_portable_spellings_pass(tmp_path: Path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "macros").mkdir()
+    (tmp_path / "models" / "spark.sql").write_text(
+        "select cast(a as double precision), cast(b as varchar), trim(c, ' ')\n"
+        "from t where extract(isodow from d) = 1 and extract(epoch from e) > 0\n"
+        "cross join lateral (values (t.a), (t.b)) as v(x)\n"
+        "select rlike(a, 'x'), nvl(a, 0), to_utc_timestamp(a, 'UTC'), cast(a as timestamptz)\n"
+        "select a from t lateral view explode(b) x as y\n"
+        "select round(cast(a as numeric), 3), weekday(a), date_sub(a, 1)\n"
+    )
+    (tmp_path / "models" / "portable.sql").write_text(
+        "select trim(both ' ' from c), trim(leading ' ' from cast(c as varchar(10)))\n"
+        "from t where count(*) filter (where x > 0) > 0 and coalesce(a, nullif(b, 0)) > 0\n"
+        "order by greatest(a, b) nulls last, least(a, b) nulls first,\n"
+        "round(cast(a as decimal(12, 3)), 2)\n"
+        "select lower(a), upper(b), replace(c, 'a', 'b'), length(d), substr(e, 1, 2), left(f, 1)\n"
+    )
+    (tmp_path / "macros" / "dispatched.sql").write_text(
+        "{% macro spark__weekday(x) %} (weekday({{ x }}) + 1) {% endmacro %}\n"
+        "{% macro spark__utc(x) %} to_utc_timestamp({{ x }}, 'UTC') {% endmacro %}\n"
+        "{% macro default__weekday(x) %} cast(extract(isodow from {{ x }}) as integer)\n"
+        "{% endmacro %}\n"
+        "{% macro default__unpivot(x) %} cross join lateral (values ({{ x }})) as v(y)\n"
+        "{% endmacro %}\n"
+    )
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    found = result.stdout.splitlines()
+    expected = {
+        1: ["double precision", "varchar without a length", "two-argument trim()"],
+        2: ["extract() of a field Spark lacks"],
+        3: ["LATERAL (VALUES"],
+        4: ["rlike()", "nvl()", "to_utc_timestamp()", "timestamptz"],
+        5: ["LATERAL VIEW", "explode()"],
+        6: ["decimal/numeric without precision", "weekday()", "date_sub()"],
+    }
+    for line, whats in expected.items():
+        for what in whats:
+            assert any(f"spark.sql:{line}: {what}" in f for f in found), (line, what, found)
+    assert sum("spark.sql:2: extract()" in f for f in found) == 1
+    assert not any("one-argument trim()" in f for f in found)
+    assert not any("portable.sql" in f for f in found)
+    # spark__ bodies are exempt; default__weekday has a spark__ twin, so it runs only on DuckDB
+    # and PostgreSQL; default__unpivot has none, so it also runs on Spark and is flagged.
+    assert [f.split(": ", 1)[0] for f in found if "dispatched.sql" in f] == [
+        "macros/dispatched.sql:5"
+    ]

@@ -17,9 +17,9 @@ monthly as (
 select
     meter_id,
     local_month,
-    round(cast(previous_kw as numeric), 3) as previous_baseload_kw,
-    round(cast(baseload_kw as numeric), 3) as baseload_kw,
-    round(cast(baseload_kw / nullif(previous_kw, 0) as numeric), 2) as ratio
+    round(cast(previous_kw as decimal(18, 6)), 3) as previous_baseload_kw,
+    round(cast(baseload_kw as decimal(18, 6)), 3) as baseload_kw,
+    round(cast(baseload_kw / nullif(previous_kw, 0) as decimal(18, 6)), 2) as ratio
 from monthly
 where
     previous_kw is not null and baseload_kw > 1.5 * previous_kw and baseload_kw - previous_kw > 0.05

@@ -3,7 +3,7 @@
 select
     peak_rank,
     period_start_at as hour_start_utc,
-    round(cast(kw as numeric), 2) as fleet_kw,
+    round(cast(kw as decimal(18, 6)), 2) as fleet_kw,
     meters
 from {{ ref('fct_peak_periods') }}
 where peak_type = 'hour'

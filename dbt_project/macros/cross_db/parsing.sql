@@ -13,6 +13,17 @@
     ({{ expr }} ~ '^(?:{{ pattern }})$')
 {%- endmacro %}
 
+{#- Spark: Java regular expressions in string literals that read backslashes as escapes (so
+    they are doubled); `$` also matches before a final line break in Java, `\z` does not. -#}
+{% macro spark__regex_full_match(expr, pattern) -%}
+    ({{ expr }} rlike '^(?:{{ spark__regex_literal(pattern) }})\\z')
+{%- endmacro %}
+
+{% macro spark__regex_literal(pattern) -%}
+    {%- set escaped = pattern | replace('\\', '\\\\') -%}
+    {{- escaped[:-1] ~ '\\\\z' if escaped.endswith('$') else escaped -}}
+{%- endmacro %}
+
 
 {#- Does the pattern match anywhere in the text? -#}
 {% macro regex_contains(expr, pattern) -%}
@@ -27,6 +38,10 @@
     ({{ expr }} ~ '{{ pattern }}')
 {%- endmacro %}
 
+{% macro spark__regex_contains(expr, pattern) -%}
+    ({{ expr }} rlike '{{ spark__regex_literal(pattern) }}')
+{%- endmacro %}
+
 
 {#- A plain decimal number (optional sign, digits, one decimal mark, optional exponent). 'nan',
     'inf', hex and thousands separators are not numbers here. -#}
@@ -36,9 +51,9 @@
 
 {% macro normalized_number_text(expr, decimal_mark='.') -%}
     {%- if decimal_mark == ',' -%}
-        replace(trim({{ expr }}, ' '), ',', '.')
+        replace(trim(both ' ' from {{ expr }}), ',', '.')
     {%- else -%}
-        trim({{ expr }}, ' ')
+        trim(both ' ' from {{ expr }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -58,7 +73,7 @@
             length({{ text }}) <= 100
             and {{ regex_full_match(text, holdable_number_pattern()) }}
             {#- + 0.0 turns a negative zero ('-0') into zero #}
-            then cast({{ text }} as double precision) + 0.0
+            then cast({{ text }} as {{ type_double() }}) + 0.0
     end
 {%- endmacro %}
 
@@ -76,8 +91,8 @@
 
 {% macro try_to_integer(expr) -%}
     case
-        when {{ regex_full_match('trim(' ~ expr ~ ", ' ')", '[+-]?[0-9]{1,9}') }}
-            then cast(trim({{ expr }}, ' ') as integer)
+        when {{ regex_full_match("trim(both ' ' from " ~ expr ~ ")", '[+-]?[0-9]{1,9}') }}
+            then cast(trim(both ' ' from {{ expr }}) as integer)
     end
 {%- endmacro %}
 
@@ -85,7 +100,7 @@
 {% macro is_missing_token(expr) -%}
     (
         {{ expr }} is null
-        or lower(trim({{ expr }}, ' ')) in (
+        or lower(trim(both ' ' from {{ expr }})) in (
             {%- for token in var('missing_value_tokens') %}'{{ token }}'{{ ", " if not loop.last }}{% endfor -%}
         )
     )
@@ -100,7 +115,7 @@
 
 {% macro duckdb__try_strptime(expr, format) -%}
     {#- %f/%n parse to nanosecond timestamps in DuckDB; keep microseconds, as PostgreSQL does #}
-    cast(try_strptime(trim({{ expr }}, ' '), '{{ format }}') as timestamp)
+    cast(try_strptime(trim(both ' ' from {{ expr }}), '{{ format }}') as timestamp)
 {%- endmacro %}
 
 {#- PostgreSQL: set-based, no function call per row, never raising. The text is read once (a
@@ -129,15 +144,7 @@
                     parsed.year < 1 or parsed.month not between 1 and 12 or parsed.day < 1
                     or parsed.hour > 23 or parsed.minute > 59 or parsed.second > 59
                     then null
-                when parsed.day > case
-                    when parsed.month in (4, 6, 9, 11) then 30
-                    when parsed.month <> 2 then 31
-                    when
-                        mod(parsed.year, 4) = 0
-                        and (mod(parsed.year, 100) <> 0 or mod(parsed.year, 400) = 0)
-                        then 29
-                    else 28
-                end then null
+                when parsed.day > {{ days_in_month('parsed.year', 'parsed.month') }} then null
                 {%- if 'n' in plan.fields %}
                 {#- DuckDB reads %n into a nanosecond timestamp, which ends in 1677 and 2262 #}
                 when
@@ -164,7 +171,7 @@
                 cast('0.' || left(case
                     when matched.is_full_width then substr(matched.t, {{ at[0] }})
                     else matched.groups[{{ group }}]
-                end, 6) as double precision) as {{ name }}
+                end, 6) as {{ type_double() }}) as {{ name }}
                 {%- else %}
                 {{ '2000 + ' if field == 'y' }}cast(case
                     when matched.is_full_width then substr(matched.t, {{ at[0] }}, {{ at[1] }})
@@ -205,7 +212,7 @@
                             {%- endif %}
                             false
                         ) as is_full_width
-                    from (select trim({{ expr }}, ' ') as t offset 0) as text_in
+                    from (select trim(both ' ' from {{ expr }}) as t offset 0) as text_in
                     offset 0
                 ) as shaped
                 offset 0
@@ -213,6 +220,80 @@
             offset 0
         ) as parsed
     )
+{%- endmacro %}
+
+{#- Spark: the format's regular expression (strptime_to_regex, as on PostgreSQL); its groups,
+    read in one pass (regexp_replace to a comma-separated list), are range-checked before
+    make_timestamp, which would raise on year 0 or take second 60 as the next minute. The text
+    and the groups are bound to `t` and `g` by one-element transforms, so each appears once in
+    the SQL (the nested ISO 8601 parsers would otherwise repeat them thousands of times). -#}
+{#- The view text Spark keeps in its metastore is limited (32,700 characters in the embedded
+    Derby one), so each format's parser is a SQL function, created on first use. -#}
+{% macro spark__try_strptime(expr, format) -%}
+    {%- set name = helper_schema() ~ '.smartmeter_strptime_' ~ local_md5(format)[:16] -%}
+    {%- if execute -%}
+        {%- do run_query(
+            'create or replace function ' ~ name ~ '(text string) returns timestamp return '
+            ~ spark__strptime_expression('text', format)
+        ) -%}
+    {%- endif -%}
+    {{ name }}({{ expr }})
+{%- endmacro %}
+
+{% macro spark__strptime_expression(expr, format) -%}
+    {%- set plan = strptime_to_regex(format) -%}
+    {%- set regex = spark__regex_literal('^' ~ plan.regex ~ '$') -%}
+    {%- set fields = {'year': '1970', 'month': '1', 'day': '1', 'hour': '0', 'minute': '0', 'second': '0', 'fraction': '0'} -%}
+    {%- set names = {'Y': 'year', 'y': 'year', 'm': 'month', 'd': 'day', 'H': 'hour', 'M': 'minute', 'S': 'second', 'f': 'fraction', 'n': 'fraction'} -%}
+    {%- set groups = [] -%}
+    {%- for code in plan.fields -%}
+        {%- do groups.append('$' ~ loop.index) -%}
+        {%- set group = 'g[' ~ loop.index0 ~ ']' -%}
+        {%- if code in 'fn' -%}
+            {#- microseconds, the rest cut off (as DuckDB's cast of %n does) #}
+            {%- do fields.update({'fraction': "cast(concat('0.', left(" ~ group ~ ", 6)) as decimal(8, 6))"}) -%}
+        {%- else -%}
+            {%- do fields.update({names[code]: ('2000 + ' if code == 'y' else '') ~ 'cast(' ~ group ~ ' as int)'}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    transform(array(trim(both ' ' from {{ expr }})), t -> case
+        when t rlike '{{ regex }}' then transform(
+            array(split(regexp_replace(t, '{{ regex }}', '{{ groups | join(",") }}'), ',')),
+            g -> case
+                when
+                    {{ fields.year }} < 1 or {{ fields.month }} not between 1 and 12
+                    or {{ fields.day }} < 1 or {{ fields.hour }} > 23 or {{ fields.minute }} > 59
+                    or {{ fields.second }} > 59
+                    then null
+                when {{ fields.day }} > {{ days_in_month(fields.year, fields.month) }} then null
+                {%- if 'n' in plan.fields %}
+                {#- DuckDB reads %n into a nanosecond timestamp, which ends in 1677 and 2262 #}
+                when
+                    make_date({{ fields.year }}, {{ fields.month }}, {{ fields.day }})
+                    not between date '1677-09-22' and date '2262-04-11'
+                    then null
+                {%- endif %}
+                else make_timestamp(
+                    {{ fields.year }}, {{ fields.month }}, {{ fields.day }},
+                    {{ fields.hour }}, {{ fields.minute }},
+                    cast({{ fields.second }} as decimal(8, 6)) + {{ fields.fraction }}
+                )
+            end
+        )[0]
+    end)[0]
+{%- endmacro %}
+
+{#- The days of a month in the Gregorian calendar (year and month are SQL integers). -#}
+{% macro days_in_month(year, month) -%}
+    case
+        when {{ month }} in (4, 6, 9, 11) then 30
+        when {{ month }} <> 2 then 31
+        when
+            mod({{ year }}, 4) = 0
+            and (mod({{ year }}, 100) <> 0 or mod({{ year }}, 400) = 0)
+            then 29
+        else 28
+    end
 {%- endmacro %}
 
 {#- A strptime format compiled for PostgreSQL: `regex` (one group per field, `fields` their
@@ -291,6 +372,10 @@
     (regexp_match({{ expr }}, '{{ pattern }}'))[{{ group }}]
 {%- endmacro %}
 
+{% macro spark__regex_group(expr, pattern, group) -%}
+    nullif(regexp_extract({{ expr }}, '{{ spark__regex_literal(pattern) }}', {{ group }}), '')
+{%- endmacro %}
+
 
 {#- ISO 8601: `YYYY-MM-DD[T ]HH:MM[:SS[.fffffffff]]` with an optional `Z` or `+HH[:MM]` offset
     between -14:00 and +14:00 (the offsets in use on Earth; `+99:99` is no time at all).
@@ -301,8 +386,8 @@
 {%- endmacro %}
 
 {% macro iso8601_local(expr) -%}
-    {%- set wall = "(" ~ regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 1) ~ " || ' ' || "
-        ~ regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 2) ~ ")" -%}
+    {%- set wall = "(" ~ regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 1) ~ " || ' ' || "
+        ~ regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 2) ~ ")" -%}
     coalesce(
         {#- the most common spelling first: one strptime, no regex (only NULLs fall through) #}
         {{ try_strptime(expr, '%Y-%m-%dT%H:%M:%SZ') }},
@@ -313,9 +398,9 @@
 {%- endmacro %}
 
 {% macro iso8601_offset_minutes(expr) -%}
-    {%- set offset = regex_group('trim(' ~ expr ~ ", ' ')", iso8601_pattern(), 5) -%}
+    {%- set offset = regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 5) -%}
     case
-        when right(trim({{ expr }}, ' '), 1) in ('Z', 'z') then 0
+        when right(trim(both ' ' from {{ expr }}), 1) in ('Z', 'z') then 0
         when {{ offset }} is not null then
             (case when left({{ offset }}, 1) = '-' then -1 else 1 end) * (
                 cast(substring({{ offset }}, 2, 2) as integer) * 60
@@ -340,5 +425,5 @@
 
 {#- A number as text with `digits` decimals (for human-readable messages). -#}
 {% macro rounded_text(expr, digits=1) -%}
-    cast(round(cast({{ expr }} as {{ dbt.type_numeric() }}), {{ digits }}) as varchar)
+    cast(round(cast({{ expr }} as {{ dbt.type_numeric() }}), {{ digits }}) as {{ dbt.type_string() }})
 {%- endmacro %}

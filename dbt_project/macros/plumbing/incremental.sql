@@ -18,16 +18,17 @@
 
 {#- When a load happened: its id as epoch seconds. -#}
 {% macro load_time(load_id) -%}
-    {{ from_epoch_seconds('cast(' ~ load_id ~ ' as double precision)') }}
+    {{ from_epoch_seconds('cast(' ~ load_id ~ ' as ' ~ type_double() ~ ')') }}
 {%- endmacro %}
 
 {#- Post-hook: record the newest load present in `source_relation` as consumed. -#}
 {% macro advance_watermark(source_relation, load_column='load_id') -%}
-    delete from {{ helper_schema() }}.incremental_watermarks where model_name = '{{ this.identifier }}';
-    insert into {{ helper_schema() }}.incremental_watermarks (model_name, load_id, updated_at)
-    select '{{ this.identifier }}', max({{ load_column }}), {{ dbt.current_timestamp() }}
-    from {{ source_relation }}
-    having max({{ load_column }}) is not null
+    {%- set newest -%}
+        select max({{ load_column }}), {{ dbt.current_timestamp() }}
+        from {{ source_relation }}
+        having max({{ load_column }}) is not null
+    {%- endset -%}
+    {{ replace_helper_rows('incremental_watermarks', ['load_id', 'updated_at'], newest) }}
 {%- endmacro %}
 
 {#- Post-hook of the big per-reading tables: after a full build, rewrite the table in time order,

@@ -4,7 +4,7 @@
 
 {% macro layout_config(name) -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts') -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error(
             "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
@@ -66,7 +66,7 @@
 {% macro layout_settings(key) -%}
     {%- set settings = {} -%}
     {%- if execute -%}
-        {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+        {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts') -%}
         {%- if relation is not none -%}
             {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
             {%- if key in columns -%}
@@ -85,7 +85,7 @@
 {#- The declared layouts of a shape (long, wide, nem12), from raw.layouts, by name. -#}
 {% macro layouts_of_shape(shape) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='layouts') -%}
+    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts') -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error(
             "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
@@ -99,7 +99,7 @@
 {#- A layout's raw table (created by `smartmeter init` / ingest for every declared layout). -#}
 {% macro layout_raw_relation(layout) -%}
     {{ return(api.Relation.create(
-        database=target.database, schema='raw', identifier=layout.raw_table
+        database=target.database | default(none), schema='raw', identifier=layout.raw_table
     )) }}
 {%- endmacro %}
 
@@ -109,26 +109,26 @@
     {%- set names = layouts_of_shape(shape) -%}
     {%- if not names %}
     select
-        cast(null as varchar) as layout,
-        cast(null as varchar) as meter_id,
-        cast(null as varchar) as channel,
-        cast(null as varchar) as timestamp_text,
+        cast(null as {{ dbt.type_string() }}) as layout,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as channel,
+        cast(null as {{ dbt.type_string() }}) as timestamp_text,
         cast(null as timestamp) as wall_clock_at,
         cast(null as integer) as utc_offset_minutes,
-        cast(null as varchar) as value_text,
-        cast(null as double precision) as value,
-        cast(null as varchar) as unit_text,
-        cast(null as varchar) as interval_text,
+        cast(null as {{ dbt.type_string() }}) as value_text,
+        cast(null as {{ type_double() }}) as value,
+        cast(null as {{ dbt.type_string() }}) as unit_text,
+        cast(null as {{ dbt.type_string() }}) as interval_text,
         cast(null as integer) as interval_minutes,
-        cast(null as varchar) as source_quality_flag,
-        cast(null as varchar) as source_reason_code,
-        cast(null as varchar) as version_text,
-        cast(null as double precision) as version_value,
+        cast(null as {{ dbt.type_string() }}) as source_quality_flag,
+        cast(null as {{ dbt.type_string() }}) as source_reason_code,
+        cast(null as {{ dbt.type_string() }}) as version_text,
+        cast(null as {{ type_double() }}) as version_value,
         cast(null as integer) as value_position,
-        cast(null as varchar) as source_file,
+        cast(null as {{ dbt.type_string() }}) as source_file,
         cast(null as bigint) as source_line,
-        cast(null as varchar) as file_sha256,
-        cast(null as varchar) as load_id
+        cast(null as {{ dbt.type_string() }}) as file_sha256,
+        cast(null as {{ dbt.type_string() }}) as load_id
     where false
     {%- endif %}
     {%- for name in names %}

@@ -16,7 +16,7 @@
     models whose rows look forward), or, on a full build, nothing. With `new_loads`, also every
     row of the raw loads consumed (rows whose time could not be read have no time to window). -#}
 {% macro record_test_scope(time_column, after_days=0, new_loads=false) -%}
-    delete from {{ test_scope_table() }} where model_name = '{{ this.identifier }}';
+    {%- set predicate = none -%}
     {%- if execute and var('test_new_data_only') and not is_first_build() %}
         {%- set window = scope_window(this.identifier, 0, after_days) -%}
         {%- set predicate = within_window(time_column, window) -%}
@@ -25,9 +25,8 @@
                 (load_id > '{{ previous_watermark() }}' or ({{ predicate }}))
             {%- endset -%}
         {%- endif %}
-    insert into {{ test_scope_table() }} (model_name, invocation_id, predicate)
-    values ('{{ this.identifier }}', '{{ invocation_id }}', '{{ predicate | replace("'", "''") }}')
     {%- endif %}
+    {{ replace_helper_rows('incremental_test_scopes', ['invocation_id', 'predicate'], scope_row(predicate)) }}
 {%- endmacro %}
 
 {#- Post-hook of int_readings_unioned, the view that parses every raw table: its rows of the
@@ -35,23 +34,34 @@
     the same tests when they arrived; testing them again would parse every delivered row at every
     build (on PostgreSQL the largest cost of an incremental day). -#}
 {% macro record_new_loads_test_scope(consumer) -%}
-    delete from {{ test_scope_table() }} where model_name = '{{ this.identifier }}';
+    {%- set predicate = none -%}
     {%- if execute and var('test_new_data_only') and not should_full_refresh() %}
         {%- set consumed = previous_watermark(consumer) -%}
         {%- if consumed is not none %}
-    insert into {{ test_scope_table() }} (model_name, invocation_id, predicate)
-    values ('{{ this.identifier }}', '{{ invocation_id }}', 'load_id > ''{{ consumed }}''')
+            {%- set predicate = "load_id > '" ~ consumed ~ "'" -%}
         {%- endif %}
     {%- endif %}
+    {{ replace_helper_rows('incremental_test_scopes', ['invocation_id', 'predicate'], scope_row(predicate)) }}
+{%- endmacro %}
+
+{#- The row recording `predicate` for this invocation (none without one). -#}
+{% macro scope_row(predicate) -%}
+    {%- if predicate is none -%}{{ return(none) }}{%- endif -%}
+    {{ return("select '" ~ invocation_id ~ "' as invocation_id, '" ~ dbt.escape_single_quotes(predicate) ~ "' as predicate") }}
 {%- endmacro %}
 
 {#- Post-hook of a view over `source_model`: its rows are that model's rows, so is its scope. -#}
 {% macro share_test_scope(source_model) -%}
-    delete from {{ test_scope_table() }} where model_name = '{{ this.identifier }}';
-    insert into {{ test_scope_table() }} (model_name, invocation_id, predicate)
-    select '{{ this.identifier }}', invocation_id, predicate
-    from {{ test_scope_table() }}
-    where model_name = '{{ source_model }}' and invocation_id = '{{ invocation_id }}'
+    {%- set predicate = none -%}
+    {%- if execute -%}
+        {#- read first: Spark cannot rewrite a table in a query that reads it -#}
+        {%- set recorded = run_query(
+            "select predicate from " ~ test_scope_table()
+            ~ " where model_name = '" ~ source_model ~ "' and invocation_id = '" ~ invocation_id ~ "'"
+        ) -%}
+        {%- if recorded | length > 0 -%}{%- set predicate = recorded[0][0] -%}{%- endif -%}
+    {%- endif -%}
+    {{ replace_helper_rows('incremental_test_scopes', ['invocation_id', 'predicate'], scope_row(predicate)) }}
 {%- endmacro %}
 
 {#- dbt wraps the model of every generic test in this macro (dbt's own applies the `where`

@@ -7,6 +7,10 @@
 
 {% macro create_warehouse_helpers() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {{ return(adapter.dispatch('create_warehouse_helpers', 'smartmeter')()) }}
+{%- endmacro %}
+
+{% macro default__create_warehouse_helpers() -%}
     {% set statements %}
         create schema if not exists {{ helper_schema() }};
         -- Which raw load each incremental model has consumed (see macros/plumbing/incremental.sql).

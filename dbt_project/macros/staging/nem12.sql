@@ -17,22 +17,23 @@
     {%- if lengths -%}
         case 1440 / nullif(blocks.interval_minutes, 0)
         {%- for n in lengths %}
-            when {{ n }} then nullif(trim(positioned.{{ nem12_field(n + 2 + offset) }}, ' '), '')
+            when {{ n }} then nullif(trim(both ' ' from positioned.{{ nem12_field(n + 2 + offset) }}), '')
         {%- endfor %}
         end
     {%- else -%}
-        cast(null as varchar)
+        cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endmacro %}
 
-{#- VALUES rows (interval number, value text) for every interval field present; a row 0 keeps
-    the list valid when there is none (it is filtered out). -#}
-{% macro nem12_interval_values(fields, relation) -%}
-    values
-    {%- for k in range(1, 289) if nem12_field(k + 2) in fields %}
-        ({{ k }}, {{ relation }}.{{ nem12_field(k + 2) }}),
-    {%- endfor %}
-        (0, cast(null as varchar))
+{#- Rows (interval number, value text) for unpivot_join, one per interval field present; a row
+    0 keeps the list valid when there is none (it is filtered out). -#}
+{% macro nem12_interval_rows(fields, relation) -%}
+    {%- set rows = [] -%}
+    {%- for k in range(1, 289) if nem12_field(k + 2) in fields -%}
+        {%- do rows.append([k, relation ~ '.' ~ nem12_field(k + 2)]) -%}
+    {%- endfor -%}
+    {%- do rows.append([0, 'cast(null as ' ~ dbt.type_string() ~ ')']) -%}
+    {{ return(rows) }}
 {%- endmacro %}
 
 {#- The channel of a NMI suffix: the layout's map (E1 -> general), else the suffix itself. -#}

@@ -21,7 +21,7 @@
     {%- set default = layout.default_interval_minutes or 'null' -%}
     {%- if column -%}
         case
-            when {{ column }} is null or trim({{ column }}, ' ') = '' then {{ default }}
+            when {{ column }} is null or trim(both ' ' from {{ column }}) = '' then {{ default }}
             else {{ try_to_integer(column) }}
         end
     {%- else -%}
@@ -55,16 +55,15 @@ registers as (
         register.value_text,
         register.value_position
     from source
-    cross join lateral (
-        values
-        {%- for column, channel_name in value_columns %}
-            ('{{ channel_name }}', source.{{ column }}, {{ loop.index }}){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as register (channel_name, value_text, value_position)
+    {%- set rows = [] %}
+    {%- for column, channel_name in value_columns %}
+        {%- do rows.append(["'" ~ channel_name ~ "'", 'source.' ~ column, loop.index]) %}
+    {%- endfor %}
+    {{ unpivot_join(rows, 'register', ['channel_name', 'value_text', 'value_position']) }}
     {%- else %}
     select
         source.*,
-        cast(null as varchar) as channel_name,
+        cast(null as {{ dbt.type_string() }}) as channel_name,
         source.{{ layout.value_column }} as value_text,
         1 as value_position
     from source
@@ -76,11 +75,11 @@ renamed as (
 
     select
         '{{ layout_name }}' as layout,
-        nullif(trim({{ layout.meter_id_column }}, ' '), '') as meter_id,
+        nullif(trim(both ' ' from {{ layout.meter_id_column }}), '') as meter_id,
         coalesce(
             channel_name,
             {%- if layout.channel_column %}
-            nullif(trim({{ layout.channel_column }}, ' '), ''),
+            nullif(trim(both ' ' from {{ layout.channel_column }}), ''),
             {%- endif %}
             '{{ layout.default_channel }}'
         ) as channel,
@@ -101,17 +100,17 @@ renamed as (
         {%- if layout.interval_column %}
         {{ layout.interval_column }} as interval_text,
         {%- else %}
-        cast(null as varchar) as interval_text,
+        cast(null as {{ dbt.type_string() }}) as interval_text,
         {%- endif %}
         {{ interval_minutes_expr(layout, layout.interval_column) }} as interval_minutes,
         {{ source_quality_of_row(layout.source_quality_column, layout) }} as source_quality_flag,
-        cast(null as varchar) as source_reason_code,
+        cast(null as {{ dbt.type_string() }}) as source_reason_code,
         {%- if layout.version_column %}
         {{ layout.version_column }} as version_text,
         {{ version_value(layout.version_column, layout.version_format) }} as version_value,
         {%- else %}
-        cast(null as varchar) as version_text,
-        cast(null as double precision) as version_value,
+        cast(null as {{ dbt.type_string() }}) as version_text,
+        cast(null as {{ type_double() }}) as version_value,
         {%- endif %}
         value_position,
         {{ staged_lineage() }}
@@ -153,7 +152,7 @@ headers as (
         coalesce(
             role, case when raw_column = 'field_0001' then 'timestamp' else 'meter' end
         ) as role,
-        nullif(trim(coalesce(meter_id, header), ' '), '') as meter_id,
+        nullif(trim(both ' ' from coalesce(meter_id, header)), '') as meter_id,
         coalesce(channel, '{{ layout.default_channel }}') as channel
     from {{ headers_relation }}
 
@@ -190,14 +189,14 @@ cells as (
         cell.value_text,
         cell.value_position
     from located
-    cross join lateral (
-        values
-        {%- for field in fields %}
-            ('{{ field }}', located.{{ field }}, {{ loop.index }}){{ "," if not loop.last }}
-        {%- else %}
-            (cast(null as varchar), cast(null as varchar), 0)
-        {%- endfor %}
-    ) as cell (raw_column, value_text, value_position)
+    {%- set rows = [] %}
+    {%- for field in fields %}
+        {%- do rows.append(["'" ~ field ~ "'", 'located.' ~ field, loop.index]) %}
+    {%- else %}
+        {%- set no_text = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
+        {%- do rows.append([no_text, no_text, 0]) %}
+    {%- endfor %}
+    {{ unpivot_join(rows, 'cell', ['raw_column', 'value_text', 'value_position']) }}
 
 ),
 
@@ -217,13 +216,13 @@ renamed as (
         cells.value_text,
         {{ try_to_number('cells.value_text', layout.decimal_mark) }} as value,
         '{{ layout.fixed_unit }}' as unit_text,
-        cast(null as varchar) as interval_text,
+        cast(null as {{ dbt.type_string() }}) as interval_text,
         {{ layout.default_interval_minutes or 'null' }} as interval_minutes,
         {{ source_quality_of_cell('cells.quality_text', 'headers.header', layout) }}
             as source_quality_flag,
-        cast(null as varchar) as source_reason_code,
-        cast(null as varchar) as version_text,
-        cast(null as double precision) as version_value,
+        cast(null as {{ dbt.type_string() }}) as source_reason_code,
+        cast(null as {{ dbt.type_string() }}) as version_text,
+        cast(null as {{ type_double() }}) as version_value,
         cells.value_position,
         cells._source_file as source_file,
         cells._source_line as source_line,
@@ -259,7 +258,7 @@ select * from renamed
 {% macro source_quality_of_row(column, layout) -%}
     {%- if column and layout.source_quality_estimated -%}
         case
-            when upper(trim({{ column }}, ' ')) in (
+            when upper(trim(both ' ' from {{ column }})) in (
                 {%- for flag in layout.source_quality_estimated -%}
                     '{{ flag | upper }}'{{ ", " if not loop.last }}
                 {%- endfor -%}
@@ -267,7 +266,7 @@ select * from renamed
             else 'A'
         end
     {%- else -%}
-        cast(null as varchar)
+        cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -276,7 +275,7 @@ select * from renamed
     {%- if layout.source_quality_column and separator -%}
         case
             when position(
-                '{{ separator }}' || replace(trim({{ header }}, ' '), ' ', '') || '{{ separator }}'
+                '{{ separator }}' || replace(trim(both ' ' from {{ header }}), ' ', '') || '{{ separator }}'
                 in '{{ separator }}' || replace(coalesce({{ quality_text }}, ''), ' ', '')
                 || '{{ separator }}'
             ) > 0 then 'E'
@@ -291,8 +290,8 @@ select * from renamed
     with `format` (as seconds), or a number. NULL where the text does not read. -#}
 {% macro version_value(expr, format) -%}
     {%- if format == 'number' -%}
-        cast({{ try_to_number(expr) }} as double precision)
+        cast({{ try_to_number(expr) }} as {{ type_double() }})
     {%- else -%}
-        cast({{ epoch_seconds(parse_wall_clock(expr, format)) }} as double precision)
+        cast({{ epoch_seconds(parse_wall_clock(expr, format)) }} as {{ type_double() }})
     {%- endif -%}
 {%- endmacro %}

@@ -21,6 +21,10 @@
     [\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]
 {%- endmacro %}
 
+{% macro spark__invisible_characters_pattern() -%}
+    [\x{0}-\x{1F}\x{7F}-\x{9F}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{206F}\x{FEFF}]
+{%- endmacro %}
+
 {#- Why an identifier column cannot name a meter (or channel), or NULL when it can. `kind` is
     'meter_id' or 'channel'. -#}
 {% macro identifier_problem(expr, kind) -%}
@@ -40,5 +44,9 @@
 {%- endmacro %}
 
 {% macro postgres__utf8_bytes(expr) -%}
+    octet_length({{ expr }})
+{%- endmacro %}
+
+{% macro spark__utf8_bytes(expr) -%}
     octet_length({{ expr }})
 {%- endmacro %}

@@ -38,8 +38,7 @@
     model_name, date_column='local_date', forward_days=0, kinds=none
 ) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where
+        {%- call delete_rows(this) %}
             {{ within_window(
                 this ~ '.' ~ date_column, scope_window(model_name, 0, forward_days, kinds)
             ) }}
@@ -50,6 +49,7 @@
                     scope.meter_id = {{ this }}.meter_id
                     and scope.local_date = cast({{ this }}.{{ date_column }} as date)
             )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -143,15 +143,16 @@
     last reading before its new data. -#}
 {% macro delete_meter_gaps_after_new_data() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ history_before_touched('meter_gaps') }}) as context
-            where
-                context.meter_id = {{ this }}.meter_id
-                and context.channel = {{ this }}.channel
-                and {{ this }}.gap_start_at >= coalesce(context.previous_end_at, context.first_at)
-        )
+        {%- call delete_rows(this) %}
+            exists (
+                select 1
+                from ({{ history_before_touched('meter_gaps') }}) as context
+                where
+                    context.meter_id = {{ this }}.meter_id
+                    and context.channel = {{ this }}.channel
+                    and {{ this }}.gap_start_at >= coalesce(context.previous_end_at, context.first_at)
+            )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -308,15 +309,16 @@
 
 {% macro delete_runs_after_context(model_name, kinds) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ run_context(model_name, kinds) }}) as context
-            where
-                context.meter_id = {{ this }}.meter_id
-                and context.channel = {{ this }}.channel
-                and {{ this }}.run_end_at > context.context_start_at
-        )
+        {%- call delete_rows(this) %}
+            exists (
+                select 1
+                from ({{ run_context(model_name, kinds) }}) as context
+                where
+                    context.meter_id = {{ this }}.meter_id
+                    and context.channel = {{ this }}.channel
+                    and {{ this }}.run_end_at > context.context_start_at
+            )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -334,10 +336,11 @@
 
 {% macro delete_fleet_slots_touched() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where cast(slot_start_at as date) in (
-            select slot_date from ({{ fleet_days_touched() }}) as touched
-        )
+        {%- call delete_rows(this) %}
+            cast(slot_start_at as date) in (
+                select slot_date from ({{ fleet_days_touched() }}) as touched
+            )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -347,8 +350,7 @@
     keyed by a UTC timestamp column). -#}
 {% macro delete_utc_days_touched(model_name, timestamp_column) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where
+        {%- call delete_rows(this) %}
             {{ within_window(this ~ '.' ~ timestamp_column, scope_window(model_name)) }}
             and exists (
                 select 1
@@ -358,6 +360,7 @@
                     and scope.channel = {{ this }}.channel
                     and scope.reading_date = cast({{ this }}.{{ timestamp_column }} as date)
             )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -377,8 +380,8 @@
     {%- if execute and is_incremental() -%}
         {%- set query -%}
             select
-                cast(min(reading_date) as varchar),
-                cast(max(reading_date) as varchar)
+                cast(min(reading_date) as {{ dbt.type_string() }}),
+                cast(max(reading_date) as {{ dbt.type_string() }})
             from ({{ days_touched_since_watermark(model_name) }}) as touched
             {%- if kinds %}
             where channel_kind in ('{{ kinds | join("', '") }}')
@@ -428,8 +431,7 @@
 {% macro delete_file_days_touched() -%}
     {%- if is_incremental() -%}
         {%- set window = scope_window(this.identifier) -%}
-        delete from {{ this }}
-        where
+        {%- call delete_rows(this) %}
             {{ within_window(this ~ '.value_date', window) }}
             or (
                 {{ this }}.value_date is null
@@ -439,6 +441,7 @@
                     where load_id > {{ watermark() }}
                 )
             )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -451,7 +454,7 @@
     {%- set max_days = 2 -%}
     {%- if execute -%}
         {%- set relation = adapter.get_relation(
-            database=target.database,
+            database=target.database | default(none),
             schema=ref('int_register_gap_energy').schema,
             identifier=ref('int_register_gap_energy').identifier
         ) -%}
@@ -527,15 +530,16 @@
     close (rewritten with their share of the gap's energy). -#}
 {% macro delete_gap_days_touched(model_name) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where exists (
-            select 1
-            from ({{ register_gap_days() }}) as gap_days
-            where
-                gap_days.closing_load_id > {{ watermark(model_name) }}
-                and gap_days.meter_id = {{ this }}.meter_id
-                and gap_days.local_date = {{ this }}.local_date
-        )
+        {%- call delete_rows(this) %}
+            exists (
+                select 1
+                from ({{ register_gap_days() }}) as gap_days
+                where
+                    gap_days.closing_load_id > {{ watermark(model_name) }}
+                    and gap_days.meter_id = {{ this }}.meter_id
+                    and gap_days.local_date = {{ this }}.local_date
+            )
+        {%- endcall %}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -4,7 +4,7 @@
     Anything else is not a unit this warehouse converts (invalid_unit). -#}
 
 {% macro normalized_unit(expr) -%}
-    lower(replace(trim({{ expr }}, ' '), ' ', ''))
+    lower(replace(trim(both ' ' from {{ expr }}), ' ', ''))
 {%- endmacro %}
 
 {% macro unit_kind(expr) -%}

@@ -35,7 +35,7 @@ raw_rows as (
             '{{ layout.layout }}' as layout,
             count(*) as raw_rows,
             {%- if layout.shape == 'nem12' %}
-                sum(case when trim(field_001, ' ') <> '300' then 1 else 0 end)
+                sum(case when trim(both ' ' from field_001) <> '300' then 1 else 0 end)
                     as rows_without_values
             {%- else %}
                 0 as rows_without_values

@@ -74,7 +74,7 @@ with_hour_of_week as (
 
     select
         localized.*,
-        cast(extract(isodow from local_hour_start_at) as integer) * 24
+        {{ iso_weekday('local_hour_start_at') }} * 24
         + cast(extract(hour from local_hour_start_at) as integer) as hour_of_week
     from localized
 

@@ -34,8 +34,8 @@ blocks as (
     select
         file_sha256,
         source_line as block_line,
-        nullif(trim(field_002, ' '), '') as nmi,
-        trim(field_005, ' ') as nmi_suffix,
+        nullif(trim(both ' ' from field_002), '') as nmi,
+        trim(both ' ' from field_005) as nmi_suffix,
         field_008 as unit_text,
         field_009 as interval_text,
         {{ try_to_integer('field_009') }} as interval_minutes
@@ -74,10 +74,9 @@ intervals as (
         day_value.interval_number,
         day_value.value_text
     from days
-    cross join
-        lateral (
-            {{ nem12_interval_values(fields, 'days') }}
-        ) as day_value (interval_number, value_text)
+    {{ unpivot_join(
+        nem12_interval_rows(fields, 'days'), 'day_value', ['interval_number', 'value_text']
+    ) }}
     -- A day under a 200 record whose IntervalLength is unusable (empty, 0, negative, huge) is
     -- one value, its first, judged invalid_interval: every record gets a verdict.
     where
@@ -93,8 +92,8 @@ interval_events as (
         day_line,
         {{ try_to_integer('field_002') }} as start_interval,
         {{ try_to_integer('field_003') }} as end_interval,
-        nullif(trim(field_004, ' '), '') as quality_method,
-        nullif(trim(field_005, ' '), '') as reason_code
+        nullif(trim(both ' ' from field_004), '') as quality_method,
+        nullif(trim(both ' ' from field_005), '') as reason_code
     from positioned
     where record_indicator = '400'
 
@@ -126,7 +125,7 @@ readings as (
         'nem12' as layout,
         nmi as meter_id,
         {{ nem12_channel('nmi_suffix', layout.channel_map) }} as channel,
-        field_002 || ' #' || cast(interval_number as varchar) as timestamp_text,
+        field_002 || ' #' || cast(interval_number as {{ dbt.type_string() }}) as timestamp_text,
         {{ add_minutes('interval_date', '(interval_number - 1) * interval_minutes') }}
             as wall_clock_at,
         cast(null as integer) as utc_offset_minutes,
@@ -142,8 +141,8 @@ readings as (
             update_datetime as version_text,
             {{ version_value('update_datetime', layout.version_format) }} as version_value,
         {%- else %}
-        cast(null as varchar) as version_text,
-        cast(null as double precision) as version_value,
+        cast(null as {{ dbt.type_string() }}) as version_text,
+        cast(null as {{ type_double() }}) as version_value,
         {%- endif %}
         interval_number as value_position,
         source_file,

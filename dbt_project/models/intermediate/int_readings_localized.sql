@@ -47,7 +47,7 @@ calendar as (
         readings.*,
         cast(local_start_at as date) as local_date,
         cast(extract(hour from local_start_at) as integer) as local_hour,
-        cast(extract(isodow from local_start_at) as integer) as iso_weekday,
+        {{ iso_weekday('local_start_at') }} as iso_weekday,
         cast(extract(month from local_start_at) as integer) as local_month
     from readings
 

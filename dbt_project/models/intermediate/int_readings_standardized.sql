@@ -46,9 +46,9 @@ interval_readings as (
         {{ to_kw('value', 'unit_kind', 'unit_scale', 'interval_minutes') }} as kw,
         {{ to_kwh('value', 'unit_kind', 'unit_scale', 'interval_minutes') }} as kwh,
         'A' as quality_flag,
-        cast(null as varchar) as estimation_method,
-        cast(null as varchar) as quarantine_reason,
-        cast(null as double precision) as gap_kwh,
+        cast(null as {{ dbt.type_string() }}) as estimation_method,
+        cast(null as {{ dbt.type_string() }}) as quarantine_reason,
+        cast(null as {{ type_double() }}) as gap_kwh,
         cast(null as timestamp) as gap_start_at,
         false as is_register_rollover,
         source_quality_flag,
@@ -90,7 +90,7 @@ register_steps as (
                 {%- endfor %}
             end
         {%- else %}
-        cast(null as double precision)
+        cast(null as {{ type_double() }})
         {%- endif %} as rollover_kwh
     from register_reads
 

@@ -2,6 +2,14 @@
     in a delivered file (a line of a long layout, a register, a wide cell, a NEM12 interval).
     Every layout declared in dlt_pipelines/layouts.yml is here, read from its shape's staging
     model and placed on the time line with its own zone and conventions. -#}
+{#- Spark keeps a view's text in its metastore, which the embedded Derby one limits to 32,700
+    characters; this view, a block per layout, outgrows it. On Spark it is a table that each
+    build appends its new loads to (read as the view is: by load id after the watermark). -#}
+{{ config(
+    materialized='incremental' if target.type == 'spark' else 'view',
+    incremental_strategy='append',
+    post_hook=["{{ advance_watermark(this) if target.type == 'spark' }}"],
+) }}
 -- depends_on: {{ ref('stg_long__readings') }}
 -- depends_on: {{ ref('stg_wide__readings') }}
 -- depends_on: {{ ref('int_nem12_intervals_unpivoted') }}
@@ -46,3 +54,6 @@ unioned as (
 
 select * from unioned
 {{ where_not_held_back('file_sha256') }}
+{%- if is_incremental() %}
+    {{ 'and' if var('hold_back_files', false) else 'where' }} load_id > {{ watermark() }}
+{%- endif %}

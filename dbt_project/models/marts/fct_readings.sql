@@ -252,13 +252,13 @@ published as (
         true as is_estimated,
         estimation_method,
         false as is_outlier,
-        cast(null as varchar) as outlier_reason,
-        cast(null as varchar) as source_quality_flag,
-        cast(null as varchar) as source_reason_code,
-        cast(null as varchar) as layout,
-        cast(null as varchar) as source_file,
+        cast(null as {{ dbt.type_string() }}) as outlier_reason,
+        cast(null as {{ dbt.type_string() }}) as source_quality_flag,
+        cast(null as {{ dbt.type_string() }}) as source_reason_code,
+        cast(null as {{ dbt.type_string() }}) as layout,
+        cast(null as {{ dbt.type_string() }}) as source_file,
         cast(null as bigint) as source_line,
-        cast(null as varchar) as file_sha256,
+        cast(null as {{ dbt.type_string() }}) as file_sha256,
         load_id
     from estimated
 

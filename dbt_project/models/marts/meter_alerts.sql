@@ -15,7 +15,7 @@ final as (
 
     select
         'meter_' || status || ':' || meter_id || ':'
-        || cast(first_finding_at as varchar) as alert_key,
+        || cast(first_finding_at as {{ dbt.type_string() }}) as alert_key,
         meter_id,
         status,
         case when status = 'faulty' then 'critical' else 'warning' end as severity,

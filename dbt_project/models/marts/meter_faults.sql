@@ -16,10 +16,10 @@ runs as (
         'critical' as severity,
         case
             when run_kind = 'zero_run'
-                then cast(readings as varchar) || ' consecutive zero readings'
+                then cast(readings as {{ dbt.type_string() }}) || ' consecutive zero readings'
             else
-                cast(readings as varchar) || ' consecutive readings of '
-                || cast(kw as varchar) || ' kW'
+                cast(readings as {{ dbt.type_string() }}) || ' consecutive readings of '
+                || cast(kw as {{ dbt.type_string() }}) || ' kW'
         end as detail
     from {{ ref('int_meter_runs_detected') }}
 
@@ -68,8 +68,8 @@ deviations as (
         {{ dbt.dateadd('hour', 1, 'max(hour_start_at)') }} as ended_at,
         count(*) * 1.0 as duration_hours,
         'warning' as severity,
-        cast(count(*) as varchar) || ' consecutive hours beyond |z| '
-        || cast({{ var('deviation_z_threshold') }} as varchar)
+        cast(count(*) as {{ dbt.type_string() }}) || ' consecutive hours beyond |z| '
+        || cast({{ var('deviation_z_threshold') }} as {{ dbt.type_string() }})
         || ' of the same hour-of-week history (peak |z| '
         || {{ rounded_text('max(abs(robust_z))') }}
         || ')' as detail

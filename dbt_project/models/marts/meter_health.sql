@@ -52,10 +52,12 @@ final as (
             when findings.meter_id is null then 'no findings'
             else
                 trim(
+                    both ' ' from
                     case
                         when findings.zero_runs > 0
                             then
-                                cast(findings.zero_runs as varchar) || ' zero run(s), longest '
+                                cast(findings.zero_runs as {{ dbt.type_string() }})
+                                || ' zero run(s), longest '
                                 || {{ rounded_text('findings.longest_zero_run_hours') }}
                                 || ' h; '
                         else ''
@@ -63,7 +65,7 @@ final as (
                     || case
                         when findings.constant_runs > 0
                             then
-                                cast(findings.constant_runs as varchar)
+                                cast(findings.constant_runs as {{ dbt.type_string() }})
                                 || ' constant run(s), longest '
                                 || {{ rounded_text('findings.longest_constant_run_hours') }}
                                 || ' h; '
@@ -72,7 +74,7 @@ final as (
                     || case
                         when findings.deviation_episodes > 0
                             then
-                                cast(findings.deviation_episodes as varchar)
+                                cast(findings.deviation_episodes as {{ dbt.type_string() }})
                                 || ' deviation episode(s); '
                         else ''
                     end

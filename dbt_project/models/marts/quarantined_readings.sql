@@ -13,8 +13,9 @@ rejected_at_validation as (
         interval_minutes,
         quarantine_reason as reason,
         -- rows that passed the row checks (conflicting duplicates) keep parsed values, not text
-        coalesce(timestamp_text, cast(reading_start_at as varchar)) as timestamp_text,
-        coalesce(value_text, cast(value as varchar)) as value_text,
+        coalesce(timestamp_text, cast(reading_start_at as {{ dbt.type_string() }}))
+            as timestamp_text,
+        coalesce(value_text, cast(value as {{ dbt.type_string() }})) as value_text,
         unit_text,
         layout,
         source_file,
@@ -35,9 +36,11 @@ rejected_at_standardization as (
         validated.reading_start_at,
         validated.interval_minutes,
         standardized.quarantine_reason as reason,
-        coalesce(validated.timestamp_text, cast(validated.reading_start_at as varchar))
-            as timestamp_text,
-        coalesce(validated.value_text, cast(validated.value as varchar)) as value_text,
+        coalesce(
+            validated.timestamp_text, cast(validated.reading_start_at as {{ dbt.type_string() }})
+        ) as timestamp_text,
+        coalesce(validated.value_text, cast(validated.value as {{ dbt.type_string() }}))
+            as value_text,
         validated.unit_text,
         validated.layout,
         validated.source_file,

@@ -64,7 +64,7 @@ complete_days as (
         day_start_at,
         day_end_at,
         kwh,
-        cast(extract(isodow from local_date) as integer) as iso_weekday
+        {{ iso_weekday('local_date') }} as iso_weekday
     from {{ ref('fct_daily_consumption') }}
     where is_complete
 

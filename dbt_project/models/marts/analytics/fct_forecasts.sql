@@ -39,7 +39,7 @@ like_days as (
             and meter_hours.local_date
             >= {{ dbt.dateadd('day', -7 * weeks, 'targets.forecast_date') }}
             and meter_hours.iso_weekday
-            = cast(extract(isodow from targets.forecast_date) as integer)
+            = {{ iso_weekday('targets.forecast_date') }}
     group by targets.meter_id, cast(targets.forecast_date as date), meter_hours.local_hour
 
 ),
@@ -90,7 +90,7 @@ fleet as (
 
     select
         'fleet' as scope,
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         meters.forecast_date,
         meters.local_hour,
         meters.forecast_method,

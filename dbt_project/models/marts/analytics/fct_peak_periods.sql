@@ -87,7 +87,7 @@ fleet_interval_peaks as (
     select
         'interval' as peak_type,
         'fleet' as scope,
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         cast({{ dbt.date_trunc('month', 'slot_start_at') }} as date) as period_month,
         slot_start_at as period_start_at,
         {{ add_minutes('slot_start_at', var('fleet_interval_minutes')) }} as period_end_at,
@@ -118,7 +118,7 @@ fleet_day_peaks as (
     select
         'day' as peak_type,
         'fleet' as scope,
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         cast({{ dbt.date_trunc('month', 'local_date') }} as date) as period_month,
         cast(local_date as timestamp) as period_start_at,
         {{ dbt.dateadd('day', 1, 'cast(local_date as timestamp)') }} as period_end_at,
@@ -190,7 +190,7 @@ top_hours as (
     select
         'hour' as peak_type,
         'fleet' as scope,
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         cast({{ dbt.date_trunc('month', 'hour_start_at') }} as date) as period_month,
         hour_start_at as period_start_at,
         {{ dbt.dateadd('hour', 1, 'hour_start_at') }} as period_end_at,

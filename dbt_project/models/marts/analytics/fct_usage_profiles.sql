@@ -38,7 +38,7 @@ buckets as (
             {{ season_expr }} as season,
             {{ day_expr }} as day_type,
             local_hour,
-            sum(kw_sum) / cast(sum(hours) as double precision) as avg_kw,
+            sum(kw_sum) / cast(sum(hours) as {{ type_double() }}) as avg_kw,
             cast(sum(hours) as bigint) as hours
         from hour_sums
         group by
@@ -73,7 +73,7 @@ fleet as (
 
     select
         'fleet' as scope,
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         buckets.season,
         buckets.day_type,
         buckets.local_hour,

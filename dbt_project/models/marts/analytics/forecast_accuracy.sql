@@ -35,7 +35,7 @@ recent as (
 fleet as (
 
     select
-        cast(null as varchar) as meter_id,
+        cast(null as {{ dbt.type_string() }}) as meter_id,
         recent.local_date,
         recent.local_hour,
         recent.forecast_method,

@@ -14,7 +14,7 @@ source as (
 renamed as (
 
     select
-        trim(field_001, ' ') as record_indicator,
+        trim(both ' ' from field_001) as record_indicator,
         {%- for field in fields if field != 'field_001' %}
             {{ field }},
         {%- endfor %}

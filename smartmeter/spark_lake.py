@@ -1,0 +1,167 @@
+"""The Spark target's files, and how the rest of smartmeter reads them.
+
+On Spark the data lives in plain Parquet folders under <home>/spark/:
+
+    lake/raw/<table>/<load id>.<file id>.parquet   raw text tables, written by dlt's filesystem
+                                                  destination (every load adds files)
+    warehouse/<schema>.db/<table>/                 the dbt models' tables (Spark's warehouse)
+    metastore_db/                                  Spark's catalog (embedded Derby: one Spark
+                                                  process at a time, which the home's lock keeps)
+    control.duckdb                                 the operational tables (ops.*): small,
+                                                  transactional, updated in place, which plain
+                                                  Parquet tables cannot be
+
+smartmeter itself never starts a JVM: dbt runs Spark. Everything else (ingest bookkeeping, status,
+report, the export plan) reads the Parquet folders through DuckDB views in control.duckdb, named
+as in Spark (raw.canonical, marts.fct_readings, ...) and refreshed when a folder changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from smartmeter.home import Home
+
+RAW_URL_ENV = "SMARTMETER_SPARK_RAW_URL"
+LAKE_SCHEMAS = ("raw", "staging", "intermediate", "marts")
+# dbt-spark's and the project's scratch tables (replaced rows, kept rows) are not for readers.
+SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_new", "__dbt_kept")
+
+
+def spark_dir(home: Home) -> Path:
+    return home.root / "spark"
+
+
+def lake_dir(home: Home) -> Path:
+    """Where dlt writes the raw dataset (`raw/` below it)."""
+    return spark_dir(home) / "lake"
+
+
+def raw_dir(home: Home) -> Path:
+    return Path(os.environ.get(RAW_URL_ENV) or lake_dir(home) / "raw")
+
+
+def warehouse_dir(home: Home) -> Path:
+    return spark_dir(home) / "warehouse"
+
+
+def control_path(home: Home) -> Path:
+    return spark_dir(home) / "control.duckdb"
+
+
+def _table_folders(home: Home) -> dict[tuple[str, str], Path]:
+    """(schema, table) -> folder, for every lake table that has Parquet files."""
+    folders: dict[tuple[str, str], Path] = {}
+    raw = raw_dir(home)
+    if raw.is_dir():
+        for folder in raw.iterdir():
+            if folder.is_dir() and not folder.name.startswith(("_", ".")):
+                folders[("raw", folder.name)] = folder
+    for schema in LAKE_SCHEMAS[1:]:
+        base = warehouse_dir(home) / f"{schema}.db"
+        if base.is_dir():
+            for folder in base.iterdir():
+                if folder.is_dir() and not folder.name.endswith(SCRATCH_SUFFIXES):
+                    folders[(schema, folder.name)] = folder
+    return {key: folder for key, folder in folders.items() if _has_parquet(folder)}
+
+
+def _has_parquet(folder: Path) -> bool:
+    return any(_parquet_files(folder))
+
+
+def _parquet_files(folder: Path):
+    for path in folder.rglob("*.parquet"):
+        if not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts):
+            yield path
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def lake_signature(home: Home) -> tuple:
+    """Changes whenever a lake table gains, loses or rewrites files (folder mtimes)."""
+    signature = []
+    for (schema, table), folder in sorted(_table_folders(home).items()):
+        stamps = [folder.stat().st_mtime_ns]
+        stamps += [p.stat().st_mtime_ns for p in folder.iterdir() if p.is_dir()]
+        signature.append((schema, table, max(stamps)))
+    return tuple(signature)
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection, home: Home) -> None:
+    """(Re)create a view per lake table. Spark writes its timestamps as instants (Parquet's
+    UTC-adjusted timestamps, which DuckDB reads as TIMESTAMPTZ); the views show them as the
+    naive UTC timestamps the other stores have."""
+    folders = _table_folders(home)
+    for schema in LAKE_SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+        for (name,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = ? and not internal",
+            [schema],
+        ).fetchall():
+            if (schema, name) not in folders:
+                con.execute(f'drop view "{schema}"."{name}"')
+    for (schema, table), folder in folders.items():
+        pattern = _sql_text(str(folder / ("*.parquet" if schema == "raw" else "**/*.parquet")))
+        source = f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        columns = con.execute(f"describe select * from {source}").fetchall()
+        select = ", ".join(
+            f'cast("{name}" as timestamp) as "{name}"'
+            if kind.startswith("TIMESTAMP WITH TIME ZONE")
+            else f'"{name}"'
+            for name, kind, *_ in columns
+        )
+        con.execute(f'create or replace view "{schema}"."{table}" as select {select} from {source}')
+
+
+def ensure_raw_tables(home: Home, schemas: dict[str, pa.Schema]) -> None:
+    """Give every raw table at least one (empty) Parquet file with its declared columns, so
+    Spark can register it before its first delivery (dlt writes no file for a table without
+    rows)."""
+    for table, schema in schemas.items():
+        folder = raw_dir(home) / table
+        if folder.is_dir() and _has_parquet(folder):
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(schema.empty_table(), folder / "0000000000.declared.parquet")
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+
+
+def delete_raw_rows(home: Home, sha256s: list[str]) -> None:
+    """Remove these files' rows from every raw table: each Parquet file holding any of them is
+    rewritten without them, one atomic replace per file."""
+    if not sha256s or not raw_dir(home).is_dir():
+        return
+    wanted = set(sha256s)
+    for folder in raw_dir(home).iterdir():
+        if not folder.is_dir() or folder.name.startswith(("_", ".")):
+            continue
+        for path in list(_parquet_files(folder)):
+            table = pq.read_table(path)
+            if "_file_sha256" not in table.column_names:
+                continue
+            column = table.column("_file_sha256").to_pylist()
+            keep = [i for i, sha in enumerate(column) if sha not in wanted]
+            if len(keep) == len(column):
+                continue
+            # rewritten even when empty: a table keeps a file, and so its columns, for Spark
+            _write_atomically(table.take(keep), path)
+
+
+def clear(home: Home) -> None:
+    """Remove the Spark target's data (a full rebuild from the archive starts over)."""
+    shutil.rmtree(spark_dir(home), ignore_errors=True)
