@@ -51,6 +51,25 @@ def test_postgres_gets_the_same_raw_tables(home, pg_env, real_data):
     assert "DUPLICATE" in again.stdout
 
 
+def test_a_first_ingest_without_rows_still_creates_the_raw_tables(home, pg_env, tmp_path):
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("what,is,this\n1,2,3\n")
+    land(home, unknown)
+    result = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
+    assert result.returncode == 1  # dead-lettered, and the warehouse is ready all the same
+    assert "DEAD_LETTERED" in result.stdout
+    with pg_connect(pg_env) as con:
+        tables = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            )
+        }
+        declared = {row[0] for row in con.execute("select raw_table from raw.layouts")}
+        assert declared and declared | {"layouts", "file_headers"} <= tables
+        assert con.execute("select count(*) from raw.canonical").fetchone()[0] == 0
+
+
 def test_unreachable_postgres_is_a_clear_error(home):
     result = run_cli(home, "ingest", "--target", "postgres", env={"PGPORT": "1"})
     assert result.returncode == 1
