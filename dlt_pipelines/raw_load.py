@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,12 @@ LINEAGE_COLUMNS = {
     "_file_sha256": pa.string(),
 }
 
-RAW_INDEXED_COLUMNS = ("_dlt_load_id", "_file_sha256")
+# What incremental builds and reloads select raw rows by, and how PostgreSQL indexes it. The raw
+# tables only grow by appends (a file's rows together, load ids rising), the case BRIN is made
+# for: a summary per block range, built in one pass over the table with no sort and kept up by
+# COPY for little; min/max for the load id (ranges: `> watermark`), a bloom filter for the file
+# (equality: reloads, isolation, joins on the file).
+RAW_INDEXES = {"_dlt_load_id": "brin ({})", "_file_sha256": "brin ({} text_bloom_ops)"}
 
 # Arrow tables get dlt's load id as a column, like every other dlt load.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
@@ -158,18 +164,26 @@ def load(
 def _index_and_analyze(pipeline: dlt.Pipeline, tables: list[str]) -> None:
     """PostgreSQL: index the raw tables on what incremental builds and reloads select by (the
     load id, the file), and refresh their statistics after a load (autovacuum would get there
-    only later: the build that follows plans with them). The indexes are built on the first
-    load that brings rows, in one pass, and kept up by COPY afterwards."""
+    only later: the build that follows plans with them). The indexes are built by the first load
+    that brings rows, after its COPY, and kept up by COPY afterwards. Each statement has its own
+    connection: the builds and ANALYZE read the table at the same time (their locks do not
+    conflict)."""
+    statements = []
     with pipeline.sql_client() as client:
         for table in tables:
             qualified = client.make_qualified_table_name(table)
-            for column in RAW_INDEXED_COLUMNS:
+            for column, method in RAW_INDEXES.items():
                 name = client.escape_column_name(f"{table}__{column.strip('_')}")
-                column_name = client.escape_column_name(column)
-                client.execute_sql(
-                    f"create index if not exists {name} on {qualified} ({column_name})"
-                )
-            client.execute_sql(f"analyze {qualified}")
+                using = method.format(client.escape_column_name(column))
+                statements.append(f"create index if not exists {name} on {qualified} using {using}")
+            statements.append(f"analyze {qualified}")
+
+    def run(statement: str) -> None:
+        with pipeline.sql_client() as client:
+            client.execute_sql(statement)
+
+    with ThreadPoolExecutor(max_workers=len(RAW_INDEXES) + 1) as pool:
+        list(pool.map(run, statements))
 
 
 def _is_postgres(pipeline: dlt.Pipeline) -> bool:

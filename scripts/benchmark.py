@@ -14,11 +14,12 @@ reported as the median (the machine is shared and noisy):
 
 With --targets duckdb,postgres the same runs go to PostgreSQL too (a fresh database per run on
 the server the libpq variables name; default 127.0.0.1:5432, user postgres), and one more day
-is measured on every size, so both stores' figures stand side by side.
+is measured on every size, so both stores' figures stand side by side. --ingest-only measures
+`smartmeter ingest` alone on each target (minutes instead of an hour).
 
 A table goes to stdout and everything to <out>/results.json.
 Usage: python scripts/benchmark.py [--sizes S,M,L] [--targets duckdb[,postgres]] [--repeats 3]
-       [--no-schemes] [--out bench-out]
+       [--no-schemes] [--ingest-only] [--out bench-out]
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ class Store:
             env["PGDATABASE"] = self.database
         return env
 
+    def for_ingest(self) -> Store:
+        """Its own database: the full run's warehouse stays for the incremental days."""
+        return replace(self, database=f"{self.database}_ingest")
+
     def reset(self) -> None:
         if self.target != "postgres":
             return
@@ -225,8 +230,7 @@ def bench_full(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> t
 
 def bench_ingest(work: Path, data: Path, repeats: int, store: Store = DUCKDB) -> Timing:
     timing = Timing()
-    # Its own database: the full run's warehouse stays for the incremental days.
-    store = replace(store, database=f"{store.database}_ingest")
+    store = store.for_ingest()
     for _ in range(repeats):
         home = fresh_home(work / "ingest-home", data)
         store.reset()
@@ -332,6 +336,36 @@ def bench_postgres(
     }
 
 
+def bench_ingest_only(
+    work: Path, data: Path, rows: int, targets: list[str], repeats: int
+) -> dict[str, object]:
+    """`smartmeter ingest` alone on each target: the quick check of loading speed."""
+    entry: dict[str, object] = {}
+    for target in targets:
+        store = DUCKDB if target == "duckdb" else Store(target)
+        timing = bench_ingest(work, data, repeats, store)
+        ingest = {**timing.as_dict(), "rows_per_second": round(rows / timing.median())}
+        if target == "duckdb":
+            entry["ingest"] = ingest
+        else:
+            entry[target] = {"ingest": ingest, "server": postgres_settings(store.for_ingest())}
+    return entry
+
+
+def ingest_rows(size: str, rows: int, entry: dict) -> list[str]:
+    duck = entry.get("ingest")
+    lines = [row(f"{size} smartmeter ingest", rows, recorded(duck))] if duck else []
+    if "postgres" in entry:
+        pg = recorded(entry["postgres"]["ingest"])
+        lines.append(row(f"{size} postgres ingest", rows, pg, duck and duck["median_seconds"]))
+    return lines
+
+
+def recorded(numbers: dict) -> Timing:
+    """A Timing again from its as_dict() (the runs and the peak)."""
+    return Timing(numbers["runs_seconds"], [numbers["peak_mb"] or 0])
+
+
 def postgres_rows(size: str, rows: int, meters: int, entry: dict) -> list[str]:
     """Table lines for PostgreSQL; the ratio column is against DuckDB on the same data."""
     pg = entry["postgres"]
@@ -340,8 +374,7 @@ def postgres_rows(size: str, rows: int, meters: int, entry: dict) -> list[str]:
     duck_ingest = entry.get("ingest", {}).get("median_seconds")
 
     def line(label: str, count: int, numbers: dict, against: float | None) -> str:
-        timing = Timing(numbers["runs_seconds"], [numbers["peak_mb"] or 0])
-        return row(label, count, timing, against)
+        return row(label, count, recorded(numbers), against)
 
     lines = [line(f"{size} postgres run", rows, pg["full"], duck_full)]
     for step, seconds in pg["full"]["steps_median_seconds"].items():
@@ -402,6 +435,9 @@ def main() -> int:
     parser.add_argument(
         "--no-schemes", action="store_true", help="skip the export comparison of the schemes"
     )
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only `smartmeter ingest`, on every target"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     args = parser.parse_args()
     if args.repeats < 1:
@@ -412,6 +448,7 @@ def main() -> int:
         parser.error("--targets takes duckdb, postgres or both")
     # With PostgreSQL in the comparison, one more day is measured on every size.
     every_size_incremental = "postgres" in targets
+    duckdb_runs = "duckdb" in targets and not args.ingest_only
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {"machine": machine(), "repeats": args.repeats, "sizes": {}}
     lines = [
@@ -424,7 +461,10 @@ def main() -> int:
         rows = sum(1 for _ in data.open()) - 1
         print(f"{size}: {meters} meters x {days} days, {rows:,} rows", file=sys.stderr)
         entry: dict[str, object] = {"meters": meters, "days": days, "rows": rows}
-        if "duckdb" in targets:
+        if args.ingest_only:
+            entry |= bench_ingest_only(work, data, rows, targets, args.repeats)
+            lines.extend(ingest_rows(size, rows, entry))
+        if duckdb_runs:
             reference = bench_reference(work, data, args.repeats, SCHEMES[0])
             full, home = bench_full(work, data, args.repeats)
             ingest = bench_ingest(work, data, args.repeats)
@@ -439,14 +479,14 @@ def main() -> int:
             for step, values in full.steps.items():
                 lines.append(row(f"{size}   {step}", rows, Timing(values), reference.median()))
             lines.append(row(f"{size} smartmeter ingest", rows, ingest))
-        if "duckdb" in targets and (size == sizes[-1] or every_size_incremental):
+        if duckdb_runs and (size == sizes[-1] or every_size_incremental):
             incremental = bench_incremental(home, work, meters, days, args.repeats)
             entry["incremental"] = {
                 **incremental.as_dict(),
                 "share_of_full": round(incremental.median() / full.median(), 3),
             }
             lines.append(row(f"{size} + one day", meters * 48, incremental, full.median()))
-        if "postgres" in targets:
+        if "postgres" in targets and not args.ingest_only:
             pg = bench_postgres(work, data, meters, days, rows, args.repeats)
             if "full" in entry and "incremental" in entry:
                 pg["full_vs_duckdb"] = round(
@@ -458,7 +498,7 @@ def main() -> int:
                 )
             entry["postgres"] = pg
             lines.extend(postgres_rows(size, rows, meters, entry))
-        if "duckdb" in targets and size == sizes[-1] and not args.no_schemes:
+        if duckdb_runs and size == sizes[-1] and not args.no_schemes:
             entry["schemes"] = bench_schemes(home, work, data, args.repeats)
             for scheme, numbers in entry["schemes"].items():
                 lines.append(

@@ -372,11 +372,18 @@ def _load_batch(
         )
 
 
-def prepare(home: Home, warehouse: Warehouse) -> None:
-    """Everything a warehouse needs before its first file: folders, ops and raw tables."""
+def prepare(home: Home, warehouse: Warehouse, *, raw_tables: bool = True) -> None:
+    """Everything a warehouse needs before its first file: folders, ops and raw tables.
+    Ingest passes `raw_tables=False` and calls `ensure_raw_tables` after its loads: a first
+    load creates every declared raw table itself, so an empty load of its own is wasted."""
     home.create()
     ensure_ops_tables(warehouse)
     archive.remove_partials(home.archive)
+    if raw_tables:
+        ensure_raw_tables(home, warehouse)
+
+
+def ensure_raw_tables(home: Home, warehouse: Warehouse) -> None:
     if not warehouse.relation_exists(raw_load.RAW_DATASET, "layouts"):
         raw_load.load(make_pipeline(home, warehouse), [], LOADER_FILE_FORMAT[warehouse.target])
     if warehouse.target == "spark":
@@ -393,11 +400,12 @@ def ingest(
         from smartmeter.object_ingest import ingest_objects
 
         return ingest_objects(home, warehouse, run_id, on_progress)
-    prepare(home, warehouse)
+    prepare(home, warehouse, raw_tables=False)
     dead_letters.requeue_replaying(home, warehouse)
     taken = take_in_landing(home, warehouse, run_id)
     reconcile(home, warehouse, warehouse.target, run_id)
     report = load_pending(home, warehouse, run_id, on_progress)
+    ensure_raw_tables(home, warehouse)
     report.outcomes = taken + report.outcomes
     dead_letters.sync_table(home, warehouse)
     return report

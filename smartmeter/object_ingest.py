@@ -43,6 +43,7 @@ from smartmeter.ingest import (
     RECEIVED,
     FileOutcome,
     IngestReport,
+    ensure_raw_tables,
     load_pending,
     prepare,
     record_delivery,
@@ -333,12 +334,13 @@ def ingest_objects(
     run_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    prepare(home, warehouse)
+    prepare(home, warehouse, raw_tables=False)
     requeue_to_landing(home)
     dead_letters.requeue_replaying(home, warehouse)
     taken_outcomes, taken = take_in(home, warehouse, run_id)
     reconcile(home, warehouse, warehouse.target, run_id)
     report = load_pending(home, warehouse, run_id, on_progress)
+    ensure_raw_tables(home, warehouse)
     crash_point("ingest:before_landing_removal")
     remove_from_landing(home, taken)
     report.outcomes = taken_outcomes + report.outcomes

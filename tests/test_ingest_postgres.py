@@ -44,11 +44,51 @@ def test_postgres_gets_the_same_raw_tables(home, pg_env, real_data):
             "and column_name <> '_source_line'"
         ).fetchall()
         assert types == [("character varying",)] or types == [("text",)]
+        # What incremental builds and reloads select by is indexed on every table that got rows,
+        # and the tables have statistics for the build that follows.
+        loaded = con.execute(
+            "select distinct l.raw_table from ops.file_manifest m "
+            "join raw.layouts l on l.layout = m.layout where m.data_rows > 0"
+        ).fetchall()
+        assert len(loaded) == len(files)
+        for table in [row[0] for row in loaded] + ["file_headers"]:
+            indexed = con.execute(
+                "select a.attname from pg_index i join pg_attribute a "
+                "on a.attrelid = i.indrelid and a.attnum = any(i.indkey) "
+                "where i.indrelid = %s::regclass order by 1",
+                (f"raw.{table}",),
+            ).fetchall()
+            assert indexed == [("_dlt_load_id",), ("_file_sha256",)], table
+            analyzed = con.execute(
+                "select last_analyze from pg_stat_user_tables "
+                "where schemaname = 'raw' and relname = %s",
+                (table,),
+            ).fetchone()[0]
+            assert analyzed is not None, table
 
     land(home, files[0])
     again = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
     assert again.returncode == 0
     assert "DUPLICATE" in again.stdout
+
+
+def test_a_first_ingest_without_rows_still_creates_the_raw_tables(home, pg_env, tmp_path):
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("what,is,this\n1,2,3\n")
+    land(home, unknown)
+    result = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
+    assert result.returncode == 1  # dead-lettered, and the warehouse is ready all the same
+    assert "DEAD_LETTERED" in result.stdout
+    with pg_connect(pg_env) as con:
+        tables = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            )
+        }
+        declared = {row[0] for row in con.execute("select raw_table from raw.layouts")}
+        assert declared and declared | {"layouts", "file_headers"} <= tables
+        assert con.execute("select count(*) from raw.canonical").fetchone()[0] == 0
 
 
 def test_unreachable_postgres_is_a_clear_error(home):
