@@ -228,16 +228,39 @@
     and the groups are bound to `t` and `g` by one-element transforms, so each appears once in
     the SQL (the nested ISO 8601 parsers would otherwise repeat them thousands of times). -#}
 {#- The view text Spark keeps in its metastore is limited (32,700 characters in the embedded
-    Derby one), so each format's parser is a SQL function, created on first use. -#}
+    Derby one), so each format's parser is a SQL function, created for every format in use by
+    on-run-start (spark__create_strptime_functions: concurrent threads must not race to create
+    one). -#}
 {% macro spark__try_strptime(expr, format) -%}
-    {%- set name = helper_schema() ~ '.smartmeter_strptime_' ~ local_md5(format)[:16] -%}
-    {%- if execute -%}
-        {%- do run_query(
-            'create or replace function ' ~ name ~ '(text string) returns timestamp return '
-            ~ spark__strptime_expression('text', format)
-        ) -%}
+    {%- if execute and format not in spark__strptime_formats() -%}
+        {{ exceptions.raise_compiler_error(
+            "no Spark parser for the timestamp format " ~ format ~ ": add it to spark__strptime_formats") }}
     {%- endif -%}
-    {{ name }}({{ expr }})
+    {{ spark__strptime_function(format) }}({{ expr }})
+{%- endmacro %}
+
+{% macro spark__strptime_function(format) -%}
+    {{ helper_schema() }}.smartmeter_strptime_{{ local_md5(format ~ spark__strptime_expression('t', format))[:16] }}
+{%- endmacro %}
+
+{#- Every format a model parses: the layouts' (raw.layouts) and those the macros spell out. -#}
+{% macro spark__strptime_formats() -%}
+    {%- set formats = ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S.%n', '%Y%m%d'] -%}
+    {%- for row in run_query('select distinct timestamp_format from raw.layouts') -%}
+        {%- if row[0] and row[0] != 'iso8601' and row[0] not in formats -%}
+            {%- do formats.append(row[0]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(formats) }}
+{%- endmacro %}
+
+{% macro spark__create_strptime_functions() -%}
+    {%- for format in spark__strptime_formats() -%}
+        {%- do run_query(
+            'create function if not exists ' ~ spark__strptime_function(format)
+            ~ '(t string) returns timestamp return ' ~ spark__strptime_expression('t', format)
+        ) -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {% macro spark__strptime_expression(expr, format) -%}

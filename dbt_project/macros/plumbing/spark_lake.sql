@@ -30,6 +30,7 @@
         {%- do register_raw_table(row[0]) -%}
     {%- endfor -%}
     {%- do register_raw_table('file_headers') -%}
+    {%- do spark__create_strptime_functions() -%}
     {{ return('') }}
 {%- endmacro %}
 
