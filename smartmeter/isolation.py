@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smartmeter import dead_letters
+from smartmeter import dead_letters, spark_lake
 from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
@@ -93,6 +93,8 @@ def hold_back(warehouse: Warehouse, files: list[SuspectFile]) -> None:
     warehouse.execute(f"delete from {HELD_BACK_TABLE}")
     for file in files:
         warehouse.execute(f"insert into {HELD_BACK_TABLE} values (%s)", (file.sha256,))
+    if warehouse.target == "spark":  # Spark reads its copy from the lake
+        spark_lake.write_held_back(warehouse.home, [file.sha256 for file in files])
 
 
 def _error_text(result: DbtResult) -> str:

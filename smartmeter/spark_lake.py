@@ -19,7 +19,6 @@ as in Spark (raw.canonical, marts.fct_readings, ...) and refreshed when a folder
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -162,6 +161,13 @@ def delete_raw_rows(home: Home, sha256s: list[str]) -> None:
             _write_atomically(table.take(keep), path)
 
 
-def clear(home: Home) -> None:
-    """Remove the Spark target's data (a full rebuild from the archive starts over)."""
-    shutil.rmtree(spark_dir(home), ignore_errors=True)
+def held_back_dir(home: Home) -> Path:
+    """ops.held_back_files as Spark reads it (isolation.py's probe builds)."""
+    return raw_dir(home).parent / "ops" / "held_back_files"
+
+
+def write_held_back(home: Home, sha256s: list[str]) -> None:
+    folder = held_back_dir(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"file_sha256": pa.array(sha256s, pa.string())})
+    _write_atomically(table, folder / "held_back.parquet")

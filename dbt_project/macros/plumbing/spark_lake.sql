@@ -30,6 +30,15 @@
         {%- do register_raw_table(row[0]) -%}
     {%- endfor -%}
     {%- do register_raw_table('file_headers') -%}
+    {%- if var('hold_back_files', false) -%}
+        {#- the files isolation.py holds back (written beside the raw tables) -#}
+        {%- do run_query('create schema if not exists ops') -%}
+        {%- do run_query('drop table if exists ops.held_back_files') -%}
+        {%- do run_query(
+            "create table ops.held_back_files using parquet location '"
+            ~ spark_raw_location() ~ "/../ops/held_back_files'"
+        ) -%}
+    {%- endif -%}
     {%- do spark__create_strptime_functions() -%}
     {{ return('') }}
 {%- endmacro %}
