@@ -11,9 +11,10 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 
-{#- Spark: when some row matches, the rows to keep are written aside, then replace the table's
-    files (a rewrite of the table; a NULL condition keeps the row, as DELETE does). Run when the
-    hook is rendered. -#}
+{#- Spark: when some row matches, the rows to keep are written to a new table, which then takes
+    the table's place (one write of the kept rows; a NULL condition keeps the row, as DELETE
+    does). A build killed between the drop and the rename finds no table, and the model builds
+    in full. Run when the hook is rendered. -#}
 {% macro spark__delete_rows(relation, condition) -%}
     {%- set matches = run_query(
         'select 1 from ' ~ relation ~ ' where coalesce((' ~ condition ~ '), false) limit 1'
@@ -25,8 +26,8 @@
             'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
             ~ ' where not coalesce((' ~ condition ~ '), false)'
         ) -%}
-        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-        {%- do run_query('drop table ' ~ kept) -%}
+        {%- do run_query('drop table ' ~ relation) -%}
+        {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
     {%- endif -%}
     select 1
 {%- endmacro %}
