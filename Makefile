@@ -36,8 +36,11 @@ lint: $(STAMP)
 	rm -rf .lint-home && $(BIN)/smartmeter --home .lint-home init
 	SMARTMETER_HOME=$(CURDIR)/.lint-home $(BIN)/sqlfluff lint dbt_project
 
+# Two workers, a test file each at a time: the Spark tests (mostly planning on the driver) run
+# beside the rest instead of after it.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/pytest -x -q
+	$(BIN)/pytest -x -q -n $(PYTEST_WORKERS) --dist loadfile
 
 ## make fuzz: a long property-based campaign over every layout, on DuckDB and PostgreSQL.
 FUZZ_EXAMPLES ?= 200

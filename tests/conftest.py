@@ -146,3 +146,9 @@ def pg_connect(env: dict[str, str]) -> psycopg.Connection:
         f"postgresql://{env['PGUSER']}@{env['PGHOST']}:{env['PGPORT']}/{env['PGDATABASE']}",
         autocommit=True,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Spark tests (minutes of planning on a small machine) go first: with pytest-xdist
+    (`make test` runs two workers) the other worker takes every other file meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)

@@ -46,15 +46,23 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Spark: the helper tables are partitioned by model name; the model's partition is replaced. -#}
+{#- Spark: the helper tables are partitioned by model name; the model's partition is dropped,
+    then its rows written by a dynamic partition overwrite, which stages its files in a folder
+    of its own (models built at the same time write to the same table; an append or a static
+    partition overwrite would share the table's one _temporary folder). -#}
 {% macro spark__replace_helper_rows(table, columns, select_sql) -%}
+    {%- set relation = helper_schema() ~ '.' ~ table -%}
+    {%- if execute -%}
+        {%- do run_query(
+            'alter table ' ~ relation ~ " drop if exists partition (model_name = '"
+            ~ this.identifier ~ "')"
+        ) -%}
+    {%- endif -%}
     {%- if select_sql -%}
-        insert overwrite table {{ helper_schema() }}.{{ table }}
-        partition (model_name = '{{ this.identifier }}')
-        select * from ({{ select_sql }}) as new_rows
+        insert overwrite table {{ relation }} partition (model_name)
+        select new_rows.*, '{{ this.identifier }}' as model_name from ({{ select_sql }}) as new_rows
     {%- else -%}
-        alter table {{ helper_schema() }}.{{ table }}
-        drop if exists partition (model_name = '{{ this.identifier }}')
+        select 1
     {%- endif -%}
 {%- endmacro %}
 
