@@ -246,8 +246,11 @@
 {#- Every format a model parses: the layouts' (raw.layouts) and those the macros spell out. -#}
 {% macro spark__strptime_formats() -%}
     {%- set formats = ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S.%n', '%Y%m%d'] -%}
-    {%- for row in run_query('select distinct timestamp_format from raw.layouts') -%}
-        {%- if row[0] and row[0] != 'iso8601' and row[0] not in formats -%}
+    {%- set declared -%}
+        select timestamp_format from raw.layouts union select version_format from raw.layouts
+    {%- endset -%}
+    {%- for row in run_query(declared) -%}
+        {%- if row[0] and row[0] not in ('iso8601', 'number') and row[0] not in formats -%}
             {%- do formats.append(row[0]) -%}
         {%- endif -%}
     {%- endfor -%}
