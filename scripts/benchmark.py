@@ -5,7 +5,8 @@ data from the project's generator (with its usual defects), each timed at least 
 reported as the median (the machine is shared and noisy):
 
   full        `smartmeter run` from an empty data home: ingest, dbt build, Parquet export
-              (and each step), with the peak memory (RSS) of the whole process tree
+              (and each step), with the peak memory of the whole process tree (resident,
+              shared pages split between processes: PSS)
   ingest      `smartmeter ingest` alone, in rows per second
   reference   scripts/reference_pipeline.py: one hand-written DuckDB pipeline doing the same
               conversion, duplicate handling, interpolation and export
@@ -116,19 +117,28 @@ class TreeMemory:
 
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
-            total = 0
-            for pid in self._tree():
-                try:
-                    with open(f"/proc/{pid}/statm") as fh:
-                        total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-                except OSError:
-                    continue
-            self.peak_kb = max(self.peak_kb, total)
+            self.peak_kb = max(self.peak_kb, sum(map(_resident_kb, self._tree())))
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
         return self.peak_kb / 1024
+
+
+def _resident_kb(pid: int) -> int:
+    """A process's resident memory with pages shared with other processes split between them
+    (PSS): the Spark driver JVM forks for every shell command Hadoop runs (chmod on local files),
+    and until it execs the child shares all of the JVM's pages; summing RSS counted them twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next(int(ln.split()[1]) for ln in fh if ln.startswith("Pss:"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass
+    try:  # no smaps_rollup (old kernel), or the process is gone
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)
