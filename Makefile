@@ -50,6 +50,7 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
 	$(BIN)/python scripts/benchmark.py --sizes S,M --targets duckdb,postgres --no-schemes --out bench-out/postgres
+	$(BIN)/python scripts/benchmark.py --sizes S,M --targets duckdb,spark --no-schemes --spark-repeats 1 --out bench-out/spark
 
 docs: $(STAMP)
 	rm -rf .docs-home && $(BIN)/smartmeter --home .docs-home init

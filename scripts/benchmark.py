@@ -5,7 +5,8 @@ data from the project's generator (with its usual defects), each timed at least 
 reported as the median (the machine is shared and noisy):
 
   full        `smartmeter run` from an empty data home: ingest, dbt build, Parquet export
-              (and each step), with the peak memory (RSS) of the whole process tree
+              (and each step), with the peak memory of the whole process tree (resident,
+              shared pages split between processes: PSS)
   ingest      `smartmeter ingest` alone, in rows per second
   reference   scripts/reference_pipeline.py: one hand-written DuckDB pipeline doing the same
               conversion, duplicate handling, interpolation and export
@@ -14,12 +15,16 @@ reported as the median (the machine is shared and noisy):
 
 With --targets duckdb,postgres the same runs go to PostgreSQL too (a fresh database per run on
 the server the libpq variables name; default 127.0.0.1:5432, user postgres), and one more day
-is measured on every size, so both stores' figures stand side by side. --ingest-only measures
-`smartmeter ingest` alone on each target (minutes instead of an hour).
+is measured on every size, so both stores' figures stand side by side. With spark in --targets
+they go to a local Spark session (dbt-spark's session method: the driver JVM is a child of
+dbt's process, so the peak memory counts Python, dbt and the JVM together) from an empty home
+each; Spark takes minutes per build even on small data (JVM start, planning), so it runs
+--spark-repeats times (default 1). The Spark settings (SMARTMETER_SPARK_*) go into the results.
+--ingest-only measures `smartmeter ingest` alone on each target (minutes instead of an hour).
 
 A table goes to stdout and everything to <out>/results.json.
-Usage: python scripts/benchmark.py [--sizes S,M,L] [--targets duckdb[,postgres]] [--repeats 3]
-       [--no-schemes] [--ingest-only] [--out bench-out]
+Usage: python scripts/benchmark.py [--sizes XS,S,M,L] [--targets duckdb[,postgres][,spark]]
+       [--repeats 3] [--spark-repeats 1] [--no-schemes] [--ingest-only] [--out bench-out]
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ from pathlib import Path
 import duckdb
 
 REPO = Path(__file__).resolve().parents[1]
-SIZES = {"S": (200, 30), "M": (1000, 30), "L": (2000, 90)}
+# XS is for trying the benchmark itself out (a Spark build of it still takes minutes).
+SIZES = {"XS": (20, 7), "S": (200, 30), "M": (1000, 30), "L": (2000, 90)}
 START = date(2024, 3, 18)
 SCHEMES = ("date/meter_id", "date", "month/meter_id")
 TARGETS = {
@@ -53,7 +59,11 @@ TARGETS = {
     "postgres_full_vs_duckdb": "on M, `smartmeter run --target postgres` within 4x of DuckDB",
     "postgres_incremental_vs_duckdb": "on M, one more day on PostgreSQL within 4x of DuckDB's",
     "postgres_ingest_rows_per_second": "ingest into PostgreSQL at least 300,000 rows per second",
+    "spark_full_seconds": "on M, `smartmeter run --target spark` on 2 cores within 25 minutes",
+    "spark_incremental_share": "on M, one more day on Spark under half of Spark's full run",
+    "spark_peak_memory_mb": "on M, Spark's peak (Python, dbt and driver JVM) under 4,096 MB",
 }
+STORES = ("duckdb", "postgres", "spark")
 sys.path.insert(0, str(REPO / "scripts"))
 import reference_pipeline  # noqa: E402 (a sibling script, not a package)
 
@@ -107,14 +117,7 @@ class TreeMemory:
 
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
-            total = 0
-            for pid in self._tree():
-                try:
-                    with open(f"/proc/{pid}/statm") as fh:
-                        total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-                except OSError:
-                    continue
-            self.peak_kb = max(self.peak_kb, total)
+            self.peak_kb = max(self.peak_kb, sum(map(_resident_kb, self._tree())))
 
     def stop(self) -> float:
         self._stop.set()
@@ -122,10 +125,27 @@ class TreeMemory:
         return self.peak_kb / 1024
 
 
+def _resident_kb(pid: int) -> int:
+    """A process's resident memory with pages shared with other processes split between them
+    (PSS): the Spark driver JVM forks for every shell command Hadoop runs (chmod on local files),
+    and until it execs the child shares all of the JVM's pages; summing RSS counted them twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next(int(ln.split()[1]) for ln in fh if ln.startswith("Pss:"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass
+    try:  # no smaps_rollup (old kernel), or the process is gone
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 @dataclass(frozen=True)
 class Store:
-    """Where a benchmark run writes: the embedded DuckDB file, or a PostgreSQL database that
-    is dropped and created again for every run from an empty data home."""
+    """Where a benchmark run writes: the embedded DuckDB file, a PostgreSQL database that is
+    dropped and created again for every run from an empty data home, or Spark's lake and
+    warehouse inside that home (emptied with it)."""
 
     target: str
     database: str = "smartmeter_bench"
@@ -316,12 +336,12 @@ def _other(scheme: str) -> str:
     return "date" if scheme != "date" else "month/meter_id"
 
 
-def bench_postgres(
-    work: Path, data: Path, meters: int, days: int, rows: int, repeats: int
+def bench_store(
+    target: str, work: Path, data: Path, meters: int, days: int, rows: int, repeats: int
 ) -> dict[str, object]:
-    """The full run, ingest alone and one more day on PostgreSQL (after DuckDB's runs, on the
-    same data and machine)."""
-    store = Store("postgres")
+    """The full run, ingest alone and one more day on PostgreSQL or Spark (after DuckDB's runs,
+    on the same data and machine)."""
+    store = Store(target)
     full, home = bench_full(work, data, repeats, store)
     ingest = bench_ingest(work, data, repeats, store)
     incremental = bench_incremental(home, work, meters, days, repeats, store)
@@ -332,32 +352,46 @@ def bench_postgres(
             **incremental.as_dict(),
             "share_of_full": round(incremental.median() / full.median(), 3),
         },
-        "server": postgres_settings(store),
+        **store_settings(store),
     }
 
 
+def versus_duckdb(other: dict, duck: dict) -> dict[str, float]:
+    """Another store's full run, one more day and peak memory against DuckDB's."""
+    ratios = {
+        "full_vs_duckdb": other["full"]["median_seconds"] / duck["full"]["median_seconds"],
+        "incremental_vs_duckdb": (
+            other["incremental"]["median_seconds"] / duck["incremental"]["median_seconds"]
+        ),
+        "peak_mb_vs_duckdb": other["full"]["peak_mb"] / duck["full"]["peak_mb"],
+    }
+    return {name: round(ratio, 2) for name, ratio in ratios.items()}
+
+
 def bench_ingest_only(
-    work: Path, data: Path, rows: int, targets: list[str], repeats: int
+    work: Path, data: Path, rows: int, targets: list[str], repeats: dict[str, int]
 ) -> dict[str, object]:
     """`smartmeter ingest` alone on each target: the quick check of loading speed."""
     entry: dict[str, object] = {}
     for target in targets:
         store = DUCKDB if target == "duckdb" else Store(target)
-        timing = bench_ingest(work, data, repeats, store)
+        timing = bench_ingest(work, data, repeats[target], store)
         ingest = {**timing.as_dict(), "rows_per_second": round(rows / timing.median())}
         if target == "duckdb":
             entry["ingest"] = ingest
         else:
-            entry[target] = {"ingest": ingest, "server": postgres_settings(store.for_ingest())}
+            entry[target] = {"ingest": ingest, **store_settings(store.for_ingest())}
     return entry
 
 
 def ingest_rows(size: str, rows: int, entry: dict) -> list[str]:
     duck = entry.get("ingest")
     lines = [row(f"{size} smartmeter ingest", rows, recorded(duck))] if duck else []
-    if "postgres" in entry:
-        pg = recorded(entry["postgres"]["ingest"])
-        lines.append(row(f"{size} postgres ingest", rows, pg, duck and duck["median_seconds"]))
+    for target in STORES[1:]:
+        if target in entry:
+            other = recorded(entry[target]["ingest"])
+            against = duck and duck["median_seconds"]
+            lines.append(row(f"{size} {target} ingest", rows, other, against))
     return lines
 
 
@@ -366,9 +400,10 @@ def recorded(numbers: dict) -> Timing:
     return Timing(numbers["runs_seconds"], [numbers["peak_mb"] or 0])
 
 
-def postgres_rows(size: str, rows: int, meters: int, entry: dict) -> list[str]:
-    """Table lines for PostgreSQL; the ratio column is against DuckDB on the same data."""
-    pg = entry["postgres"]
+def store_rows(target: str, size: str, rows: int, meters: int, entry: dict) -> list[str]:
+    """Table lines for PostgreSQL or Spark; the ratio column is against DuckDB on the same
+    data."""
+    other = entry[target]
     duck_full = entry.get("full", {}).get("median_seconds")
     duck_day = entry.get("incremental", {}).get("median_seconds")
     duck_ingest = entry.get("ingest", {}).get("median_seconds")
@@ -376,12 +411,40 @@ def postgres_rows(size: str, rows: int, meters: int, entry: dict) -> list[str]:
     def line(label: str, count: int, numbers: dict, against: float | None) -> str:
         return row(label, count, recorded(numbers), against)
 
-    lines = [line(f"{size} postgres run", rows, pg["full"], duck_full)]
-    for step, seconds in pg["full"]["steps_median_seconds"].items():
+    lines = [line(f"{size} {target} run", rows, other["full"], duck_full)]
+    for step, seconds in other["full"]["steps_median_seconds"].items():
         lines.append(row(f"{size}   {step}", rows, Timing([seconds]), None))
-    lines.append(line(f"{size} postgres ingest", rows, pg["ingest"], duck_ingest))
-    lines.append(line(f"{size} postgres + one day", meters * 48, pg["incremental"], duck_day))
+    lines.append(line(f"{size} {target} ingest", rows, other["ingest"], duck_ingest))
+    lines.append(line(f"{size} {target} + one day", meters * 48, other["incremental"], duck_day))
     return lines
+
+
+def store_settings(store: Store) -> dict[str, dict[str, str]]:
+    """What the figures depend on: the PostgreSQL server's settings, or the Spark session's."""
+    if store.target == "postgres":
+        return {"server": postgres_settings(store)}
+    if store.target == "spark":
+        return {"spark": spark_settings()}
+    return {}
+
+
+def spark_settings() -> dict[str, str]:
+    """The local session's settings as profiles.yml resolves them (same defaults)."""
+    from importlib.metadata import version
+
+    defaults = {
+        "SMARTMETER_SPARK_MASTER": "local[*]",
+        "SMARTMETER_SPARK_THREADS": "4",
+        "SMARTMETER_SPARK_DRIVER_MEMORY": "2g",
+        "SMARTMETER_SPARK_SHUFFLE_PARTITIONS": "4",
+    }
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    return {
+        "pyspark": version("pyspark"),
+        "dbt-spark": version("dbt-spark"),
+        "java": (java.stderr.splitlines() or ["unknown"])[0],
+        **{name: os.environ.get(name, default) for name, default in defaults.items()},
+    }
 
 
 def postgres_settings(store: Store) -> dict[str, str]:
@@ -430,8 +493,11 @@ def row(label: str, rows: int, timing: Timing, reference: float | None = None) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M,L")
-    parser.add_argument("--targets", default="duckdb", help="duckdb, postgres or both")
+    parser.add_argument("--targets", default="duckdb", help="any of duckdb, postgres, spark")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--spark-repeats", type=int, default=1, help="runs on Spark (minutes each, even on S)"
+    )
     parser.add_argument(
         "--no-schemes", action="store_true", help="skip the export comparison of the schemes"
     )
@@ -440,17 +506,22 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    if args.repeats < 1 or args.spark_repeats < 1:
+        parser.error("--repeats and --spark-repeats must be at least 1")
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if not targets or any(t not in ("duckdb", "postgres") for t in targets):
-        parser.error("--targets takes duckdb, postgres or both")
-    # With PostgreSQL in the comparison, one more day is measured on every size.
-    every_size_incremental = "postgres" in targets
+    if not targets or any(t not in STORES for t in targets):
+        parser.error(f"--targets takes any of {', '.join(STORES)}")
+    if any(size not in SIZES for size in sizes):
+        parser.error(f"--sizes takes any of {', '.join(SIZES)}")
+    repeats = {"duckdb": args.repeats, "postgres": args.repeats, "spark": args.spark_repeats}
+    # With another store in the comparison, one more day is measured on every size.
+    every_size_incremental = any(t != "duckdb" for t in targets)
     duckdb_runs = "duckdb" in targets and not args.ingest_only
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {"machine": machine(), "repeats": args.repeats, "sizes": {}}
+    if "spark" in targets:
+        results["spark_repeats"] = args.spark_repeats
     lines = [
         f"{'':<28} {'rows':>11} {'seconds':>9} {'rows/second':>13} {'peak MB':>8} {'ratio':>6}"
     ]
@@ -462,7 +533,7 @@ def main() -> int:
         print(f"{size}: {meters} meters x {days} days, {rows:,} rows", file=sys.stderr)
         entry: dict[str, object] = {"meters": meters, "days": days, "rows": rows}
         if args.ingest_only:
-            entry |= bench_ingest_only(work, data, rows, targets, args.repeats)
+            entry |= bench_ingest_only(work, data, rows, targets, repeats)
             lines.extend(ingest_rows(size, rows, entry))
         if duckdb_runs:
             reference = bench_reference(work, data, args.repeats, SCHEMES[0])
@@ -486,18 +557,17 @@ def main() -> int:
                 "share_of_full": round(incremental.median() / full.median(), 3),
             }
             lines.append(row(f"{size} + one day", meters * 48, incremental, full.median()))
-        if "postgres" in targets and not args.ingest_only:
-            pg = bench_postgres(work, data, meters, days, rows, args.repeats)
+        for target in STORES[1:]:
+            if target not in targets or args.ingest_only:
+                continue
+            other = bench_store(target, work, data, meters, days, rows, repeats[target])
             if "full" in entry and "incremental" in entry:
-                pg["full_vs_duckdb"] = round(
-                    pg["full"]["median_seconds"] / entry["full"]["median_seconds"], 2
-                )
-                pg["incremental_vs_duckdb"] = round(
-                    pg["incremental"]["median_seconds"] / entry["incremental"]["median_seconds"],
-                    2,
-                )
-            entry["postgres"] = pg
-            lines.extend(postgres_rows(size, rows, meters, entry))
+                other |= versus_duckdb(other, entry)
+            entry[target] = other
+            lines.extend(store_rows(target, size, rows, meters, entry))
+            # Each store's figures are kept as soon as they exist (Spark's take long).
+            results["sizes"][size] = entry  # type: ignore[index]
+            (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         if duckdb_runs and size == sizes[-1] and not args.no_schemes:
             entry["schemes"] = bench_schemes(home, work, data, args.repeats)
             for scheme, numbers in entry["schemes"].items():
