@@ -25,6 +25,7 @@ from smartmeter.export import (
     ExportError,
     ExportReport,
     _prune,
+    _swap_into_place,
     plan_partitions,
 )
 from smartmeter.faults import crash_point
@@ -60,7 +61,7 @@ def export_spark(home: Home, scheme: str) -> ExportReport:
         shutil.rmtree(leftover, ignore_errors=True)
     with connected(home, "spark") as warehouse:
         con = warehouse.connection
-        warehouse.query("select 1")  # refreshes the lake views
+        warehouse.refresh_lake()
         rewrite_all = _scheme_changed(root, scheme)
         queue = QUEUE
         if rewrite_all:
@@ -124,12 +125,9 @@ def _swap_staged(staging: Path, root: Path) -> list[str]:
             continue
         _rename_levels(folder)
         name = _archive_name(folder.name)
-        final = root / name
-        old = root / f".old-{name}"
-        if final.exists():
-            final.rename(old)
-        folder.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        replaced = _swap_into_place(folder, root / name, has_rows=True)
+        if replaced:
+            shutil.rmtree(replaced, ignore_errors=True)
         swapped.append(name)
     shutil.rmtree(staging / WRITTEN, ignore_errors=True)
     return swapped

@@ -77,10 +77,11 @@ class Warehouse:
 
     def _sql(self, sql: str) -> str:
         if self.target == "spark":
-            self._refresh_lake()
+            self.refresh_lake()
         return re.sub(r"%s", "?", sql) if self.is_duckdb else sql
 
-    def _refresh_lake(self) -> None:
+    def refresh_lake(self) -> None:
+        """(Spark) Recreate the lake views if the lake's files changed since the last look."""
         from smartmeter import spark_lake
 
         signature = spark_lake.lake_signature(self.home)
@@ -116,7 +117,7 @@ class Warehouse:
 
     def relation_exists(self, schema: str, name: str) -> bool:
         if self.target == "spark":
-            self._refresh_lake()
+            self.refresh_lake()
         return bool(
             self.scalar(
                 "select count(*) from information_schema.tables "
