@@ -99,7 +99,9 @@ def lake_signature(home: Home) -> tuple:
 def refresh_views(con: duckdb.DuckDBPyConnection, home: Home) -> None:
     """(Re)create a view per lake table. Spark writes its timestamps as instants (Parquet's
     UTC-adjusted timestamps, which DuckDB reads as TIMESTAMPTZ); the views show them as the
-    naive UTC timestamps the other stores have."""
+    naive UTC timestamps the other stores have. A partitioned table's partition columns are in
+    its folder names, not its files: they are read as text, and those named *_date or *_month
+    as dates (the models partition by a date or a month's first day, and by load id)."""
     folders = _table_folders(home)
     for schema in LAKE_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
@@ -111,15 +113,32 @@ def refresh_views(con: duckdb.DuckDBPyConnection, home: Home) -> None:
                 con.execute(f'drop view "{schema}"."{name}"')
     for (schema, table), folder in folders.items():
         pattern = _sql_text(str(folder / ("*.parquet" if schema == "raw" else "**/*.parquet")))
-        source = f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        source = (
+            f"read_parquet('{pattern}', hive_partitioning = true, hive_types_autocast = false,"
+            " union_by_name = true)"
+        )
         columns = con.execute(f"describe select * from {source}").fetchall()
+        partitioned_by = _partition_columns(folder)
         select = ", ".join(
             f'cast("{name}" as timestamp) as "{name}"'
             if kind.startswith("TIMESTAMP WITH TIME ZONE")
+            else f'cast("{name}" as date) as "{name}"'
+            if name in partitioned_by and name.endswith(("_date", "_month"))
             else f'"{name}"'
             for name, kind, *_ in columns
         )
         con.execute(f'create or replace view "{schema}"."{table}" as select {select} from {source}')
+
+
+def _partition_columns(folder: Path) -> set[str]:
+    """The partition columns of a table folder (the names of its `column=value` folders)."""
+    columns: set[str] = set()
+    while True:
+        nested = next((p for p in folder.iterdir() if p.is_dir() and "=" in p.name), None)
+        if nested is None:
+            return columns
+        columns.add(nested.name.split("=", 1)[0])
+        folder = nested
 
 
 def ensure_raw_tables(home: Home, schemas: dict[str, pa.Schema]) -> None:

@@ -177,3 +177,20 @@ def write_nem12_revisions(folder: Path) -> list[Path]:
         (folder / name).write_text(text)
         paths.append(folder / name)
     return paths
+
+
+def write_conflicting_nem12_resend(source: Path, folder: Path, days: list[str]) -> Path:
+    """A resend of some days of a NEM12 file, same UpdateDateTime but other values: each version
+    conflicts with the other, so both are quarantined and the days have no published reading."""
+    lines, meter = [], None
+    for line in source.read_text().splitlines():
+        fields = line.split(",")
+        if fields[0] == "200":
+            meter = line
+        elif fields[0] == "300" and fields[1] in days:
+            count = 1440 // int(meter.split(",")[8])
+            values = [f"{float(v) + 0.5:.3f}" for v in fields[2 : 2 + count]]
+            lines += [meter, ",".join([*fields[:2], *values, *fields[2 + count :]])]
+    path = folder / f"nem12_conflicting_resend_{source.stem}.csv"
+    path.write_text("\n".join(["100,NEM12,201912030400,MDP,RETAILER", *lines, "900", ""]))
+    return path

@@ -5,12 +5,18 @@ incremental build) and DuckDB's in one. The CLI runs on Spark end to end (run, s
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import duckdb
 import pytest
-from channel_inputs import write_prosumer_file, write_register_file, write_wide_file
+from channel_inputs import (
+    write_conflicting_nem12_resend,
+    write_prosumer_file,
+    write_register_file,
+    write_wide_file,
+)
 from conftest import REPO, duck, land, run_cli
 from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
@@ -20,11 +26,18 @@ from smartmeter.home import Home
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
+# Local days of the real NEM12 meter (Brisbane, UTC+10) that together cover UTC December 2017,
+# which the conflicting resend leaves with no published reading.
+EMPTIED_NEM12_DAYS = [f"201712{day:02}" for day in range(1, 32)] + ["20180101"]
+
 
 @pytest.fixture(scope="module")
 def both_stores(tmp_path_factory, real_data):
     """A DuckDB home built from every file at once; a Spark home built from all but the last
-    day's canonical file, then from that file (an incremental build)."""
+    day's canonical file and a conflicting resend of a month of real NEM12 days, then from
+    those two (an incremental build that adds a day, rewrites the months around it and empties
+    a UTC month). The Spark fct_readings' files per partition before the second build are kept
+    beside."""
     base = tmp_path_factory.mktemp("spark")
     files = base / "files"
     subprocess.run(
@@ -41,25 +54,42 @@ def both_stores(tmp_path_factory, real_data):
     write_register_file(files)
     write_wide_file(files)
     last_day = sorted(files.glob("canonical_*.csv"))[-1]
+    nem12 = real_data / "nem12-australian-household/meter01.csv"
+    resend = write_conflicting_nem12_resend(nem12, base, EMPTIED_NEM12_DAYS)
     first = [
         *sorted(p for p in files.glob("*.csv") if p != last_day),
         real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",
         real_data / "lcl-london-smart-meters/kaggle-halfhourly-2013/MAC000037.csv",
-        real_data / "nem12-australian-household/meter01.csv",
+        nem12,
     ]
     homes = {target: base / target for target in ("duckdb", "spark")}
     for home in homes.values():
         (home / "landing").mkdir(parents=True)
-    land(homes["duckdb"], *first, last_day)
+    land(homes["duckdb"], *first, last_day, resend)
     run = run_cli(homes["duckdb"], "run")
     assert run.returncode == 0, run.stdout + run.stderr
     land(homes["spark"], *first)
-    for delivery in (None, last_day):
+    for delivery in ([], [last_day, resend]):
         if delivery:
-            land(homes["spark"], delivery)
+            before = {
+                "new_day": last_day.stem.rsplit("_", 1)[1],
+                "files": partition_files(homes["spark"], "marts", "fct_readings"),
+            }
+            (base / "fct_readings_files_before.json").write_text(json.dumps(before))
+            land(homes["spark"], *delivery)
         run = run_cli(homes["spark"], "run", "--target", "spark")
         assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     return homes
+
+
+def partition_files(home, schema: str, table: str) -> dict[str, list[str]]:
+    """A partitioned Spark table's partition folders and the Parquet files in each."""
+    folder = spark_lake.warehouse_dir(Home.resolve(home)) / f"{schema}.db" / table
+    return {
+        partition.name: sorted(p.name for p in partition.glob("*.parquet"))
+        for partition in sorted(folder.iterdir())
+        if partition.is_dir() and "=" in partition.name
+    }
 
 
 def lake(home) -> duckdb.DuckDBPyConnection:
@@ -83,6 +113,44 @@ def test_every_mart_is_the_same_on_spark_and_duckdb(both_stores):
             "select count(*), count(*) filter (where is_balanced) from marts.file_reading_balance"
         )
         assert spark.execute(balanced).fetchone() == expected.execute(balanced).fetchone()
+
+
+def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_stores):
+    """fct_readings is partitioned by UTC month (var spark_partition_grain): the second build
+    adds the new day to its month, rewrites the months around the resend, drops the month the
+    resend empties, and leaves every other month's files as they were."""
+    home = both_stores["spark"]
+    before = json.loads((home.parent / "fct_readings_files_before.json").read_text())
+    after = partition_files(home, "marts", "fct_readings")
+    with lake(home) as spark:
+        months = {
+            f"reading_month={month}"
+            for (month,) in spark.execute(
+                "select distinct reading_month from marts.fct_readings"
+            ).fetchall()
+        }
+        loads = spark.execute(
+            "select count(distinct load_id) from intermediate.int_readings_validated"
+        )
+        assert (
+            len(partition_files(home, "intermediate", "int_readings_validated"))
+            == loads.fetchone()[0]
+        )
+    assert set(after) == months, "a partition folder per UTC month with readings, and no other"
+    assert all(after.values()), "no empty partition folder"
+
+    # The resend covers UTC December 2017 and a few hours either side; the days touched and
+    # a day either side are rebuilt for its meter.
+    emptied = "reading_month=2017-12-01"
+    new_month = f"reading_month={before['new_day'][:8]}01"
+    rewritten = {"reading_month=2017-11-01", "reading_month=2018-01-01", new_month}
+    before = before["files"]
+    assert emptied in before and emptied not in after
+    for partition in sorted(rewritten):
+        assert after[partition] != before[partition], f"{partition} was not rewritten"
+    untouched = sorted(set(before) - rewritten - {emptied})
+    assert len(untouched) > 30
+    assert {p: after[p] for p in untouched} == {p: before[p] for p in untouched}
 
 
 def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores):

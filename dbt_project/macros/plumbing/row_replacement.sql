@@ -11,25 +11,83 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 
-{#- Spark: when some row matches, the rows to keep are written to a new table, which then takes
-    the table's place (one write of the kept rows; a NULL condition keeps the row, as DELETE
-    does). A build killed between the drop and the rename finds no table, and the model builds
-    in full. Run when the hook is rendered. -#}
+{#- Spark: plain Parquet tables are rewritten, not edited. The rows to keep are written to a
+    scratch table, which then replaces what they came from (a NULL condition keeps the row, as
+    DELETE does). Nothing is written when no row matches. Run when the hook is rendered.
+
+    A model partitioned by its config's `partition_by` rewrites only the partitions that hold a
+    matching row: their kept rows replace them by a dynamic partition overwrite, then those left
+    with no row are dropped. A build stopped half way leaves rows that match again, which the
+    next build (its watermark not yet advanced) deletes. Any other table is rewritten whole:
+    the kept rows take its place by a drop and a rename (a build killed between the two finds
+    no table and builds the model in full). -#}
 {% macro spark__delete_rows(relation, condition) -%}
-    {%- set matches = run_query(
-        'select 1 from ' ~ relation ~ ' where coalesce((' ~ condition ~ '), false) limit 1'
-    ) if execute else [] -%}
-    {%- if matches | length > 0 -%}
+    {%- if execute -%}
+        {%- set is_model = this is defined and this is not none
+            and relation.schema == this.schema and relation.identifier == this.identifier -%}
+        {%- set partition_by = config.get('partition_by') if is_model else none -%}
+        {%- set partition_by = [partition_by] if partition_by is string else partition_by -%}
+        {%- set matching = ' where coalesce((' ~ condition ~ '), false)' -%}
         {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query(
-            'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
-            ~ ' where not coalesce((' ~ condition ~ '), false)'
-        ) -%}
-        {%- do run_query('drop table ' ~ relation) -%}
-        {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
+        {%- if partition_by -%}
+            {%- set touched = run_query(
+                'select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ relation ~ matching
+            ) -%}
+            {%- if touched | length > 0 -%}
+                {%- do spark_rewrite_partitions(relation, kept, partition_by, touched, condition) -%}
+            {%- endif -%}
+        {%- elif run_query('select 1 from ' ~ relation ~ matching ~ ' limit 1') | length > 0 -%}
+            {%- do run_query('drop table if exists ' ~ kept) -%}
+            {%- do run_query(
+                'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
+                ~ ' where not coalesce((' ~ condition ~ '), false)'
+            ) -%}
+            {%- do run_query('drop table ' ~ relation) -%}
+            {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
+        {%- endif -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#- The partitions `touched` (rows of partition values) of a partitioned `relation`, rewritten
+    without the rows `condition` holds for, through the scratch table `kept`. -#}
+{% macro spark_rewrite_partitions(relation, kept, partition_by, touched, condition) -%}
+    {%- set specs = [] -%}
+    {%- set in_touched = [] -%}
+    {%- for row in touched -%}
+        {%- set values = [] -%}
+        {%- for column in partition_by -%}
+            {%- if row[loop.index0] is none -%}
+                {%- do exceptions.raise_compiler_error(
+                    relation ~ ': a row to delete has no ' ~ column ~ ' (partition columns are never NULL)'
+                ) -%}
+            {%- endif -%}
+            {%- do values.append(column ~ " = '" ~ row[loop.index0] ~ "'") -%}
+        {%- endfor -%}
+        {%- do specs.append(values) -%}
+        {%- do in_touched.append('(' ~ values | join(' and ') ~ ')') -%}
+    {%- endfor -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query(
+        'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
+        ~ ' where (' ~ in_touched | join(' or ') ~ ') and not coalesce((' ~ condition ~ '), false)'
+    ) -%}
+    {#- (a partitioned table lists its partition columns last, as `select *` of it does) -#}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+    {%- set still_there = [] -%}
+    {%- for row in run_query('select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ kept) -%}
+        {%- do still_there.append(row.values() | map('string') | list) -%}
+    {%- endfor -%}
+    {%- set emptied = [] -%}
+    {%- for row in touched -%}
+        {%- if (row.values() | map('string') | list) not in still_there -%}
+            {%- do emptied.append('partition (' ~ specs[loop.index0] | join(', ') ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if emptied -%}
+        {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ emptied | join(', ')) -%}
+    {%- endif -%}
+    {%- do run_query('drop table ' ~ kept) -%}
 {%- endmacro %}
 
 {#- Replace the current model's rows of a helper table keyed by model name (a hook): the rows

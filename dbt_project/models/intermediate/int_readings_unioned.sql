@@ -8,6 +8,7 @@
 {{ config(
     materialized='incremental' if target.type == 'spark' else 'view',
     incremental_strategy='append',
+    partition_by='load_id',
     post_hook=["{{ advance_watermark(this) if target.type == 'spark' }}"],
 ) }}
 -- depends_on: {{ ref('stg_long__readings') }}

@@ -17,6 +17,7 @@
         materialized='incremental',
         indexes=lookup_indexes([['load_id'], ['meter_id', 'channel', 'reading_start_at'], ['file_sha256', 'source_line', 'value_position']]),
         incremental_strategy='delete+insert',
+        partition_by='load_id',
         unique_key=['file_sha256', 'source_line', 'value_position'],
         on_schema_change='append_new_columns',
         post_hook=[
