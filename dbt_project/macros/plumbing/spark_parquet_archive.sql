@@ -11,6 +11,13 @@
     {%- set day_list -%}
         {%- for day in days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor -%}
     {%- endset -%}
+    {%- set months = [] -%}
+    {%- for day in days -%}
+        {%- if day[:7] not in months -%}{%- do months.append(day[:7]) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set month_list -%}
+        {%- for month in months %}date '{{ month }}-01'{{ ', ' if not loop.last }}{% endfor -%}
+    {%- endset -%}
     {%- set partitions = {
         'date/meter_id': [('p_date', "cast(reading_date as string)"), ('p_meter', 'meter_id')],
         'date': [('p_date', "cast(reading_date as string)")],
@@ -30,7 +37,8 @@
             {{ expr }} as {{ name }}{{ ',' if not loop.last }}
             {%- endfor %}
         from {{ ref('fct_readings') }}
-        where reading_date in ({{ day_list }})
+        {#- (the month too: fct_readings may be partitioned by month, var spark_partition_grain) #}
+        where reading_date in ({{ day_list }}) and reading_month in ({{ month_list }})
         distribute by {{ names }}
         sort by meter_id, channel, reading_start_at
     {%- endset -%}
