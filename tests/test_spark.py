@@ -186,3 +186,11 @@ def test_status_and_report_read_spark_through_the_lake(both_stores):
     report = run_cli(home, "report", "--target", "spark")
     assert report.returncode == 0, report.stdout + report.stderr
     assert (home / "reports" / "latest.html").stat().st_size > 10_000
+
+
+def test_the_audit_passes_on_spark(both_stores):
+    """`smartmeter test` (every data test on every row, the file balance recounted) on the
+    Spark home built in two deliveries."""
+    audit = run_cli(both_stores["spark"], "test", "--target", "spark")
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-3000:]
+    assert " PASS" in audit.stdout or "passed" in audit.stdout, audit.stdout[-2000:]
