@@ -71,11 +71,11 @@ def both_stores(tmp_path_factory, real_data):
     land(homes["spark"], *first)
     for delivery in ([], [last_day, resend]):
         if delivery:
-            before = {
+            snapshot = {
                 "new_day": last_day.stem.rsplit("_", 1)[1],
                 "files": partition_files(homes["spark"], "marts", "fct_readings"),
             }
-            (base / "fct_readings_files_before.json").write_text(json.dumps(before))
+            (base / "fct_readings_files_before.json").write_text(json.dumps(snapshot))
             land(homes["spark"], *delivery)
         run = run_cli(homes["spark"], "run", "--target", "spark")
         assert run.returncode == 0, run.stdout + run.stderr[-3000:]
@@ -120,7 +120,8 @@ def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_sto
     adds the new day to its month, rewrites the months around the resend, drops the month the
     resend empties, and leaves every other month's files as they were."""
     home = both_stores["spark"]
-    before = json.loads((home.parent / "fct_readings_files_before.json").read_text())
+    snapshot = json.loads((home.parent / "fct_readings_files_before.json").read_text())
+    before = snapshot["files"]
     after = partition_files(home, "marts", "fct_readings")
     with lake(home) as spark:
         months = {
@@ -142,9 +143,8 @@ def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_sto
     # The resend covers UTC December 2017 and a few hours either side; the days touched and
     # a day either side are rebuilt for its meter.
     emptied = "reading_month=2017-12-01"
-    new_month = f"reading_month={before['new_day'][:8]}01"
+    new_month = f"reading_month={snapshot['new_day'][:8]}01"
     rewritten = {"reading_month=2017-11-01", "reading_month=2018-01-01", new_month}
-    before = before["files"]
     assert emptied in before and emptied not in after
     for partition in sorted(rewritten):
         assert after[partition] != before[partition], f"{partition} was not rewritten"

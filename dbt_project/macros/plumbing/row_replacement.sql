@@ -27,21 +27,32 @@
             and relation.schema == this.schema and relation.identifier == this.identifier -%}
         {%- set partition_by = config.get('partition_by') if is_model else none -%}
         {%- set partition_by = [partition_by] if partition_by is string else partition_by -%}
-        {%- set matching = ' where coalesce((' ~ condition ~ '), false)' -%}
         {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
+        {%- set matching = 'coalesce((' ~ condition ~ '), false)' -%}
         {%- if partition_by -%}
-            {%- set touched = run_query(
-                'select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ relation ~ matching
+            {%- set touched = spark_partitions_of(
+                relation, partition_by, 'select distinct ' ~ partition_by | join(', ') ~ ' from '
+                ~ relation ~ ' where ' ~ matching
             ) -%}
-            {%- if touched | length > 0 -%}
-                {%- do spark_rewrite_partitions(relation, kept, partition_by, touched, condition) -%}
+            {%- if touched -%}
+                {%- set in_touched = '(' ~ touched | map('join', ' and ') | join(') or (') ~ ')' -%}
+                {%- do spark_write_kept_rows(relation, kept, '(' ~ in_touched ~ ') and not ' ~ matching) -%}
+                {#- (a partitioned table lists its partition columns last, as `select *` of it does) -#}
+                {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+                {%- set still_there = spark_partitions_of(
+                    relation, partition_by, 'select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ kept
+                ) -%}
+                {%- set emptied = [] -%}
+                {%- for partition in touched if partition not in still_there -%}
+                    {%- do emptied.append('partition (' ~ partition | join(', ') ~ ')') -%}
+                {%- endfor -%}
+                {%- if emptied -%}
+                    {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ emptied | join(', ')) -%}
+                {%- endif -%}
+                {%- do run_query('drop table ' ~ kept) -%}
             {%- endif -%}
-        {%- elif run_query('select 1 from ' ~ relation ~ matching ~ ' limit 1') | length > 0 -%}
-            {%- do run_query('drop table if exists ' ~ kept) -%}
-            {%- do run_query(
-                'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
-                ~ ' where not coalesce((' ~ condition ~ '), false)'
-            ) -%}
+        {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ matching ~ ' limit 1') | length > 0 -%}
+            {%- do spark_write_kept_rows(relation, kept, 'not ' ~ matching) -%}
             {%- do run_query('drop table ' ~ relation) -%}
             {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
         {%- endif -%}
@@ -49,45 +60,31 @@
     select 1
 {%- endmacro %}
 
-{#- The partitions `touched` (rows of partition values) of a partitioned `relation`, rewritten
-    without the rows `condition` holds for, through the scratch table `kept`. -#}
-{% macro spark_rewrite_partitions(relation, kept, partition_by, touched, condition) -%}
-    {%- set specs = [] -%}
-    {%- set in_touched = [] -%}
-    {%- for row in touched -%}
-        {%- set values = [] -%}
+{#- The rows of `relation` for which `where` holds, written to the scratch table `kept`. -#}
+{% macro spark_write_kept_rows(relation, kept, where) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query(
+        'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation ~ ' where ' ~ where
+    ) -%}
+{%- endmacro %}
+
+{#- The partitions `query` returns (rows of `partition_by` values), each as its list of
+    `column = 'value'` terms: joined by commas a PARTITION spec, by `and` a predicate. -#}
+{% macro spark_partitions_of(relation, partition_by, query) -%}
+    {%- set partitions = [] -%}
+    {%- for row in run_query(query) -%}
+        {%- set terms = [] -%}
         {%- for column in partition_by -%}
             {%- if row[loop.index0] is none -%}
                 {%- do exceptions.raise_compiler_error(
                     relation ~ ': a row to delete has no ' ~ column ~ ' (partition columns are never NULL)'
                 ) -%}
             {%- endif -%}
-            {%- do values.append(column ~ " = '" ~ row[loop.index0] ~ "'") -%}
+            {%- do terms.append(column ~ " = '" ~ row[loop.index0] ~ "'") -%}
         {%- endfor -%}
-        {%- do specs.append(values) -%}
-        {%- do in_touched.append('(' ~ values | join(' and ') ~ ')') -%}
+        {%- do partitions.append(terms) -%}
     {%- endfor -%}
-    {%- do run_query('drop table if exists ' ~ kept) -%}
-    {%- do run_query(
-        'create table ' ~ kept ~ ' using parquet as select * from ' ~ relation
-        ~ ' where (' ~ in_touched | join(' or ') ~ ') and not coalesce((' ~ condition ~ '), false)'
-    ) -%}
-    {#- (a partitioned table lists its partition columns last, as `select *` of it does) -#}
-    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-    {%- set still_there = [] -%}
-    {%- for row in run_query('select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ kept) -%}
-        {%- do still_there.append(row.values() | map('string') | list) -%}
-    {%- endfor -%}
-    {%- set emptied = [] -%}
-    {%- for row in touched -%}
-        {%- if (row.values() | map('string') | list) not in still_there -%}
-            {%- do emptied.append('partition (' ~ specs[loop.index0] | join(', ') ~ ')') -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if emptied -%}
-        {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ emptied | join(', ')) -%}
-    {%- endif -%}
-    {%- do run_query('drop table ' ~ kept) -%}
+    {{ return(partitions) }}
 {%- endmacro %}
 
 {#- Replace the current model's rows of a helper table keyed by model name (a hook): the rows
