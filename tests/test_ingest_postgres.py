@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
+import dlt
 import pytest
-from conftest import FIXTURES, count_data_lines, land, pg_connect, run_cli
+from conftest import FIXTURES, REPO, count_data_lines, land, pg_connect, run_cli
+
+from dlt_pipelines.raw_load import MIN_ROWS_PER_COPY, RAW_INDEX_SUFFIX
 
 pytestmark = pytest.mark.postgres
 
@@ -70,6 +75,54 @@ def test_postgres_gets_the_same_raw_tables(home, pg_env, real_data):
     again = run_cli(home, "ingest", "--target", "postgres", env=pg_env)
     assert again.returncode == 0
     assert "DUPLICATE" in again.stdout
+
+
+def test_a_big_load_is_copied_in_parallel_lands_whole_and_stays_indexed(home, pg_env, tmp_path):
+    """A load of more rows than one COPY takes is cut into files that dlt COPYs at the same
+    time, and every row lands once. The block ranges a later load adds are summarized in the
+    BRIN index (left unsummarized, every scan would read them)."""
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts/generate_sample_data.py"),
+            *("--out", str(tmp_path), "--meters", "160", "--days", "31", "--split", "day"),
+            *("--layouts", "canonical", "--clean"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    days = sorted(tmp_path.glob("canonical_*.csv"))
+    first, later = days[:-2], days[-2:]
+    lines = {path.name: count_data_lines(path, has_header=True) for path in days}
+    assert sum(lines[p.name] for p in first) > MIN_ROWS_PER_COPY  # more than one COPY's worth
+    env = {**pg_env, "SMARTMETER_COPY_STREAMS": "4"}
+    land(home, *first)
+    assert run_cli(home, "ingest", "--target", "postgres", env=env).returncode == 0
+    pipeline = dlt.attach(
+        "smartmeter_raw_postgres", pipelines_dir=str(home / ".state/dlt/postgres")
+    )
+    jobs = pipeline.last_trace.last_load_info.load_packages[0].jobs["completed_jobs"]
+    assert len([j for j in jobs if j.job_file_info.table_name == "canonical"]) >= 2
+    assert not list((home / ".state").rglob("*.parquet")), "loaded files were kept"
+
+    with pg_connect(pg_env) as con:
+        pages = con.execute("select relpages from pg_class where oid = 'raw.canonical'::regclass")
+        pages_before = pages.fetchone()[0]
+        land(home, *later)
+        assert run_cli(home, "ingest", "--target", "postgres", env=env).returncode == 0
+        for name, count in lines.items():
+            landed = con.execute(
+                "select count(*), count(distinct _source_line), min(_source_line), "
+                "max(_source_line) from raw.canonical where _source_file = %s",
+                (name,),
+            ).fetchone()
+            assert landed == (count, count, 2, count + 1), name
+        pages = con.execute("select relpages from pg_class where oid = 'raw.canonical'::regclass")
+        assert pages.fetchone()[0] - pages_before > 2 * 128  # at least one whole new range
+        unsummarized = con.execute(
+            "select brin_summarize_new_values(%s::regclass)", (f"raw.canonical{RAW_INDEX_SUFFIX}",)
+        ).fetchone()[0]
+        assert unsummarized == 0
 
 
 def test_a_first_ingest_without_rows_still_creates_the_raw_tables(home, pg_env, tmp_path):
