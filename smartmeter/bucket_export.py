@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
@@ -105,13 +106,23 @@ def _copy_partition(
 
 def _swap(staging: S3Location, final: S3Location, has_rows: bool) -> None:
     new = [k[len(staging.list_prefix) :] for k in _keys_under(staging)] if has_rows else []
+
+    def copy(relative: str) -> None:
+        object_store.copy(staging.bucket, staging.key(relative), final.bucket, final.key(relative))
+
+    replace_objects(final, new, copy)
+    object_store.delete_keys(staging.bucket, _keys_under(staging))
+
+
+def replace_objects(final: S3Location, new: list[str], put: Callable[[str], None]) -> None:
+    """Replace a partition's objects: `put` writes each new key (relative to `final`) over the
+    old object, then the keys the partition no longer has are deleted."""
     old = [k[len(final.list_prefix) :] for k in _keys_under(final)]
     for relative in new:
-        object_store.copy(staging.bucket, staging.key(relative), final.bucket, final.key(relative))
+        put(relative)
         crash_point("export:mid_swap")
     stale = sorted(set(old) - set(new))
     object_store.delete_keys(final.bucket, [final.key(r) for r in stale])
-    object_store.delete_keys(staging.bucket, _keys_under(staging))
 
 
 def _partitions_present(root: S3Location) -> dict[str, list[str]]:
@@ -123,24 +134,36 @@ def _partitions_present(root: S3Location) -> dict[str, list[str]]:
     return folders
 
 
+def scheme_matches(root: S3Location, scheme: str) -> bool:
+    marker = root.key(SCHEME_MARKER)
+    if object_store.head(root.bucket, marker) is None:
+        return False
+    return object_store.read_bytes(root.bucket, marker).decode().strip() == scheme
+
+
+def clear_archive(root: S3Location) -> bool:
+    """Delete every partition (not the scheme marker); whether the archive held anything."""
+    keys = _keys_under(root)
+    object_store.delete_keys(root.bucket, [k for k in keys if k != root.key(SCHEME_MARKER)])
+    return bool(keys)
+
+
+def mark_scheme(root: S3Location, scheme: str) -> None:
+    object_store.put_bytes(root.bucket, root.key(SCHEME_MARKER), (scheme + "\n").encode())
+
+
 def _follow_scheme(
     con: duckdb.DuckDBPyConnection, root: S3Location, scheme: str, source: str, queue: str
 ) -> None:
     """A new partition scheme rewrites the whole archive: clear it and queue every date."""
-    marker = root.key(SCHEME_MARKER)
-    current = object_store.head(root.bucket, marker)
-    if current is not None and object_store.read_bytes(root.bucket, marker).decode().strip() == (
-        scheme
-    ):
+    if scheme_matches(root, scheme):
         return
-    existing = _keys_under(root)
-    if current is not None or existing:
-        object_store.delete_keys(root.bucket, [k for k in existing if k != marker])
+    if clear_archive(root):
         con.execute(
             f"insert into {queue} (reading_date, queued_at) "
             f"select distinct reading_date, current_timestamp from {source}"
         )
-    object_store.put_bytes(root.bucket, marker, (scheme + "\n").encode())
+    mark_scheme(root, scheme)
 
 
 def _prune(

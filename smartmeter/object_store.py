@@ -280,6 +280,14 @@ def put_bytes(bucket: str, key: str, data: bytes) -> None:
         raise store_error(exc, f"write s3://{bucket}/{key}") from exc
 
 
+def upload_file(path: Path, bucket: str, key: str) -> None:
+    """A local file to an object (the transfer manager switches to multipart for big files)."""
+    try:
+        s3().upload_file(str(path), bucket, key)
+    except botocore_errors() as exc:
+        raise store_error(exc, f"write s3://{bucket}/{key}") from exc
+
+
 def copy(source_bucket: str, source_key: str, bucket: str, key: str, **extra: object) -> None:
     """A server-side copy; the transfer manager switches to multipart copy for big objects."""
     try:

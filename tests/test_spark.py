@@ -18,6 +18,7 @@ from channel_inputs import (
     write_wide_file,
 )
 from conftest import REPO, duck, land, run_cli
+from test_object_storage import CREDENTIALS, Aws, endpoint  # noqa: F401 (a fixture)
 from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
 from smartmeter import spark_lake
@@ -90,6 +91,11 @@ def partition_files(home, schema: str, table: str) -> dict[str, list[str]]:
         for partition in sorted(folder.iterdir())
         if partition.is_dir() and "=" in partition.name
     }
+
+
+def archive_files(root) -> list[str]:
+    """Every Parquet file of an archive, relative to it (the partition folders and file names)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.parquet"))
 
 
 def lake(home) -> duckdb.DuckDBPyConnection:
@@ -170,6 +176,7 @@ def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores):
         return duckdb.sql(f"select {columns} from {files(root)} order by all").fetchall()
 
     assert folders(archives["spark"]) == folders(archives["duckdb"])
+    assert archive_files(archives["spark"]) == archive_files(archives["duckdb"])
     assert len(folders(archives["spark"])) > 10
     assert not list(archives["spark"].rglob(".*.crc")), "Hadoop checksum files left behind"
     schemas = {
@@ -177,6 +184,37 @@ def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores):
     }
     assert schemas["spark"] == schemas["duckdb"]
     assert rows(archives["spark"]) == rows(archives["duckdb"])
+
+
+def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path):  # noqa: F811
+    """SMARTMETER_PARQUET_URL=s3://...: Spark writes locally, smartmeter uploads; the bucket
+    gets the same keys and rows as DuckDB's archive, and loses a partition with no readings."""
+    aws = Aws(endpoint)
+    env = {
+        **CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "SMARTMETER_PARQUET_URL": f"s3://{aws.bucket}/parquet",
+    }
+    stray = "parquet/readings/reading_date=1999-01-01/meter_id=gone/data_0.parquet"
+    aws.upload(stray, b"a partition whose readings are gone")
+    export = run_cli(both_stores["spark"], "export", "--target", "spark", env=env)
+    assert export.returncode == 0, export.stdout + export.stderr[-3000:]
+
+    prefix = "parquet/readings/"
+    keys = aws.keys(prefix)
+    expected = archive_files(both_stores["duckdb"] / "parquet" / "readings")
+    assert [k[len(prefix) :] for k in keys] == sorted([*expected, "_partition_scheme"])
+    assert not (both_stores["spark"] / ".state" / "spark-archive-staging").exists()
+    downloaded = tmp_path / "bucket"
+    for key in keys:
+        (downloaded / key).parent.mkdir(parents=True, exist_ok=True)
+        (downloaded / key).write_bytes(aws.read(key))
+    columns = ", ".join(c for c in EXPORTED_COLUMNS if c != "load_id")
+    query = "select {} from read_parquet('{}/**/*.parquet', hive_partitioning = false) order by all"
+    duck_archive = both_stores["duckdb"] / "parquet" / "readings"
+    assert duckdb.sql(query.format(columns, downloaded / prefix)).fetchall() == (
+        duckdb.sql(query.format(columns, duck_archive)).fetchall()
+    )
 
 
 def test_status_and_report_read_spark_through_the_lake(both_stores):
