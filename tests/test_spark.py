@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -27,6 +28,14 @@ from smartmeter.home import Home
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
+# The tables Spark stores one folder per month (var spark_partition_grain), and their columns.
+MONTH_PARTITIONED = [
+    ("marts", "fct_readings", "reading_month"),
+    ("intermediate", "int_meter_hours", "hour_month"),
+    ("intermediate", "int_meter_hours_localized", "local_month"),
+    ("intermediate", "int_meter_hours_scored", "local_month"),
+]
+
 # Local days of the real NEM12 meter (Brisbane, UTC+10) that together cover UTC December 2017,
 # which the conflicting resend leaves with no published reading.
 EMPTIED_NEM12_DAYS = [f"201712{day:02}" for day in range(1, 32)] + ["20180101"]
@@ -37,8 +46,8 @@ def both_stores(tmp_path_factory, real_data):
     """A DuckDB home built from every file at once; a Spark home built from all but the last
     day's canonical file and a conflicting resend of a month of real NEM12 days, then from
     those two (an incremental build that adds a day, rewrites the months around it and empties
-    a UTC month). The Spark fct_readings' files per partition before the second build are kept
-    beside."""
+    a UTC month). The files per partition of Spark's month-partitioned tables before the second
+    build are kept beside."""
     base = tmp_path_factory.mktemp("spark")
     files = base / "files"
     subprocess.run(
@@ -74,9 +83,12 @@ def both_stores(tmp_path_factory, real_data):
         if delivery:
             snapshot = {
                 "new_day": last_day.stem.rsplit("_", 1)[1],
-                "files": partition_files(homes["spark"], "marts", "fct_readings"),
+                "files": {
+                    f"{schema}.{table}": partition_files(homes["spark"], schema, table)
+                    for schema, table, _ in MONTH_PARTITIONED
+                },
             }
-            (base / "fct_readings_files_before.json").write_text(json.dumps(snapshot))
+            (base / "partition_files_before.json").write_text(json.dumps(snapshot))
             land(homes["spark"], *delivery)
         run = run_cli(homes["spark"], "run", "--target", "spark")
         assert run.returncode == 0, run.stdout + run.stderr[-3000:]
@@ -126,8 +138,8 @@ def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_sto
     adds the new day to its month, rewrites the months around the resend, drops the month the
     resend empties, and leaves every other month's files as they were."""
     home = both_stores["spark"]
-    snapshot = json.loads((home.parent / "fct_readings_files_before.json").read_text())
-    before = snapshot["files"]
+    snapshot = json.loads((home.parent / "partition_files_before.json").read_text())
+    before = snapshot["files"]["marts.fct_readings"]
     after = partition_files(home, "marts", "fct_readings")
     with lake(home) as spark:
         months = {
@@ -157,6 +169,32 @@ def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_sto
     untouched = sorted(set(before) - rewritten - {emptied})
     assert len(untouched) > 30
     assert {p: after[p] for p in untouched} == {p: before[p] for p in untouched}
+
+
+@pytest.mark.parametrize("schema, table, column", MONTH_PARTITIONED[1:])
+def test_the_hour_tables_are_rewritten_by_the_month_too(both_stores, schema, table, column):
+    """The hour tables are partitioned like fct_readings: a folder per month with rows, and the
+    second build rewrites only months near what it rebuilt (the resend's, with the weeks of
+    history the hour scores are judged against, and the new day's)."""
+    home = both_stores["spark"]
+    snapshot = json.loads((home.parent / "partition_files_before.json").read_text())
+    before = snapshot["files"][f"{schema}.{table}"]
+    after = partition_files(home, schema, table)
+    with lake(home) as spark:
+        months = spark.execute(f"select distinct {column} from {schema}.{table}").fetchall()
+    assert set(after) == {f"{column}={month}" for (month,) in months}
+    assert all(after.values()), "no empty partition folder"
+
+    new_month = date.fromisoformat(snapshot["new_day"]).replace(day=1)
+    near = {
+        f"{column}={month}"
+        for month in [date(2017, m, 1) for m in (10, 11, 12)]
+        + [date(2018, m, 1) for m in (1, 2)]
+        + [new_month, (new_month - timedelta(days=1)).replace(day=1)]
+    }
+    changed = {p for p in set(before) | set(after) if before.get(p) != after.get(p)}
+    assert changed and changed <= near, sorted(changed - near)
+    assert len(set(before) - changed) > len(before) / 2
 
 
 def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores):

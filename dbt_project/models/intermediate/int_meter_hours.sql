@@ -9,6 +9,7 @@
         materialized='incremental',
         indexes=lookup_indexes([['meter_id', 'channel', 'hour_start_at'], ['hour_start_at']]),
         incremental_strategy='append',
+        partition_by=spark_partition_column('hour_date', 'hour_month'),
         pre_hook="{{ delete_utc_days_touched('int_meter_hours', 'hour_start_at') }}",
         post_hook=[
             "{{ store_in_time_order('hour_start_at') }}",
@@ -57,6 +58,16 @@ hourly as (
     from readings
     group by meter_id, channel, {{ dbt.date_trunc('hour', 'reading_start_at') }}
 
+),
+
+with_partition_keys as (
+
+    select
+        hourly.*,
+        cast(hourly.hour_start_at as date) as hour_date,
+        cast({{ dbt.date_trunc('month', 'hourly.hour_start_at') }} as date) as hour_month
+    from hourly
+
 )
 
-select * from hourly
+select * from with_partition_keys

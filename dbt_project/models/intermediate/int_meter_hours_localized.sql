@@ -6,6 +6,7 @@
         materialized='incremental',
         indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
+        partition_by=spark_partition_column('local_date', 'local_month'),
         pre_hook="{{ delete_local_days_touched('int_meter_hours_localized') }}",
         post_hook=[
             "{{ store_in_time_order('local_date') }}",
@@ -49,7 +50,8 @@ meter_hours as (
         min(iso_weekday) as iso_weekday,
         bool_and(is_weekend) as is_weekend,
         min(season) as season,
-        avg(kw) as kw
+        avg(kw) as kw,
+        cast({{ dbt.date_trunc('month', 'local_date') }} as date) as local_month
     from readings
     group by meter_id, local_date, local_hour
 

@@ -18,6 +18,7 @@
         materialized='incremental',
         indexes=lookup_indexes([['local_hour_start_at'], ['meter_id', 'channel', 'hour_start_at']]),
         incremental_strategy='append',
+        partition_by=spark_partition_column('local_date', 'local_month'),
         pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('deviation_checked_kinds')) }}",
         post_hook=[
             "{{ store_in_time_order('local_hour_start_at') }}",
@@ -162,7 +163,9 @@ scored as (
             and abs(kw - baseline_kw) / (1.4826 * baseline_mad_kw)
             > {{ var('deviation_z_threshold') }},
             false
-        ) as is_deviation
+        ) as is_deviation,
+        cast(local_hour_start_at as date) as local_date,
+        cast({{ dbt.date_trunc('month', 'local_hour_start_at') }} as date) as local_month
     from spread
 
 )

@@ -12,18 +12,12 @@
     deleted and rebuilt with a day of context on each side; the Parquet export queue gets the
     dates that changed.
 -#}
-{%- set partition_columns = {'day': 'reading_date', 'month': 'reading_month'} %}
-{%- if var('spark_partition_grain') not in partition_columns %}
-    {{ exceptions.raise_compiler_error(
-        "var spark_partition_grain is '" ~ var('spark_partition_grain') ~ "': day or month"
-    ) }}
-{%- endif %}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['meter_id', 'channel', 'reading_start_at'], ['reading_start_at'], ['reading_date']]),
         incremental_strategy='append',
-        partition_by=partition_columns[var('spark_partition_grain')],
+        partition_by=spark_partition_column('reading_date', 'reading_month'),
         on_schema_change='append_new_columns',
         pre_hook="{{ delete_utc_days_touched('fct_readings', 'reading_start_at') }}",
         post_hook=[
