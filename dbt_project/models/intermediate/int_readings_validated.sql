@@ -114,7 +114,10 @@ affected_intervals as (
 
 earlier_versions as (
 
-    -- Rows judged before whose interval a new row shares; re-judged with the new ones.
+    -- Rows judged before whose interval a new row shares; re-judged with the new ones. A file
+    -- loaded again (after a crash, or held back and released) is judged from its new rows
+    -- only. (By file, not by row: a short list PostgreSQL hashes once, where a row-by-row
+    -- anti-join against the new rows became a nested loop of 48,000 x 48,000 on a resent day.)
     select {{ column_list(validated_base_columns(), 'previous') }}
     from {{ this }} as previous
     inner join affected_intervals
@@ -124,13 +127,9 @@ earlier_versions as (
             and previous.reading_start_at = affected_intervals.reading_start_at
     where
         previous.row_reason is null
-        and not exists (
-            select 1
-            from slim
-            where
-                slim.file_sha256 = previous.file_sha256
-                and slim.source_line = previous.source_line
-                and slim.value_position = previous.value_position
+        and previous.file_sha256 not in (
+            select slim.file_sha256 from slim
+            where slim.file_sha256 is not null
         )
 
 ),
