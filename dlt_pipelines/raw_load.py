@@ -187,14 +187,21 @@ def rows_per_copy(text_tables: list[TextTable]) -> int:
     binary conversion overlap; one COPY leaves a core idle (M on two cores: 5.3 s, two 4.4 s).
     Small loads stay one file. SMARTMETER_COPY_STREAMS overrides the core count (a database
     on another machine with more cores)."""
-    streams = int(os.environ.get("SMARTMETER_COPY_STREAMS") or os.cpu_count() or 1)
-    if streams < 1:
-        raise ValueError("SMARTMETER_COPY_STREAMS must be a positive number")
+    streams = copy_streams()
     by_table: dict[str, int] = defaultdict(int)
     for tt in text_tables:
         by_table[tt.layout.raw_table] += tt.rows.num_rows
     biggest = max(by_table.values(), default=0)
     return max(MIN_ROWS_PER_COPY, -(-biggest // streams))
+
+
+def copy_streams() -> int:
+    """How many COPYs a PostgreSQL load runs at once: SMARTMETER_COPY_STREAMS, or the cores."""
+    given = os.environ.get("SMARTMETER_COPY_STREAMS", "").strip()
+    streams = int(given) if given.isdigit() else (0 if given else os.cpu_count() or 1)
+    if streams < 1:
+        raise ValueError(f"SMARTMETER_COPY_STREAMS is {given!r}: give a whole number, 1 or more")
+    return streams
 
 
 @contextmanager

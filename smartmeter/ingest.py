@@ -396,6 +396,11 @@ def ingest(
     run_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
+    if warehouse.target == "postgres":
+        try:
+            raw_load.copy_streams()  # a bad setting stops the run before any file is taken in
+        except ValueError as exc:
+            raise object_store.ConfigurationError(str(exc)) from exc
     if object_store.objects_in_use(home):  # the archive is a bucket
         from smartmeter.object_ingest import ingest_objects
 

@@ -164,3 +164,13 @@ def test_dbt_runs_on_postgres_with_jit_off(home, pg_env, monkeypatch):
     assert shown.returncode == 0, shown.output[-2000:]
     assert "| off " in shown.output and "| 64MB " in shown.output, shown.output[-1000:]
     assert postgres_session_options("-c jit=on") == "-c jit=on"
+
+
+def test_a_bad_copy_streams_setting_stops_before_any_file_is_taken(home, pg_env):
+    land(home, FIXTURES / "canonical_small.csv")
+    env = {**pg_env, "SMARTMETER_COPY_STREAMS": "two"}
+    result = run_cli(home, "ingest", "--target", "postgres", env=env)
+    assert result.returncode == 2
+    assert "SMARTMETER_COPY_STREAMS is 'two'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (home / "landing" / "canonical_small.csv").exists()
