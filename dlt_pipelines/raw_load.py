@@ -36,6 +36,8 @@ LINEAGE_COLUMNS = {
 RAW_INDEX = "brin (_dlt_load_id, _file_sha256 text_bloom_ops)"
 RAW_INDEX_SUFFIX = "__load_and_file"
 RAW_STATISTICS_TARGET = 10
+# The indexes of earlier versions (one per column, btree and then BRIN), dropped when seen.
+RETIRED_RAW_INDEXES = ("__dlt_load_id", "__file_sha256")
 
 # Below this many rows a load is one COPY: a connection and a file cost more than they save.
 MIN_ROWS_PER_COPY = 200_000
@@ -234,7 +236,11 @@ def _index_and_analyze(pipeline: dlt.Pipeline, tables: list[str]) -> None:
         for table in tables:
             qualified = client.make_qualified_table_name(table)
             index = client.escape_column_name(f"{table}{RAW_INDEX_SUFFIX}")
-            in_schema = f"{client.fully_qualified_dataset_name()}.{index}"
+            schema = client.fully_qualified_dataset_name()
+            in_schema = f"{schema}.{index}"
+            for older in RETIRED_RAW_INDEXES:  # a warehouse loaded before: COPY kept them up
+                retired = client.escape_column_name(f"{table}{older}")
+                client.execute_sql(f"drop index if exists {schema}.{retired}")
             create = f"create index if not exists {index} on {qualified} using {RAW_INDEX}"
             client.execute_sql(create)
             client.execute_sql(f"select brin_summarize_new_values('{in_schema}'::regclass)")

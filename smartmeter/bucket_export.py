@@ -166,7 +166,7 @@ def _follow_scheme(
     mark_scheme(root, scheme)
 
 
-def _prune(
+def prune(
     con: duckdb.DuckDBPyConnection,
     root: S3Location,
     scheme: str,
@@ -207,6 +207,6 @@ def export_queued_to_bucket(
         crash_point("export:after_partition")
         report.partitions.append(name)
         report.rows += rows
-    report.removed = _prune(con, root, scheme, source, remote)
+    report.removed = prune(con, root, scheme, source, remote)
     report.seconds = time.perf_counter() - started
     return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def postgres_session_options(given: str) -> str:
     tests here) to machine code first; for the project's wide queries that took longer than
     running them (int_readings_validated on one more day of M: 13.2 s of compiling, 1.9 s of
     work)."""
-    if "jit" in given:
+    if re.search(r"(^|\s)(-c\s*|--)jit=", given):
         return given
     return f"{given} -c jit=off".strip()
 

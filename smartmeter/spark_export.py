@@ -110,9 +110,10 @@ class _BucketArchive:
             object_store.upload_file(partition / relative, final.bucket, final.key(relative))
 
         bucket_export.replace_objects(final, files, upload)
+        shutil.rmtree(partition)  # published: an export killed after this does not redo it
 
     def prune(self, con: duckdb.DuckDBPyConnection, scheme: str) -> list[str]:
-        return bucket_export._prune(con, self.root, scheme, SOURCE, None)
+        return bucket_export.prune(con, self.root, scheme, SOURCE, None)
 
 
 def export_spark(home: Home, scheme: str) -> ExportReport:
@@ -195,17 +196,19 @@ def _publish_staged(staging: Path, archive: _FolderArchive | _BucketArchive) -> 
 
 def _tidy(folder: Path) -> None:
     """Give a staged partition the archive's names: Spark's p_meter=<id> folders become
-    meter_id=<id>, and its part-<task>-<uuid> files data_0.parquet (the DuckDB export's name,
+    meter_id=<id>, and its part-<task>-<uuid> files data_<n>.parquet (the DuckDB export's name,
     the same on every write, so a bucket's objects are replaced in place rather than joined by
-    new ones). Hadoop's checksum files (.*.crc) and markers are left out of the archive."""
+    new ones). Hadoop's checksum files (.*.crc) and markers are left out of the archive. Safe to
+    run again on a partition it has tidied (an export killed while publishing)."""
     for extra in [*folder.rglob(".*.crc"), *folder.rglob("_*")]:
         if extra.is_file():
             extra.unlink()
     for inner in list(folder.iterdir()):
-        if inner.is_dir() and "=" in inner.name:
+        if inner.is_dir() and inner.name.split("=", 1)[0] in FOLDER_NAMES:
             inner.rename(inner.with_name(_archive_name(inner.name)))
-    for leaf in {p.parent for p in folder.rglob("*.parquet")}:
-        for number, part in enumerate(sorted(leaf.glob("*.parquet"))):
+    for leaf in {p.parent for p in folder.rglob("part-*.parquet")}:
+        taken = len(list(leaf.glob("data_*.parquet")))
+        for number, part in enumerate(sorted(leaf.glob("part-*.parquet")), start=taken):
             part.rename(leaf / f"data_{number}.parquet")
 
 

@@ -108,6 +108,8 @@ def test_a_big_load_is_copied_in_parallel_lands_whole_and_stays_indexed(home, pg
     with pg_connect(pg_env) as con:
         pages = con.execute("select relpages from pg_class where oid = 'raw.canonical'::regclass")
         pages_before = pages.fetchone()[0]
+        # an index an earlier version built is dropped by the next load
+        con.execute("create index canonical__dlt_load_id on raw.canonical (_dlt_load_id)")
         land(home, *later)
         assert run_cli(home, "ingest", "--target", "postgres", env=env).returncode == 0
         for name, count in lines.items():
@@ -123,6 +125,10 @@ def test_a_big_load_is_copied_in_parallel_lands_whole_and_stays_indexed(home, pg
             "select brin_summarize_new_values(%s::regclass)", (f"raw.canonical{RAW_INDEX_SUFFIX}",)
         ).fetchone()[0]
         assert unsummarized == 0
+        indexes = con.execute(
+            "select indexname from pg_indexes where schemaname = 'raw' and tablename = 'canonical'"
+        ).fetchall()
+        assert indexes == [(f"canonical{RAW_INDEX_SUFFIX}",)]
 
 
 def test_a_first_ingest_without_rows_still_creates_the_raw_tables(home, pg_env, tmp_path):
@@ -164,6 +170,8 @@ def test_dbt_runs_on_postgres_with_jit_off(home, pg_env, monkeypatch):
     assert shown.returncode == 0, shown.output[-2000:]
     assert "| off " in shown.output and "| 64MB " in shown.output, shown.output[-1000:]
     assert postgres_session_options("-c jit=on") == "-c jit=on"
+    assert postgres_session_options("--jit=on") == "--jit=on"
+    assert postgres_session_options("-c jit_above_cost=10") == "-c jit_above_cost=10 -c jit=off"
 
 
 def test_a_bad_copy_streams_setting_stops_before_any_file_is_taken(home, pg_env):

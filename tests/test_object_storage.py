@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,7 +21,15 @@ from urllib.parse import urlparse
 
 import boto3
 import pytest
-from conftest import FIXTURES, count_data_lines, duck, pg_connect, run_cli, sample_files
+from conftest import (
+    FIXTURES,
+    cli_env,
+    count_data_lines,
+    duck,
+    pg_connect,
+    run_cli,
+    sample_files,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -640,3 +650,54 @@ def test_landing_removal_never_takes_a_newer_upload_under_the_same_key(aws, monk
     finally:
         object_store.session.cache_clear()
         object_store.s3.cache_clear()
+
+
+SPARK_PUBLISH = """
+import sys
+from pathlib import Path
+from smartmeter.home import Home
+from smartmeter.object_store import S3Location
+from smartmeter.spark_export import _BucketArchive, _publish_staged
+
+staging, bucket = Path(sys.argv[1]), sys.argv[2]
+archive = _BucketArchive(S3Location(bucket, "parquet/readings"), Home(staging.parent))
+print(_publish_staged(staging, archive))
+"""
+
+
+def test_a_spark_publish_to_a_bucket_killed_midway_is_finished_by_the_next(aws, tmp_path):
+    """Partitions Spark staged (its p_date=/p_meter= folders, part-* files, checksums) reach the
+    bucket under the archive's names; a publish killed after its first upload leaves the rest
+    staged, and the next one finishes it: every file once, nothing staged left."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    staging = tmp_path / "spark-archive-staging"
+    expected = {}
+    for day in ("2024-03-18", "2024-03-19"):
+        for meter in ("M1", "M2"):
+            leaf = staging / f"p_date={day}" / f"p_meter={meter}"
+            leaf.mkdir(parents=True)
+            part = leaf / f"part-00000-{uuid.uuid4()}.c000.snappy.parquet"
+            pq.write_table(pa.table({"meter_id": [meter], "day": [day]}), part)
+            (leaf / f".{part.name}.crc").write_bytes(b"checksum")
+            expected[f"reading_date={day}/meter_id={meter}/data_0.parquet"] = part.read_bytes()
+        (staging / f"p_date={day}" / "_SUCCESS").write_bytes(b"")
+    (staging / "_written").mkdir()
+    env = cli_env(**CREDENTIALS, AWS_ENDPOINT_URL=aws.endpoint)
+    command = [sys.executable, "-c", SPARK_PUBLISH, str(staging), aws.bucket]
+
+    killed = subprocess.run(command, env={**env, "SMARTMETER_CRASH_AT": "export:mid_swap"})
+    assert killed.returncode == -9
+    assert len(aws.keys("parquet/readings/")) == 1
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    keys = aws.keys("parquet/readings/")
+    assert [k.removeprefix("parquet/readings/") for k in keys] == sorted(expected)
+    for key in keys:
+        assert aws.read(key) == expected[key.removeprefix("parquet/readings/")]
+    assert (
+        not [p for p in staging.iterdir() if p.name != "_written"]
+        and not (staging / "_written").exists()
+    )

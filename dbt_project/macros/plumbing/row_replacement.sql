@@ -30,6 +30,14 @@
         {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
         {%- set matching = 'coalesce((' ~ condition ~ '), false)' -%}
         {%- if partition_by -%}
+            {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+            {%- for column in partition_by if column not in present -%}
+                {{ exceptions.raise_compiler_error(
+                    relation ~ " has no column " ~ column ~ " to be partitioned by: it was built by an"
+                    ~ " earlier version. Rebuild it once: smartmeter build --target spark -- "
+                    ~ "--full-refresh -s " ~ relation.identifier ~ "+"
+                ) }}
+            {%- endfor -%}
             {%- set touched = spark_partitions_of(
                 relation, partition_by, 'select distinct ' ~ partition_by | join(', ') ~ ' from '
                 ~ relation ~ ' where ' ~ matching

@@ -115,9 +115,9 @@ affected_intervals as (
 earlier_versions as (
 
     -- Rows judged before whose interval a new row shares; re-judged with the new ones. A file
-    -- loaded again (after a crash, or held back and released) is judged from its new rows
-    -- only. (By file, not by row: a short list PostgreSQL hashes once, where a row-by-row
-    -- anti-join against the new rows became a nested loop of 48,000 x 48,000 on a resent day.)
+    -- loaded again (after a crash) is judged from its new rows only. (By file, not by row: the
+    -- distinct files are a short list PostgreSQL hashes once, where a row-by-row anti-join
+    -- against the new rows became a nested loop of 48,000 x 48,000 on a resent day.)
     select {{ column_list(validated_base_columns(), 'previous') }}
     from {{ this }} as previous
     inner join affected_intervals
@@ -128,7 +128,7 @@ earlier_versions as (
     where
         previous.row_reason is null
         and previous.file_sha256 not in (
-            select slim.file_sha256 from slim
+            select distinct slim.file_sha256 from slim
             where slim.file_sha256 is not null
         )
 
