@@ -233,10 +233,10 @@ def _index_and_analyze(pipeline: dlt.Pipeline, tables: list[str]) -> None:
     with pipeline.sql_client() as client:
         # this session only: autovacuum's later ANALYZE uses the server's setting
         client.execute_sql(f"set default_statistics_target = {RAW_STATISTICS_TARGET}")
+        schema = client.fully_qualified_dataset_name()
         for table in tables:
             qualified = client.make_qualified_table_name(table)
             index = client.escape_column_name(f"{table}{RAW_INDEX_SUFFIX}")
-            schema = client.fully_qualified_dataset_name()
             in_schema = f"{schema}.{index}"
             for older in RETIRED_RAW_INDEXES:  # a warehouse loaded before: COPY kept them up
                 retired = client.escape_column_name(f"{table}{older}")

@@ -26,6 +26,7 @@ import duckdb
 
 from smartmeter import object_store
 from smartmeter.export import (
+    SCHEME_MARKER,
     SCHEMES,
     ExportError,
     ExportReport,
@@ -37,8 +38,6 @@ from smartmeter.export import (
 )
 from smartmeter.faults import crash_point
 from smartmeter.object_store import ObjectStoreError, S3Location
-
-SCHEME_MARKER = "_partition_scheme"
 
 
 def _quote(value: str) -> str:
@@ -105,13 +104,14 @@ def _copy_partition(
 
 
 def _swap(staging: S3Location, final: S3Location, has_rows: bool) -> None:
-    new = [k[len(staging.list_prefix) :] for k in _keys_under(staging)] if has_rows else []
+    staged = _keys_under(staging)
+    new = [k[len(staging.list_prefix) :] for k in staged] if has_rows else []
 
     def copy(relative: str) -> None:
         object_store.copy(staging.bucket, staging.key(relative), final.bucket, final.key(relative))
 
     replace_objects(final, new, copy)
-    object_store.delete_keys(staging.bucket, _keys_under(staging))
+    object_store.delete_keys(staging.bucket, staged)
 
 
 def replace_objects(final: S3Location, new: list[str], put: Callable[[str], None]) -> None:

@@ -60,6 +60,8 @@ EXPORTED_COLUMNS = (
     "reading_date",
 )
 UTC_COLUMNS = ("reading_start_at", "reading_end_at")
+# Names the scheme an archive (folder or bucket) is written in; a new scheme rewrites it all.
+SCHEME_MARKER = "_partition_scheme"
 
 
 class ExportError(Exception):
@@ -231,18 +233,33 @@ def _follow_scheme(
     con: duckdb.DuckDBPyConnection, root: Path, scheme: str, source: str, queue: str
 ) -> None:
     """A new partition scheme rewrites the whole archive: clear it and queue every date."""
-    marker = root / "_partition_scheme"
-    if marker.exists() and marker.read_text().strip() == scheme:
+    if scheme_matches(root, scheme):
         return
-    if marker.exists() or any(not p.name.startswith(".") for p in root.iterdir()):
-        for folder in root.iterdir():
-            if folder.is_dir():
-                shutil.rmtree(folder)
+    if clear_archive(root):
         con.execute(
             f"insert into {queue} (reading_date, queued_at) "
             f"select distinct reading_date, current_timestamp from {source}"
         )
-    marker.write_text(scheme + "\n")
+    mark_scheme(root, scheme)
+
+
+def scheme_matches(root: Path, scheme: str) -> bool:
+    marker = root / SCHEME_MARKER
+    return marker.exists() and marker.read_text().strip() == scheme
+
+
+def clear_archive(root: Path) -> bool:
+    """Delete every partition folder (hidden staging folders stay); whether the archive held
+    anything (the scheme marker counts)."""
+    held = [p for p in root.iterdir() if not p.name.startswith(".")]
+    for folder in held:
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    return bool(held)
+
+
+def mark_scheme(root: Path, scheme: str) -> None:
+    (root / SCHEME_MARKER).write_text(scheme + "\n")
 
 
 def plan_partitions(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from smartmeter import bucket_export, object_store
+from smartmeter import bucket_export, export, object_store
 from smartmeter.dbt_runner import run_dbt
 from smartmeter.export import (
     EXPORTED_COLUMNS,
@@ -63,16 +63,13 @@ class _FolderArchive:
 
     def clear_if_scheme_changed(self, scheme: str) -> bool:
         """A new scheme rewrites the whole archive: clear it (every date is then written)."""
-        marker = self.root / "_partition_scheme"
-        if marker.exists() and marker.read_text().strip() == scheme:
+        if export.scheme_matches(self.root, scheme):
             return False
-        for folder in self.root.iterdir():
-            if folder.is_dir() and not folder.name.startswith("."):
-                shutil.rmtree(folder)
+        export.clear_archive(self.root)
         return True
 
     def mark_scheme(self, scheme: str) -> None:
-        (self.root / "_partition_scheme").write_text(scheme + "\n")
+        export.mark_scheme(self.root, scheme)
 
     def publish(self, partition: Path, name: str) -> None:
         replaced = _swap_into_place(partition, self.root / name, has_rows=True)

@@ -38,18 +38,13 @@
                     ~ "--full-refresh -s " ~ relation.identifier ~ "+"
                 ) }}
             {%- endfor -%}
-            {%- set touched = spark_partitions_of(
-                relation, partition_by, 'select distinct ' ~ partition_by | join(', ') ~ ' from '
-                ~ relation ~ ' where ' ~ matching
-            ) -%}
+            {%- set touched = spark_partitions_of(relation, partition_by, relation ~ ' where ' ~ matching) -%}
             {%- if touched -%}
                 {%- set in_touched = '(' ~ touched | map('join', ' and ') | join(') or (') ~ ')' -%}
                 {%- do spark_write_kept_rows(relation, kept, '(' ~ in_touched ~ ') and not ' ~ matching) -%}
                 {#- (a partitioned table lists its partition columns last, as `select *` of it does) -#}
                 {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-                {%- set still_there = spark_partitions_of(
-                    relation, partition_by, 'select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ kept
-                ) -%}
+                {%- set still_there = spark_partitions_of(relation, partition_by, kept) -%}
                 {%- set emptied = [] -%}
                 {%- for partition in touched if partition not in still_there -%}
                     {%- do emptied.append('partition (' ~ partition | join(', ') ~ ')') -%}
@@ -76,11 +71,12 @@
     ) -%}
 {%- endmacro %}
 
-{#- The partitions `query` returns (rows of `partition_by` values), each as its list of
-    `column = 'value'` terms: joined by commas a PARTITION spec, by `and` a predicate. -#}
-{% macro spark_partitions_of(relation, partition_by, query) -%}
+{#- The distinct `partition_by` values of the rows `source` names (a table, and maybe a `where`),
+    each as its list of `column = 'value'` terms: joined by commas a PARTITION spec, by `and` a
+    predicate. `relation` is the partitioned table, for the error message. -#}
+{% macro spark_partitions_of(relation, partition_by, source) -%}
     {%- set partitions = [] -%}
-    {%- for row in run_query(query) -%}
+    {%- for row in run_query('select distinct ' ~ partition_by | join(', ') ~ ' from ' ~ source) -%}
         {%- set terms = [] -%}
         {%- for column in partition_by -%}
             {%- if row[loop.index0] is none -%}
