@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test lint pytest fuzz bench docs clean venv
+.PHONY: demo test test-fast lint pytest fuzz bench docs clean venv
 
 venv: $(STAMP)
 
@@ -26,12 +26,13 @@ demo: $(STAMP)
 	$(BIN)/smartmeter --home $(DEMO_HOME) run
 	$(BIN)/smartmeter --home $(DEMO_HOME) report
 
-## make test: every check CI runs.
-test: $(STAMP) lint pytest
+## make test: every check CI runs: the lints, the fast in-process tests, then end to end.
+test: $(STAMP) lint test-fast pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_portable_sql.py
 	rm -rf .lint-home && $(BIN)/smartmeter --home .lint-home init
 	SMARTMETER_HOME=$(CURDIR)/.lint-home $(BIN)/sqlfluff lint dbt_project
@@ -40,7 +41,11 @@ lint: $(STAMP)
 # beside the rest instead of after it.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/pytest -x -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -x -q -n $(PYTEST_WORKERS) --dist loadfile -m e2e
+
+## make test-fast: in-process tests of the modules (tests/unit), in well under 3 minutes.
+test-fast: $(STAMP)
+	$(BIN)/pytest -x -q -p no:xdist tests/unit
 
 ## make fuzz: a long property-based campaign over every layout, on DuckDB and PostgreSQL.
 FUZZ_EXAMPLES ?= 200

@@ -26,7 +26,6 @@ from smartmeter import sns_alerts
 from smartmeter.home import Home
 from smartmeter.warehouse import Warehouse
 
-WEBHOOK_ENV = "SMARTMETER_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_SECONDS = 5
 
 log = logging.getLogger("smartmeter.alerts")
@@ -66,7 +65,9 @@ def _log_line(home: Home, alert: Alert) -> None:
 def _announce(home: Home, alert: Alert) -> None:
     """A new alert: the log line at once, and SNS when a topic is configured."""
     _log_line(home, alert)
-    sns_alerts.publish(alert.payload())
+    sns_alerts.publish(
+        alert.payload(), home.settings.alert_sns_topic_arn, home.settings.s3_timeout_seconds
+    )
 
 
 def _is_open(warehouse: Warehouse, dedupe_key: str) -> bool:
@@ -145,10 +146,10 @@ def resolve_missing(warehouse: Warehouse, kind: str, still_open_keys: set[str]) 
             )
 
 
-def deliver_pending(warehouse: Warehouse, webhook_url: str | None = None) -> tuple[int, int]:
-    """POST every undelivered alert to the webhook. Returns (delivered, still pending); never
-    raises: a sink that is down is tried again at the next run."""
-    url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV)
+def deliver_pending(warehouse: Warehouse, url: str | None) -> tuple[int, int]:
+    """POST every undelivered alert to the webhook (--alert-webhook, SMARTMETER_ALERT_WEBHOOK).
+    Returns (delivered, still pending); never raises: a sink that is down is tried again at the
+    next run."""
     if not url:
         return 0, 0
     rows = warehouse.query(

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
 from smartmeter import __version__
-from smartmeter.dbt_runner import ARCHIVE_MODEL
 from smartmeter.home import Home, HomeError, LockedError
 from smartmeter.warehouse import TARGETS, WarehouseUnavailable, connected
 
@@ -68,11 +66,14 @@ def _progress_bar(args: argparse.Namespace):
 
 def cmd_init(args: argparse.Namespace, home: Home) -> int:
     from dlt_pipelines import raw_load
-    from smartmeter.ingest import LOADER_FILE_FORMAT, make_pipeline, prepare
+    from smartmeter import targets
+    from smartmeter.ingest import make_pipeline, prepare
 
     with home.lock(wait=True), connected(home, args.target) as warehouse:
         prepare(home, warehouse)
-        raw_load.load(make_pipeline(home, warehouse), [], LOADER_FILE_FORMAT[args.target])
+        # every declared raw table, also those of layouts added since the home was made
+        loader_file_format = targets.get(args.target).loader_file_format
+        raw_load.load(make_pipeline(home, warehouse), [], loader_file_format)
     if args.json:
         _print_json({"home": str(home.root), "target": args.target})
     else:
@@ -82,7 +83,7 @@ def cmd_init(args: argparse.Namespace, home: Home) -> int:
 
 def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.ingest import ingest
-    from smartmeter.object_store import landing_location
+    from smartmeter.places import home_places
 
     with home.lock(wait=args.wait), connected(home, args.target) as warehouse:
         report = ingest(home, warehouse)
@@ -92,7 +93,7 @@ def cmd_ingest(args: argparse.Namespace, home: Home) -> int:
         for outcome in report.outcomes:
             print(outcome.line())
         if not report.outcomes:
-            print(f"nothing to ingest in {landing_location(home)}")
+            print(f"nothing to ingest in {home_places(home).landing}")
         else:
             print(
                 f"ingest: {report.count('loaded')} loaded ({report.rows_loaded:,} rows), "
@@ -126,11 +127,12 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
 
 def _dbt_command(command: str, *defaults: str):
     def handler(args: argparse.Namespace, home: Home) -> int:
+        from smartmeter import targets
         from smartmeter.dbt_runner import run_dbt
 
         extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
         with home.lock(wait=args.wait):
-            result = run_dbt(home, args.target, command, *defaults, *extra)
+            result = run_dbt(home, targets.get(args.target), command, *defaults, *extra)
         print(result.output if not args.json else json.dumps({"ok": result.ok}))
         return EXIT_OK if result.ok else EXIT_ATTENTION
 
@@ -138,13 +140,12 @@ def _dbt_command(command: str, *defaults: str):
 
 
 cmd_build = _dbt_command("build")
-# The archive model's table only exists after a `smartmeter build` (see ARCHIVE_MODEL).
-cmd_test = _dbt_command("test", "--exclude", ARCHIVE_MODEL)
+cmd_test = _dbt_command("test")
 
 
 def cmd_export(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.export import export_warehouse
-    from smartmeter.object_store import parquet_location
+    from smartmeter.places import home_places
 
     with home.lock(wait=args.wait):
         report = export_warehouse(home, args.target, args.partition_scheme)
@@ -153,7 +154,8 @@ def cmd_export(args: argparse.Namespace, home: Home) -> int:
     else:
         print(
             f"export: {len(report.partitions)} partitions rewritten ({report.rows:,} rows), "
-            f"{len(report.removed)} removed, in {report.seconds:.1f} s -> {parquet_location(home)}"
+            f"{len(report.removed)} removed, in {report.seconds:.1f} s "
+            f"-> {home_places(home).parquet}"
         )
     return EXIT_OK
 
@@ -168,9 +170,9 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
         else:
             print("\n".join(summary_lines(summary)), flush=True)
 
-    from smartmeter.object_store import S3Location, landing_location
+    from smartmeter.places import home_places
 
-    landing = landing_location(home)
+    landing = home_places(home).landing
     with StopOnSignal() as stop:
         if not args.json:
             where = f"{args.queue} for {landing}" if args.queue else str(landing)
@@ -181,7 +183,7 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
             runs = watch_queue(
                 home, args.target, args.queue, on_run, stop.event, max_runs=args.max_runs
             )
-        elif isinstance(landing, S3Location):
+        elif not landing.has_folder:
             from smartmeter.queue_watch import watch_listing
 
             runs = watch_listing(
@@ -387,29 +389,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.target = args.target or os.environ.get("SMARTMETER_TARGET") or "duckdb"
     args.wait = getattr(args, "wait", False)
     if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
         parser.error("dlq replay needs a dead letter id or --all")
-    home = Home.resolve(args.home)
-    from smartmeter.object_store import ConfigurationError, ObjectStoreError, parse_location
+    from smartmeter.settings import Settings
+    from smartmeter.storage import ConfigurationError, StoreError, parse_location
 
+    # Every setting resolved once (flags over the environment over defaults), passed down
+    # with the data home.
+    flags = {f"{place}_url": getattr(args, f"{place}_url", None) for place in LOCATION_FLAGS}
     try:
-        for place, env in LOCATION_FLAGS.items():
-            # Flags become the environment, so dbt's Python model and every step see them.
-            value = getattr(args, f"{place}_url", None)
-            if value:
-                os.environ[env] = value
-            if os.environ.get(env, "").strip():
-                parse_location(os.environ[env].strip())
-    except ConfigurationError as exc:
+        settings = Settings.resolve({**flags, "target": args.target})
+        for url in (settings.landing_url, settings.archive_url, settings.parquet_url):
+            if url:
+                parse_location(url)
+    except (ConfigurationError, ValueError) as exc:
         parser.error(str(exc))
+    if settings.target not in TARGETS:
+        parser.error(f"SMARTMETER_TARGET={settings.target!r}: choose one of {', '.join(TARGETS)}")
+    args.target = settings.target
+    home = Home.resolve(args.home, settings)
     try:
         return args.handler(args, home)
     except ConfigurationError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ObjectStoreError as exc:
+    except StoreError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_ATTENTION
     except LockedError as exc:

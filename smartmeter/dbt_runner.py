@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -23,12 +23,16 @@ from smartmeter.home import Home
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
-# A project of one's own (this one extended with local marts) instead of the bundled one.
-PROJECT_ENV = "SMARTMETER_DBT_PROJECT"
 PROFILES_DIR = REPO
-# The Parquet archive as a dbt model: `smartmeter build` runs it; `smartmeter run` exports after
-# the build instead, so its runs and audits leave the model out.
-ARCHIVE_MODEL = "parquet_archive_exports"
+
+
+class DbtTarget(Protocol):
+    """What dbt needs of a target (smartmeter.targets.Target): its profile's name and the
+    environment its sessions need."""
+
+    name: str
+
+    def dbt_env(self, env: dict[str, str]) -> dict[str, str]: ...
 
 
 @dataclass
@@ -64,42 +68,39 @@ class DbtResult:
         return f"dbt: {len(failed)} failed ({names}{more})"
 
 
-def dbt_project_dir() -> Path:
-    return Path(os.environ.get(PROJECT_ENV) or DBT_PROJECT)
+def dbt_project_dir(home: Home) -> Path:
+    return home.settings.dbt_project or DBT_PROJECT
 
 
 def dbt_state_dir(home: Home) -> Path:
     return home.state / "dbt"
 
 
-def dbt_env(home: Home, target: str) -> dict[str, str]:
+def dbt_env(home: Home, target: DbtTarget) -> dict[str, str]:
+    """dbt's environment: the inherited one (PATH, Java, the AWS chain ...) with the variables
+    profiles.yml and the project read set from the run's settings."""
+    settings = home.settings
     env = dict(os.environ)
     env.update(
         SMARTMETER_HOME=str(home.root),
+        SMARTMETER_DUCKDB_MEMORY_LIMIT=settings.duckdb_memory_limit,
+        PGHOST=settings.postgres.host,
+        PGPORT=str(settings.postgres.port),
+        PGUSER=settings.postgres.user,
+        PGDATABASE=settings.postgres.dbname,
         DBT_PROFILES_DIR=str(PROFILES_DIR),
         DBT_TARGET_PATH=str(dbt_state_dir(home) / "target"),
         DBT_LOG_PATH=str(dbt_state_dir(home) / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DO_NOT_TRACK="1",
     )
-    if target == "postgres":
-        env["PGOPTIONS"] = postgres_session_options(env.get("PGOPTIONS", ""))
-    return env
-
-
-def postgres_session_options(given: str) -> str:
-    """libpq's PGOPTIONS for dbt's sessions: JIT off, unless the user's PGOPTIONS says
-    otherwise. PostgreSQL compiles a query whose estimated cost is high (every model and many
-    tests here) to machine code first; for the project's wide queries that took longer than
-    running them (int_readings_validated on one more day of M: 13.2 s of compiling, 1.9 s of
-    work)."""
-    if re.search(r"(^|\s)(-c\s*|--)jit=", given):
-        return given
-    return f"{given} -c jit=off".strip()
+    if settings.spark_raw_url:
+        env["SMARTMETER_SPARK_RAW_URL"] = settings.spark_raw_url
+    return target.dbt_env(env)
 
 
 def run_dbt(
-    home: Home, target: str, *args: str, on_line: Callable[[str], None] | None = None
+    home: Home, target: DbtTarget, *args: str, on_line: Callable[[str], None] | None = None
 ) -> DbtResult:
     """Run `dbt ARGS --target TARGET` in the project; results come from run_results.json.
 
@@ -112,13 +113,13 @@ def run_dbt(
         str(Path(sys.executable).with_name("dbt")),
         *args,
         "--target",
-        target,
+        target.name,
         "--project-dir",
-        str(dbt_project_dir()),
+        str(dbt_project_dir(home)),
     ]
     process = subprocess.Popen(
         command,
-        cwd=dbt_project_dir(),
+        cwd=dbt_project_dir(home),
         env=dbt_env(home, target),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -145,7 +146,7 @@ def run_dbt(
     return DbtResult(process.returncode, command, output, results)
 
 
-def project_var(name: str) -> object:
+def project_var(home: Home, name: str) -> object:
     """A var's default from dbt_project.yml (the one place thresholds and settings live)."""
-    project = yaml.safe_load((dbt_project_dir() / "dbt_project.yml").read_text())
+    project = yaml.safe_load((dbt_project_dir(home) / "dbt_project.yml").read_text())
     return project["vars"][name]

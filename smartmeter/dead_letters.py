@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smartmeter.home import Home
+from smartmeter.storage import Store
 from smartmeter.warehouse import Warehouse
 
 OPEN, REPLAYING, REPLAYED = "open", "replaying", "replayed"
@@ -151,11 +152,12 @@ def set_status(letter: DeadLetter, status: str) -> DeadLetter:
     return letter
 
 
-def requeue_replaying(home: Home, warehouse: Warehouse) -> list[str]:
+def requeue_replaying(home: Home, warehouse: Warehouse, landing: Store) -> list[str]:
     """Put the work of letters being replayed back in line (called by ingest, which then
-    loads it): a file whose bytes the operator fixed in dlq/ is delivered again as new; an
-    unchanged file's delivery goes back to `received` (after a fix such as a new layout or the
-    warehouse being back); an archived file without a delivery is picked up by reconcile."""
+    loads it): a file whose bytes the operator fixed in dlq/, or one parked before its delivery
+    was recorded, goes back to the landing (a bucket's file to its key) and is delivered again;
+    an unchanged file's delivery goes back to `received` (after a fix such as a new layout or
+    the warehouse being back)."""
     requeued = []
     for letter in all_letters(home):
         if (
@@ -167,12 +169,10 @@ def requeue_replaying(home: Home, warehouse: Warehouse) -> list[str]:
         parked = Path(letter.dlq_path)
         if not parked.exists():
             continue
-        current = hashlib.sha256(parked.read_bytes()).hexdigest()
-        if current != letter.sha256:
-            partial = home.landing / f".{letter.dead_letter_id}.partial"
-            shutil.copyfile(parked, partial)
-            os.replace(partial, home.landing / letter.original_name)
-        elif letter.delivery_id:
+        data = parked.read_bytes()
+        if hashlib.sha256(data).hexdigest() != letter.sha256 or not letter.delivery_id:
+            landing.put(landing.key_of_name(letter.original_name), data)
+        else:
             warehouse.execute(
                 "update ops.file_manifest set status = 'received', detail = %s "
                 "where delivery_id = %s and status = 'dead_lettered'",

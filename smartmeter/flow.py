@@ -15,7 +15,6 @@ import ctypes
 import errno
 import gc
 import json
-import os
 import re
 import time
 import uuid
@@ -34,18 +33,18 @@ from tenacity import (
     wait_exponential,
 )
 
-from dlt_pipelines import archive
-from smartmeter import alerts, dead_letters, isolation
+from smartmeter import alerts, dead_letters, isolation, targets
 from smartmeter.alerts import Alert
-from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
+from smartmeter.dbt_runner import DbtResult, run_dbt
 from smartmeter.export import ExportError, export_warehouse
 from smartmeter.home import Home, HomeError
-from smartmeter.ingest import IngestReport, ingest
+from smartmeter.ingest import IngestReport, archive_key, ingest
 from smartmeter.ops_tables import ensure_ops_tables
+from smartmeter.places import home_places
+from smartmeter.storage import StoreError
 from smartmeter.warehouse import Warehouse, WarehouseUnavailable, connect
 
 ATTEMPTS = 3
-RETRY_BASE_ENV = "SMARTMETER_RETRY_BASE_SECONDS"  # first backoff; tests make it small
 PERMANENT_OS_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
 TRANSIENT_DBT_OUTPUT = re.compile(
     r"could not connect|connection refused|server closed the connection|terminating connection"
@@ -150,7 +149,7 @@ class Run:
     # -- plumbing --------------------------------------------------------------------------
 
     def _retrying(self) -> Retrying:
-        base = float(os.environ.get(RETRY_BASE_ENV, "2"))
+        base = self.home.settings.retry_base_seconds
 
         def note(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -295,10 +294,8 @@ class Run:
         # a production build need not (dbt's advice; they sit on the critical path).
         return run_dbt(
             self.home,
-            self.target,
+            targets.get(self.target),
             "build",
-            "--exclude",
-            ARCHIVE_MODEL,
             "--exclude-resource-type",
             "unit_test",
             *extra,
@@ -389,7 +386,9 @@ class Run:
                     alerts.resolve_missing(warehouse, kind, keys)
                 alerts.resolve_missing(warehouse, "run_failed", set())
                 self.summary.counts["meters_flagged"] = len(rows)
-                delivered, pending = alerts.deliver_pending(warehouse)
+                delivered, pending = alerts.deliver_pending(
+                    warehouse, self.home.settings.alert_webhook
+                )
             return f"{len(rows)} meter alerts; webhook: {delivered} delivered, {pending} pending"
 
         self._step("alerts", work)
@@ -397,17 +396,24 @@ class Run:
     # -- failure handling ------------------------------------------------------------------
 
     def _dead_letter_landing(self, exc: BaseException) -> None:
-        """Ingest failed for good: park every landing file (archived first: nothing is lost)."""
-        for path in self.home.landed_files():
+        """Ingest failed for good: park every landing file (archived first: nothing is lost).
+        A landing that keeps failed deliveries (a bucket) is left for the next run."""
+        places = home_places(self.home)
+        landing = places.landing
+        if not landing.parks_failed_deliveries:
+            return
+        for entry in landing.landed():
+            name = landing.lineage_name(entry.key)
             try:
-                entry = archive.archive_file(path, self.home.archive)
-            except OSError:
-                entry = None
+                key = archive_key(landing, places.archive, entry)
+                sha256 = places.archive.write_once(landing, entry, key).sha256
+            except (OSError, StoreError):
+                sha256 = None
             letter = dead_letters.park(
                 self.home,
-                source=path,
-                original_name=path.name,
-                sha256=entry.sha256 if entry else None,
+                source=landing.local_path(entry.key),
+                original_name=name,
+                sha256=sha256,
                 delivery_id=None,
                 stage="ingest",
                 error_class="transient",
@@ -419,11 +425,11 @@ class Run:
                 run_id=self.summary.run_id,
                 target=self.target,
             )
-            path.unlink()
+            landing.delete_if_unchanged(entry.key, entry.version)
             self.summary.counts["files_dead_lettered"] = (
                 self.summary.counts.get("files_dead_lettered", 0) + 1
             )
-            self._alert(None, _file_alert(path.name, f"{letter.reason}: {exc}"))
+            self._alert(None, _file_alert(name, f"{letter.reason}: {exc}"))
 
     def _park_batch(self, stage: str, exc: BaseException) -> None:
         dead_letters.park(

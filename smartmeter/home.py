@@ -18,20 +18,16 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_HOME = "data"
-# Files still being written: the watcher convention is to write under one of these names and
-# rename when complete.
-TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
+from smartmeter.settings import Settings, home_root
 
 
-def _folder(env: str, default: Path) -> Path:
-    value = os.environ.get(env, "").strip()
-    if not value or value.startswith("s3://"):
+def _folder(url: str, default: Path) -> Path:
+    if not url or url.startswith("s3://"):
         return default
-    return Path(value).expanduser().resolve()
+    return Path(url).expanduser().resolve()
 
 
 class HomeError(Exception):
@@ -44,19 +40,23 @@ class LockedError(HomeError):
 
 @dataclass(frozen=True)
 class Home:
+    """The data home and the run's settings (resolved once: smartmeter.settings)."""
+
     root: Path
+    settings: Settings = field(default_factory=Settings, compare=False)
 
     @classmethod
-    def resolve(cls, path: str | os.PathLike[str] | None) -> Home:
-        chosen = path or os.environ.get("SMARTMETER_HOME") or DEFAULT_HOME
-        return cls(Path(chosen).expanduser().resolve())
+    def resolve(cls, path: str | os.PathLike[str] | None, settings: Settings | None = None) -> Home:
+        """--home, else $SMARTMETER_HOME, else ./data; settings from the environment unless
+        given."""
+        return cls(home_root(path), settings or Settings.resolve())
 
-    # SMARTMETER_LANDING_URL / _ARCHIVE_URL / _PARQUET_URL may move these to another folder
-    # (or to a bucket: see smartmeter.object_store; the folder properties then stay the home's).
-    landing = property(lambda self: _folder("SMARTMETER_LANDING_URL", self.root / "landing"))
-    archive = property(lambda self: _folder("SMARTMETER_ARCHIVE_URL", self.root / "raw"))
+    # The landing, archive and Parquet settings may move these to another folder (or to a
+    # bucket: see smartmeter.storage; the folder properties then stay the home's).
+    landing = property(lambda self: _folder(self.settings.landing_url, self.root / "landing"))
+    archive = property(lambda self: _folder(self.settings.archive_url, self.root / "raw"))
     dlq = property(lambda self: self.root / "dlq")
-    parquet = property(lambda self: _folder("SMARTMETER_PARQUET_URL", self.root / "parquet"))
+    parquet = property(lambda self: _folder(self.settings.parquet_url, self.root / "parquet"))
     outbox = property(lambda self: self.root / "outbox")
     reports = property(lambda self: self.root / "reports")
     state = property(lambda self: self.root / ".state")
@@ -97,20 +97,6 @@ class Home:
         finally:
             with suppress(OSError):
                 probe.unlink(missing_ok=True)
-
-    def landed_files(self) -> list[Path]:
-        """Complete files waiting in landing/, oldest first. Hidden and temporary names are
-        files still being written."""
-        if not self.landing.exists():
-            return []
-        files = [
-            p
-            for p in self.landing.iterdir()
-            if p.is_file()
-            and not p.name.startswith(".")
-            and not p.name.lower().endswith(TEMPORARY_SUFFIXES)
-        ]
-        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
     @contextmanager
     def lock(self, wait: bool = False, poll_seconds: float = 0.5) -> Iterator[None]:

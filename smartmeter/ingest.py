@@ -1,12 +1,17 @@
 """Ingest: landing/ -> the raw/ archive -> ops.file_manifest -> dlt -> schema raw.
 
 Exactly once, even when killed at any point:
-1. take in: archive each landing file (content-addressed, atomic), remove it from landing/,
-   then record the delivery. A crash between the last two is healed by `reconcile`, which
-   records every archive entry that has no delivery yet (this also backfills a new target).
+The landing and the archive are each a folder or a bucket (smartmeter.storage); this flow is
+the same for every combination:
+1. take in: each complete landing file is read once to hash it and written once into the
+   archive (content-addressed; never overwritten), then its delivery is recorded. A crash
+   between the two is healed by `reconcile`, which records every archive entry that has no
+   delivery yet (this also backfills a new target).
 2. load: every delivery still `received` is read from the archive and loaded in batches. Rows a
    killed attempt may have left are deleted first, and dlt's unfinished packages are dropped:
    the manifest, not dlt's local state, decides what is loaded.
+3. only then is each file removed from the landing, and only the version archived (a newer
+   delivery under the same name stays for the next run).
 Identical bytes (under any name) load once; later deliveries are recorded as duplicates.
 """
 
@@ -18,26 +23,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import dlt
-from dlt.common.configuration import configspec
-from dlt.common.typing import TSecretStrValue
-from dlt.destinations.impl.postgres.configuration import (
-    PostgresClientConfiguration,
-    PostgresCredentials,
-)
 
-from dlt_pipelines import archive, raw_load
+from dlt_pipelines import raw_load
 from dlt_pipelines.text_tables import TextTable, UnreadableFile, read_text_table
-from smartmeter import dead_letters, object_store, spark_lake
+from smartmeter import dead_letters, storage, targets
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.ops_tables import ensure_ops_tables
-from smartmeter.warehouse import PostgresSettings, Warehouse
+from smartmeter.places import home_places
+from smartmeter.storage import Entry, FileChangedError, Places, Store, Stored
+from smartmeter.targets import Warehouse
 
 # How much file content one dlt load takes at most; bounds memory on a large backlog.
 BATCH_BYTES = 512 << 20
-# dlt writes Parquet for both; PostgreSQL copies it in through ADBC (binary COPY), with no
-# per-row conversion to CSV and no text re-parsing in the server.
-LOADER_FILE_FORMAT = {"duckdb": "parquet", "postgres": "parquet", "spark": "parquet"}
 
 RECEIVED, LOADED, DUPLICATE, DEAD_LETTERED = "received", "loaded", "duplicate", "dead_lettered"
 
@@ -93,7 +91,8 @@ def _now() -> datetime:
 
 def record_delivery(
     warehouse: Warehouse,
-    entry: archive.ArchiveEntry,
+    stored: Stored,
+    original_name: str,
     status: str,
     run_id: str | None,
     received_at: datetime | None = None,
@@ -106,11 +105,11 @@ def record_delivery(
         "values (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s)",
         (
             delivery_id,
-            entry.original_name,
-            entry.sha256,
-            entry.bytes,
+            original_name,
+            stored.sha256,
+            stored.bytes,
             received_at or _now(),
-            str(entry.path),
+            stored.url,
             status,
             detail,
             run_id,
@@ -129,41 +128,89 @@ def _set_status(warehouse: Warehouse, delivery_id: str, status: str, **values: o
     )
 
 
-def take_in_landing(home: Home, warehouse: Warehouse, run_id: str | None) -> list[FileOutcome]:
-    """Archive every complete landing file, remove it from landing/, record the delivery."""
-    outcomes = []
-    for path in home.landed_files():
+def archive_key(landing: Store, archive: Store, entry: Entry) -> Callable[[str], str]:
+    """Where a landed entry is archived: `<sha[:2]>/<sha>/<its lineage name>` (content
+    addressed, so the same bytes are stored once per name)."""
+    name = archive.entry_name(landing.lineage_name(entry.key))
+    return lambda sha: f"{sha[:2]}/{sha}/{name}"
+
+
+def _latest_delivery(warehouse: Warehouse, archive_path: str) -> datetime | None:
+    latest = warehouse.scalar(
+        "select max(received_at) from ops.file_manifest where archive_path = %s", (archive_path,)
+    )
+    return _as_utc(latest) if latest is not None else None
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def take_in(
+    places: Places, warehouse: Warehouse, run_id: str | None
+) -> tuple[list[FileOutcome], list[Entry]]:
+    """Archive every complete landing file and record its delivery (not yet removing it: that
+    waits until it is loaded). A delivery is recorded with the file's modification time as
+    received_at, so a run stopped before the removal does not record it twice, while a later
+    delivery of the same name and bytes is a duplicate."""
+    landing, archive = places.landing, places.archive
+    outcomes: list[FileOutcome] = []
+    taken: list[Entry] = []
+    for entry in landing.landed():
         try:
-            entry = archive.archive_file(path, home.archive)
-        except archive.FileChangedError:
-            continue  # still being written: the next run takes it
-        known = warehouse.scalar(
-            "select count(*) from ops.file_manifest where archive_path = %s", (str(entry.path),)
-        )
+            stored = archive.write_once(landing, entry, archive_key(landing, archive, entry))
+        except FileChangedError:
+            continue  # still being written, or replaced: the next run takes it
         crash_point("ingest:after_archive")
-        path.unlink()
-        crash_point("ingest:after_unlink")
-        if known:  # the same bytes under the same name, delivered again
-            record_delivery(warehouse, entry, DUPLICATE, run_id, detail="same name and bytes")
-            outcomes.append(FileOutcome(entry.original_name, DUPLICATE, entry.sha256))
-        else:
-            record_delivery(warehouse, entry, RECEIVED, run_id)
-    return outcomes
+        name = landing.lineage_name(entry.key)
+        latest = _latest_delivery(warehouse, stored.url)
+        if latest is None:
+            record_delivery(warehouse, stored, name, RECEIVED, run_id, received_at=entry.modified)
+        elif entry.modified > latest:  # delivered again after its first delivery
+            record_delivery(
+                warehouse,
+                stored,
+                name,
+                DUPLICATE,
+                run_id,
+                received_at=entry.modified,
+                detail="same name and bytes",
+            )
+            outcomes.append(FileOutcome(name, DUPLICATE, stored.sha256))
+        # else: recorded by a run that stopped before removing it from the landing
+        taken.append(entry)
+    return outcomes, taken
 
 
-def reconcile(home: Home, warehouse: Warehouse, target: str, run_id: str | None) -> None:
-    """Record archive entries this warehouse has never seen (a crash after a landing file was
-    archived and removed, or a home being loaded into a new target). Entries with an open
-    dead letter wait for `dlq replay`."""
+def reconcile(places: Places, home: Home, warehouse: Warehouse, run_id: str | None) -> None:
+    """Record archive entries this warehouse has never seen (a run killed between the copy and
+    the record, or a home being loaded into a new target). Entries with an open dead letter
+    wait for `dlq replay`."""
+    archive = places.archive
     known = {row[0] for row in warehouse.query("select archive_path from ops.file_manifest")}
     parked = {
-        (letter.sha256, letter.original_name) for letter in dead_letters.open_letters(home, target)
+        (letter.sha256, letter.original_name)
+        for letter in dead_letters.open_letters(home, warehouse.target)
     }
-    for entry in archive.entries(home.archive):
-        if str(entry.path) in known or (entry.sha256, entry.original_name) in parked:
+    found = []
+    for entry in archive.list():
+        parts = entry.key.split("/", 2)
+        if len(parts) < 3 or len(parts[1]) != 64 or not parts[1].startswith(parts[0]):
             continue
-        received = datetime.fromtimestamp(entry.received_at, UTC)
-        record_delivery(warehouse, entry, RECEIVED, run_id, received_at=received)
+        found.append((entry.modified, entry.key, parts[1], archive.name_of_entry(parts[2]), entry))
+    for modified, key, sha, original, entry in sorted(found):
+        url = archive.url_of(key)
+        if url in known or (sha, original) in parked:
+            continue
+        stored = Stored(url, sha, entry.size)
+        record_delivery(warehouse, stored, original, RECEIVED, run_id, received_at=modified)
+
+
+def remove_from_landing(landing: Store, taken: list[Entry]) -> None:
+    """Remove what was taken in, only the version archived (a newer delivery stays)."""
+    for entry in taken:
+        landing.delete_if_unchanged(entry.key, entry.version)
+        crash_point("ingest:after_unlink")
 
 
 def pending_deliveries(warehouse: Warehouse) -> list[Delivery]:
@@ -175,37 +222,10 @@ def pending_deliveries(warehouse: Warehouse) -> list[Delivery]:
     return [Delivery(*row) for row in rows]
 
 
-@configspec(init=False)
-class LibpqCredentials(PostgresCredentials):
-    """dlt's PostgreSQL credentials with the password optional, as libpq has it (trust
-    authentication, ~/.pgpass or PGPASSWORD)."""
-
-    password: TSecretStrValue | None = None
-
-
-@configspec
-class LibpqClientConfiguration(PostgresClientConfiguration):
-    credentials: LibpqCredentials = None
-
-
-class LibpqPostgres(dlt.destinations.postgres):
-    spec = LibpqClientConfiguration
-
-
-def destination(home: Home, warehouse: Warehouse) -> object:
-    if warehouse.target == "duckdb":
-        return dlt.destinations.duckdb(warehouse.connection)
-    if warehouse.target == "spark":
-        # Parquet files in the lake, which Spark registers as the raw tables (spark_lake.py).
-        return dlt.destinations.filesystem(bucket_url=spark_lake.lake_dir(home).as_uri())
-    credentials = LibpqCredentials()
-    credentials.parse_native_representation(PostgresSettings.from_env().url())
-    return LibpqPostgres(credentials=credentials)
-
-
 def make_pipeline(home: Home, warehouse: Warehouse) -> dlt.Pipeline:
+    target = targets.get(warehouse.target)
     pipeline = raw_load.make_pipeline(
-        home.pipelines_dir(warehouse.target), destination(home, warehouse), warehouse.target
+        home.pipelines_dir(target.name), target.dlt_destination(home, warehouse), target.name
     )
     # Leftovers of a killed run are reloaded from the archive instead.
     pipeline.abort_packages()
@@ -215,18 +235,8 @@ def make_pipeline(home: Home, warehouse: Warehouse) -> dlt.Pipeline:
 def delete_raw_rows(warehouse: Warehouse, sha256s: list[str]) -> None:
     """Remove these files' rows from every raw table (a killed load's leftovers, a file set
     aside by isolation.py)."""
-    if not sha256s:
-        return
-    if warehouse.target == "spark":
-        spark_lake.delete_raw_rows(warehouse.home, sha256s)
-        return
-    marks = ", ".join(["%s"] * len(sha256s))
-    for table in raw_load.raw_tables():
-        if warehouse.relation_exists(raw_load.RAW_DATASET, table):
-            warehouse.execute(
-                f"delete from {raw_load.RAW_DATASET}.{table} where _file_sha256 in ({marks})",
-                sha256s,
-            )
+    if sha256s:
+        targets.get(warehouse.target).delete_raw_rows(warehouse, sha256s, raw_load.raw_tables())
 
 
 def dead_letter_delivery(
@@ -241,7 +251,8 @@ def dead_letter_delivery(
 ) -> dead_letters.DeadLetter:
     """Park a delivered file for good (a copy of its archived bytes in dlq/, with the sidecar)
     and mark its delivery dead-lettered; `smartmeter dlq replay` puts it back in line."""
-    with object_store.local_copy(delivery.archive_path, home.state) as source:
+    timeout = home.settings.s3_timeout_seconds
+    with storage.local_copy(delivery.archive_path, home.state, timeout) as source:
         letter = dead_letters.park(
             home,
             source=source,
@@ -309,7 +320,7 @@ def load_pending(
                 FileOutcome(delivery.original_name, DUPLICATE, delivery.sha256, message=detail)
             )
             continue
-        data = object_store.read_archived(delivery.archive_path)
+        data = storage.read_entry(delivery.archive_path, home.settings.s3_timeout_seconds)
         try:
             table = read_text_table(data, delivery.original_name, delivery.sha256)
         except UnreadableFile as problem:
@@ -346,7 +357,7 @@ def _load_batch(
     load_id = raw_load.load(
         pipeline,
         [t for _, t in batch],
-        LOADER_FILE_FORMAT[warehouse.target],
+        targets.get(warehouse.target).loader_file_format,
         after_step=lambda step: crash_point(f"ingest:after_dlt_{step}"),
     )
     report.load_ids.append(load_id)
@@ -372,22 +383,24 @@ def _load_batch(
         )
 
 
-def prepare(home: Home, warehouse: Warehouse, *, raw_tables: bool = True) -> None:
+def prepare(
+    home: Home, warehouse: Warehouse, places: Places | None = None, *, raw_tables: bool = True
+) -> None:
     """Everything a warehouse needs before its first file: folders, ops and raw tables.
     Ingest passes `raw_tables=False` and calls `ensure_raw_tables` after its loads: a first
     load creates every declared raw table itself, so an empty load of its own is wasted."""
     home.create()
     ensure_ops_tables(warehouse)
-    archive.remove_partials(home.archive)
+    (places or home_places(home)).archive.remove_partials()
     if raw_tables:
         ensure_raw_tables(home, warehouse)
 
 
 def ensure_raw_tables(home: Home, warehouse: Warehouse) -> None:
     if not warehouse.relation_exists(raw_load.RAW_DATASET, "layouts"):
-        raw_load.load(make_pipeline(home, warehouse), [], LOADER_FILE_FORMAT[warehouse.target])
-    if warehouse.target == "spark":
-        spark_lake.ensure_raw_tables(home, raw_load.declared_schemas())
+        target = targets.get(warehouse.target)
+        raw_load.load(make_pipeline(home, warehouse), [], target.loader_file_format)
+    targets.get(warehouse.target).after_raw_load(home, raw_load.declared_schemas())
 
 
 def ingest(
@@ -396,21 +409,17 @@ def ingest(
     run_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    if warehouse.target == "postgres":
-        try:
-            raw_load.copy_streams()  # a bad setting stops the run before any file is taken in
-        except ValueError as exc:
-            raise object_store.ConfigurationError(str(exc)) from exc
-    if object_store.objects_in_use(home):  # the archive is a bucket
-        from smartmeter.object_ingest import ingest_objects
-
-        return ingest_objects(home, warehouse, run_id, on_progress)
-    prepare(home, warehouse, raw_tables=False)
-    dead_letters.requeue_replaying(home, warehouse)
-    taken = take_in_landing(home, warehouse, run_id)
-    reconcile(home, warehouse, warehouse.target, run_id)
+    # a setting that cannot work stops the run before any file is taken in
+    targets.get(warehouse.target).check_load_settings()
+    places = home_places(home)
+    prepare(home, warehouse, places, raw_tables=False)
+    dead_letters.requeue_replaying(home, warehouse, places.landing)
+    taken_outcomes, taken = take_in(places, warehouse, run_id)
+    reconcile(places, home, warehouse, run_id)
     report = load_pending(home, warehouse, run_id, on_progress)
     ensure_raw_tables(home, warehouse)
-    report.outcomes = taken + report.outcomes
+    crash_point("ingest:before_landing_removal")
+    remove_from_landing(places.landing, taken)
+    report.outcomes = taken_outcomes + report.outcomes
     dead_letters.sync_table(home, warehouse)
     return report

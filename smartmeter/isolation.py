@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smartmeter import dead_letters, spark_lake
-from smartmeter.dbt_runner import ARCHIVE_MODEL, DbtResult, run_dbt
+from smartmeter import dead_letters, targets
+from smartmeter.dbt_runner import DbtResult, run_dbt
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.ingest import Delivery, dead_letter_delivery, delete_raw_rows
@@ -93,8 +93,7 @@ def hold_back(warehouse: Warehouse, files: list[SuspectFile]) -> None:
     warehouse.execute(f"delete from {HELD_BACK_TABLE}")
     for file in files:
         warehouse.execute(f"insert into {HELD_BACK_TABLE} values (%s)", (file.sha256,))
-    if warehouse.target == "spark":  # Spark reads its copy from the lake
-        spark_lake.write_held_back(warehouse.home, [file.sha256 for file in files])
+    targets.get(warehouse.target).hold_back(warehouse, [file.sha256 for file in files])
 
 
 def _error_text(result: DbtResult) -> str:
@@ -126,13 +125,11 @@ class Prober:
         self.count += 1
         result = run_dbt(
             self.home,
-            self.target,
+            targets.get(self.target),
             "run",
             "--full-refresh",
             "--select",
             self.select,
-            "--exclude",
-            ARCHIVE_MODEL,
             "--vars",
             json.dumps({"hold_back_files": True}),
         )

@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlparse
 
-from smartmeter import object_store
 from smartmeter.flow import RunSummary, run_pipeline
 from smartmeter.home import Home
-from smartmeter.object_ingest import landed
-from smartmeter.object_store import ConfigurationError, S3Location
+from smartmeter.places import home_places
+from smartmeter.storage import ConfigurationError, S3Location, S3Store, StoreError, aws
+from smartmeter.storage.base import is_complete_name
 from smartmeter.warehouse import connected
 
 MAX_MESSAGES = 10  # SQS's most per receive
@@ -69,7 +69,7 @@ def object_keys(body: str, landing: S3Location) -> list[str]:
         if (
             bucket == landing.bucket
             and key.startswith(landing.list_prefix)
-            and object_store.is_complete_name(key)
+            and is_complete_name(key)
         ):
             keys.append(key)
     return keys
@@ -101,7 +101,7 @@ class VisibilityKeeper:
                     self.sqs.change_message_visibility_batch(
                         QueueUrl=self.queue_url, Entries=entries
                     )
-                except object_store.botocore_errors():
+                except aws.botocore_errors():
                     pass  # tried again at the next beat; at worst a message is redelivered
 
     def __enter__(self) -> VisibilityKeeper:
@@ -115,22 +115,24 @@ class VisibilityKeeper:
 
 class QueueWatcher:
     def __init__(self, home: Home, target: str, queue_url: str, wait_seconds: int):
-        landing = object_store.landing_location(home)
-        if not isinstance(landing, S3Location):
+        landing = home_places(home).landing  # checks the archive setting too
+        if not isinstance(landing, S3Store):  # notifications come from a bucket only
             raise ConfigurationError(
                 "watch --queue needs the landing in a bucket: set SMARTMETER_LANDING_URL="
                 "s3://bucket/prefix (and SMARTMETER_ARCHIVE_URL)"
             )
-        object_store.objects_in_use(home)  # checks the archive setting too
-        self.home, self.target, self.queue_url, self.landing = home, target, queue_url, landing
+        self.home, self.target, self.queue_url = home, target, queue_url
+        self.landing_store, self.landing = landing, landing.location
         self.wait_seconds = wait_seconds
-        self.sqs = object_store.client("sqs", region=_region(queue_url))
+        self.sqs = aws.client(
+            "sqs", region=_region(queue_url), timeout=home.settings.s3_timeout_seconds
+        )
         try:
             attributes = self.sqs.get_queue_attributes(
                 QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]
-        except object_store.botocore_errors() as exc:
-            raise object_store.store_error(exc, f"open the queue {queue_url}") from exc
+        except aws.botocore_errors() as exc:
+            raise aws.store_error(exc, f"open the queue {queue_url}") from exc
         self.visibility = int(attributes.get("VisibilityTimeout", 30))
 
     def _receive(self, wait: int) -> list[dict]:
@@ -141,8 +143,8 @@ class QueueWatcher:
                 WaitTimeSeconds=wait,
                 AttributeNames=["ApproximateReceiveCount"],
             ).get("Messages", [])
-        except object_store.botocore_errors() as exc:
-            raise object_store.store_error(exc, f"receive from {self.queue_url}") from exc
+        except aws.botocore_errors() as exc:
+            raise aws.store_error(exc, f"receive from {self.queue_url}") from exc
 
     def next_batch(self, stop: threading.Event) -> list[Notice]:
         """Wait for notifications; return the relevant ones that arrived together."""
@@ -171,8 +173,8 @@ class QueueWatcher:
             ]
             try:
                 self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-            except object_store.botocore_errors() as exc:
-                raise object_store.store_error(exc, f"delete from {self.queue_url}") from exc
+            except aws.botocore_errors() as exc:
+                raise aws.store_error(exc, f"delete from {self.queue_url}") from exc
 
     def _release(self, notices: list[Notice]) -> None:
         for notice in notices:
@@ -180,7 +182,7 @@ class QueueWatcher:
                 self.sqs.change_message_visibility(
                     QueueUrl=self.queue_url, ReceiptHandle=notice.receipt, VisibilityTimeout=0
                 )
-            except object_store.botocore_errors():
+            except aws.botocore_errors():
                 pass  # it reappears after its visibility timeout instead
 
     def key_states(self, keys: set[str]) -> dict[str, str]:
@@ -188,7 +190,8 @@ class QueueWatcher:
         waiting (still in landing), or gone (never delivered here: nothing to do)."""
         states = dict.fromkeys(keys, "waiting")
         try:
-            in_landing = {item.name for item in landed(self.home)}
+            landing = self.landing_store
+            in_landing = {landing.lineage_name(e.key) for e in landing.landed()}
             with connected(self.home, self.target) as warehouse:
                 for key in keys - in_landing:
                     rows = warehouse.query(
@@ -246,7 +249,7 @@ def watch_queue(
     while not stop.is_set() and (max_runs is None or handled < max_runs):
         try:
             notices = watcher.next_batch(stop)
-        except object_store.ObjectStoreError as exc:  # the queue is away: wait, then try again
+        except StoreError as exc:  # the queue is away: wait, then try again
             log.warning("%s", exc)
             stop.wait(RECONNECT_SECONDS)
             continue
@@ -254,7 +257,7 @@ def watch_queue(
             continue
         try:
             summary = watcher.handle(notices, stop, progress)
-        except object_store.ObjectStoreError as exc:  # the messages reappear and are settled
+        except StoreError as exc:  # the messages reappear and are settled
             log.warning("%s", exc)
             stop.wait(RECONNECT_SECONDS)
             continue
@@ -277,11 +280,12 @@ def watch_listing(
 ) -> int:
     """Poll a bucket landing: a run whenever complete objects are waiting."""
     home.create()
+    landing = home_places(home).landing
     runs = 0
     while not stop.is_set() and (max_runs is None or runs < max_runs):
         try:
-            waiting = {(item.name, item.modified) for item in landed(home)}
-        except object_store.ObjectStoreError as exc:  # the store is away: wait, then list again
+            waiting = _waiting(landing)
+        except StoreError as exc:  # the store is away: wait, then list again
             log.warning("%s", exc)
             stop.wait(poll_seconds)
             continue
@@ -296,6 +300,10 @@ def watch_listing(
             break
         if summary.status != "ok":
             stop.wait(poll_seconds)  # a failed run is tried again after a pause, not at once
-        elif {(item.name, item.modified) for item in landed(home)} == waiting:
+        elif _waiting(landing) == waiting:
             stop.wait(poll_seconds)  # nothing could be taken in: do not spin
     return runs
+
+
+def _waiting(landing) -> set[tuple[str, str]]:
+    return {(e.key, e.version) for e in landing.landed()}

@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
-from smartmeter import object_store
-
-SNS_TOPIC_ENV = "SMARTMETER_ALERT_SNS_TOPIC_ARN"
+from smartmeter.storage import aws
 
 log = logging.getLogger("smartmeter.alerts")
 
 
-def publish(payload: dict) -> bool:
+def publish(payload: dict, arn: str | None, timeout: float) -> bool:
     """Publish one alert (its payload) to the topic; returns whether it was sent."""
-    arn = os.environ.get(SNS_TOPIC_ENV, "").strip()
     if not arn:
         return False
     parts = arn.split(":")
     region = parts[3] if len(parts) > 5 and parts[3] else None
     subject = f"[{str(payload.get('severity', '')).upper()}] smartmeter {payload.get('kind')}"
     try:
-        object_store.client("sns", region=region).publish(
+        aws.client("sns", region=region, timeout=timeout).publish(
             TopicArn=arn,
             Subject=subject[:100],
             Message=json.dumps(payload, sort_keys=True, default=str),

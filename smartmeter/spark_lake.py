@@ -28,7 +28,6 @@ import pyarrow.parquet as pq
 
 from smartmeter.home import Home
 
-RAW_URL_ENV = "SMARTMETER_SPARK_RAW_URL"
 LAKE_SCHEMAS = ("raw", "staging", "intermediate", "marts")
 # dbt-spark's and the project's scratch tables (replaced rows, kept rows) are not for readers.
 SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_new", "__dbt_kept")
@@ -44,7 +43,7 @@ def lake_dir(home: Home) -> Path:
 
 
 def raw_dir(home: Home) -> Path:
-    return Path(os.environ.get(RAW_URL_ENV) or lake_dir(home) / "raw")
+    return Path(home.settings.spark_raw_url or lake_dir(home) / "raw")
 
 
 def warehouse_dir(home: Home) -> Path:

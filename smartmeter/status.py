@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartmeter import alerts, dead_letters, object_store
+from smartmeter import alerts, dead_letters
 from smartmeter.home import Home
+from smartmeter.places import home_places
+from smartmeter.storage import ConfigurationError, StoreError
 from smartmeter.warehouse import WarehouseUnavailable, connected
 
 
-def _count_files(folder) -> int:
-    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+def _place_counts(home: Home) -> dict[str, int | str]:
+    """Files waiting, archived and published ("unreachable" for a store that is away)."""
+    places = home_places(home)
+    counts: dict[str, int | str] = {}
+    for name, count in {
+        "landing": lambda: len(places.landing.landed()),
+        "raw_archive_files": lambda: len(places.archive.list()),
+        "parquet_files": lambda: sum(
+            1 for e in places.readings.list() if e.key.endswith(".parquet")
+        ),
+    }.items():
+        try:
+            counts[name] = count()
+        except StoreError:
+            counts[name] = "unreachable"
+    return counts
 
 
 def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any]:
@@ -18,10 +34,7 @@ def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any
         "home": str(home.root),
         "target": target,
         "folders": {
-            "landing": len(home.landed_files()),
-            "raw_archive_files": _count_files(home.archive),
             "dlq_open": len(dead_letters.open_letters(home)),
-            "parquet_files": _count_files(home.parquet),
             "outbox": len(alerts.outbox_alerts(home)),
         },
         "open_dead_letters": [
@@ -37,9 +50,9 @@ def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any
         "runs": [],
         "open_alerts": [],
     }
-    try:  # landing, archive or Parquet in a bucket: count the objects there
-        status["folders"].update(object_store.bucket_counts(home))
-    except object_store.ConfigurationError as exc:
+    try:
+        status["folders"].update(_place_counts(home))
+    except ConfigurationError as exc:
         status["folders"]["configuration"] = str(exc)
     if not home.root.exists():
         status["warehouse"] = "no data home yet (smartmeter init)"

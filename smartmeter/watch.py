@@ -18,17 +18,12 @@ import watchfiles
 
 from smartmeter.flow import RunSummary, run_pipeline
 from smartmeter.home import Home
+from smartmeter.places import home_places
 
 
-def landing_snapshot(home: Home) -> dict[str, tuple[int, int]]:
-    snapshot = {}
-    for path in home.landed_files():
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        snapshot[path.name] = (stat.st_size, stat.st_mtime_ns)
-    return snapshot
+def landing_snapshot(home: Home) -> dict[str, str]:
+    """Each complete landing file and its version (size and modification time)."""
+    return {entry.key: entry.version for entry in home_places(home).landing.landed()}
 
 
 def wait_until_settled(home: Home, settle_seconds: float, stop: threading.Event) -> bool:
@@ -96,7 +91,11 @@ def watch(
 
     run_if_waiting()
     for _changes in watchfiles.watch(
-        home.landing, stop_event=stop, debounce=500, step=100, raise_interrupt=False
+        home_places(home).landing.local_path(""),
+        stop_event=stop,
+        debounce=500,
+        step=100,
+        raise_interrupt=False,
     ):
         run_if_waiting()
     return runs

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,32 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# AWS settings for moto: nothing from the machine's own chain.
+AWS_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A real S3/SQS/SNS HTTP API on loopback (moto's server mode); yields its endpoint."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -44,6 +71,9 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+UNIT = Path(__file__).with_name("unit")
 
 
 @pytest.fixture
@@ -148,7 +178,13 @@ def pg_connect(env: dict[str, str]) -> psycopg.Connection:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The Spark tests (minutes of planning on a small machine) go first: with pytest-xdist
-    (`make test` runs two workers) the other worker takes every other file meanwhile."""
+    """Every test outside tests/unit is end to end (`make pytest` runs them: -m e2e; it runs
+    before pytest's own selection by marker, hence tryfirst). The Spark tests (minutes of
+    planning on a small machine) go first: with pytest-xdist (`make test` runs two workers)
+    the other worker takes every other file meanwhile."""
+    for item in items:
+        if UNIT not in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("spark") is None)

@@ -160,13 +160,15 @@ def test_dbt_runs_on_postgres_with_jit_off(home, pg_env, monkeypatch):
     """PostgreSQL's JIT compiling took longer than the project's queries it compiled: smartmeter
     turns it off for dbt's sessions, keeping whatever else PGOPTIONS says, and leaves a JIT
     setting the user gave alone."""
-    from smartmeter.dbt_runner import postgres_session_options, run_dbt
+    from smartmeter import targets
+    from smartmeter.dbt_runner import run_dbt
     from smartmeter.home import Home
+    from smartmeter.targets.postgres import postgres_session_options
 
     for name, value in {**pg_env, "PGOPTIONS": "-c work_mem=64MB"}.items():
         monkeypatch.setenv(name, value)
     query = "select current_setting('jit') as jit_now, current_setting('work_mem') as work_mem_now"
-    shown = run_dbt(Home.resolve(home), "postgres", "show", "--inline", query)
+    shown = run_dbt(Home.resolve(home), targets.get("postgres"), "show", "--inline", query)
     assert shown.returncode == 0, shown.output[-2000:]
     assert "| off " in shown.output and "| 64MB " in shown.output, shown.output[-1000:]
     assert postgres_session_options("-c jit=on") == "-c jit=on"

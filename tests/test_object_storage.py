@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -22,10 +21,12 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 from conftest import (
+    AWS_CREDENTIALS,
     FIXTURES,
     cli_env,
     count_data_lines,
     duck,
+    moto_server,
     pg_connect,
     run_cli,
     sample_files,
@@ -33,28 +34,13 @@ from conftest import (
 
 pytestmark = pytest.mark.slow
 
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
+CREDENTIALS = AWS_CREDENTIALS
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 class Aws:
@@ -581,8 +567,8 @@ def test_watch_polls_a_bucket_landing_into_postgres_and_exports_to_the_bucket(
 
 
 def test_notifications_are_read_for_the_landing_prefix_only():
-    from smartmeter.object_store import S3Location
     from smartmeter.queue_watch import object_keys
+    from smartmeter.storage import S3Location
 
     landing = S3Location("meters", "landing")
 
@@ -620,48 +606,47 @@ def test_notifications_are_read_for_the_landing_prefix_only():
 )
 def test_locations_that_cannot_work_are_refused(monkeypatch, tmp_path, landing, archive, problem):
     from smartmeter.home import Home
-    from smartmeter.object_store import ConfigurationError, objects_in_use
+    from smartmeter.places import home_places
+    from smartmeter.storage import ConfigurationError
 
     monkeypatch.setenv("SMARTMETER_LANDING_URL", landing)
     monkeypatch.setenv("SMARTMETER_ARCHIVE_URL", archive)
     with pytest.raises(ConfigurationError, match=problem):
-        objects_in_use(Home(tmp_path))
+        home_places(Home.resolve(tmp_path))
 
 
-def test_landing_removal_never_takes_a_newer_upload_under_the_same_key(aws, monkeypatch, tmp_path):
-    from smartmeter import object_store
-    from smartmeter.home import Home
-    from smartmeter.object_ingest import Landed, remove_from_landing
+def test_landing_removal_never_takes_a_newer_upload_under_the_same_key(aws, monkeypatch):
+    from smartmeter.ingest import remove_from_landing
+    from smartmeter.storage import S3Location, S3Store
+    from smartmeter.storage import aws as clients
 
     for name, value in aws.env().items():
         monkeypatch.setenv(name, value)
-    object_store.session.cache_clear()
-    object_store.s3.cache_clear()
+    clients.reset()
     try:
-        landing = object_store.S3Location(aws.bucket, "landing")
+        landing = S3Store(S3Location(aws.bucket, "landing"))
         aws.upload("landing/a.csv", b"meter_id,timestamp,value,unit\nM1,2024-01-01T00:00,1,kWh\n")
-        [taken] = object_store.landed_objects(landing)
+        [taken] = landing.landed()
         aws.upload("landing/a.csv", b"meter_id,timestamp,value,unit\nM1,2024-01-01T00:00,2,kWh\n")
-        remove_from_landing(Home(tmp_path), [Landed(taken.key, taken.last_modified, obj=taken)])
+        remove_from_landing(landing, [taken])
         assert aws.read("landing/a.csv").endswith(b",2,kWh\n")  # the newer upload stays
-        [newer] = object_store.landed_objects(landing)
-        remove_from_landing(Home(tmp_path), [Landed(newer.key, newer.last_modified, obj=newer)])
+        [newer] = landing.landed()
+        remove_from_landing(landing, [newer])
         assert aws.keys("landing/") == []
     finally:
-        object_store.session.cache_clear()
-        object_store.s3.cache_clear()
+        clients.reset()
 
 
 SPARK_PUBLISH = """
 import sys
 from pathlib import Path
-from smartmeter.home import Home
-from smartmeter.object_store import S3Location
-from smartmeter.spark_export import _BucketArchive, _publish_staged
+from smartmeter.targets.spark import staged_partitions
+from smartmeter.storage import open_store
 
 staging, bucket = Path(sys.argv[1]), sys.argv[2]
-archive = _BucketArchive(S3Location(bucket, "parquet/readings"), Home(staging.parent))
-print(_publish_staged(staging, archive))
+archive = open_store(f"s3://{bucket}/parquet/readings", scratch=staging.parent)
+for name, staged in staged_partitions(staging):
+    archive.publish(staged, name)
 """
 
 

@@ -23,8 +23,8 @@ from test_object_storage import CREDENTIALS, Aws, endpoint  # noqa: F401 (a fixt
 from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
 from smartmeter import spark_lake
-from smartmeter.export import EXPORTED_COLUMNS
 from smartmeter.home import Home
+from smartmeter.targets.archive import EXPORTED_COLUMNS
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

@@ -262,10 +262,11 @@ def test_rebuilding_rewrites_the_archive_without_duplicates_or_orphans(sample):
 
 def test_dbt_docs_generate(sample):
     home, _ = sample
+    from smartmeter import targets
     from smartmeter.dbt_runner import run_dbt
     from smartmeter.home import Home
 
-    result = run_dbt(Home.resolve(home), "duckdb", "docs", "generate")
+    result = run_dbt(Home.resolve(home), targets.get("duckdb"), "docs", "generate")
     assert result.returncode == 0, result.output[-2000:]
     catalog = json.loads((home / ".state/dbt/target/catalog.json").read_text())
     assert "model.smartmeter.fct_readings" in catalog["nodes"]

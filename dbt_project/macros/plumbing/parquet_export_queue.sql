@@ -1,6 +1,6 @@
 {#- fct_readings post-hook: queue the UTC dates whose Parquet partitions must be rewritten (the
-    days this build touched; every day after a full build). The export step (Python model
-    parquet_archive_exports on DuckDB, `smartmeter export` on PostgreSQL) drains the queue. -#}
+    days this build touched; every day after a full build). The export step (`smartmeter run`
+    after the build, or `smartmeter export`; smartmeter/export.py) drains the queue. -#}
 {% macro queue_parquet_export(model_name) -%}
     insert into {{ helper_schema() }}.parquet_export_queue (reading_date, queued_at)
     {%- if is_incremental() %}

@@ -1,5 +1,6 @@
 {#- The Parquet archive written by Spark (`smartmeter export` on the Spark target, which plans
-    the partitions and swaps them into place: smartmeter/spark_export.py). Writes the readings of
+    the partitions and publishes them: smartmeter/targets/spark.py, smartmeter/export.py).
+    Writes the readings of
     `days` under `staging`, one folder per partition (p_date or p_month, then p_meter: renamed to
     the archive's reading_date= / reading_month= / meter_id= as they are swapped in), one file per
     partition sorted by meter, channel and time; then takes `queued` off the export queue. A

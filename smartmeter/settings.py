@@ -1,0 +1,104 @@
+"""Every setting of a run, resolved once from the command line's flags, the environment and the
+defaults (in that order), then passed down with the data home (`home.settings`). This is the
+one module that reads the environment for smartmeter's own settings; subprocesses (dbt) get
+theirs from here explicitly. (Libraries read their own: botocore the AWS chain, libpq PG*.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+DEFAULT_HOME = "data"
+DEFAULT_TARGET = "duckdb"
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """The standard libpq variables, defaulting to 127.0.0.1:5432, user postgres, database
+    test; nothing secret is ever written to a file."""
+
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str | None = field(default=None, repr=False)
+    dbname: str = "test"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            host=env.get("PGHOST") or "127.0.0.1",
+            port=int(env.get("PGPORT") or "5432"),
+            user=env.get("PGUSER") or "postgres",
+            password=env.get("PGPASSWORD") or None,
+            dbname=env.get("PGDATABASE") or "test",
+        )
+
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+
+    def describe(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def dsn(self) -> str:
+        """libpq's key=value form (the password comes from PGPASSWORD or ~/.pgpass)."""
+        return f"host={self.host} port={self.port} user={self.user} dbname={self.dbname}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str = DEFAULT_TARGET
+    # Where files arrive, the raw archive and the Parquet archive: s3://bucket/prefix or a
+    # folder; "" for the data home's own folder.
+    landing_url: str = ""
+    archive_url: str = ""
+    parquet_url: str = ""
+    s3_timeout_seconds: float = 30.0
+    retry_base_seconds: float = 2.0  # the first backoff between a step's attempts
+    duckdb_memory_limit: str = "2000MB"
+    alert_webhook: str | None = None
+    alert_sns_topic_arn: str | None = None
+    dbt_project: Path | None = None  # a project of one's own instead of the bundled one
+    spark_raw_url: str | None = None
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
+
+    @classmethod
+    def resolve(
+        cls, flags: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Flags (None: not given) over SMARTMETER_* variables over the defaults."""
+        env = os.environ if environ is None else environ
+        given = {k: v for k, v in (flags or {}).items() if v is not None}
+
+        def pick(name: str, variable: str, default: str = "") -> str:
+            value = given.get(name)
+            return str(value).strip() if value is not None else env.get(variable, default).strip()
+
+        project = pick("dbt_project", "SMARTMETER_DBT_PROJECT")
+        return cls(
+            target=pick("target", "SMARTMETER_TARGET") or DEFAULT_TARGET,
+            landing_url=pick("landing_url", "SMARTMETER_LANDING_URL"),
+            archive_url=pick("archive_url", "SMARTMETER_ARCHIVE_URL"),
+            parquet_url=pick("parquet_url", "SMARTMETER_PARQUET_URL"),
+            s3_timeout_seconds=float(pick("s3_timeout", "SMARTMETER_S3_TIMEOUT_SECONDS") or 30),
+            retry_base_seconds=float(pick("retry_base", "SMARTMETER_RETRY_BASE_SECONDS") or 2),
+            duckdb_memory_limit=pick("duckdb_memory", "SMARTMETER_DUCKDB_MEMORY_LIMIT") or "2000MB",
+            alert_webhook=pick("alert_webhook", "SMARTMETER_ALERT_WEBHOOK") or None,
+            alert_sns_topic_arn=pick("sns_topic", "SMARTMETER_ALERT_SNS_TOPIC_ARN") or None,
+            dbt_project=Path(project).expanduser().resolve() if project else None,
+            spark_raw_url=pick("spark_raw_url", "SMARTMETER_SPARK_RAW_URL") or None,
+            postgres=PostgresSettings.from_env(env),
+        )
+
+
+def home_root(flag: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None):
+    """The data home: --home, else $SMARTMETER_HOME, else ./data."""
+    env = os.environ if environ is None else environ
+    return Path(flag or env.get("SMARTMETER_HOME") or DEFAULT_HOME).expanduser().resolve()

@@ -1,0 +1,68 @@
+"""The embedded DuckDB warehouse (`<home>/warehouse.duckdb`), the default target."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import dlt
+import duckdb
+
+from smartmeter.home import Home
+from smartmeter.targets.archive import DuckDBWriter
+from smartmeter.targets.base import Target, Warehouse, WarehouseUnavailable
+
+
+def connect_duckdb(home: Home, path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection under the project's memory cap (shared with dbt: profiles.yml);
+    beyond it DuckDB spills to disk."""
+    return duckdb.connect(path, config={"memory_limit": home.settings.duckdb_memory_limit})
+
+
+def open_file(home: Home, path) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect_duckdb(home, str(path))
+    except duckdb.IOException as exc:
+        raise WarehouseUnavailable(
+            f"cannot open {path}: {exc} (is another process using it?)"
+        ) from exc
+
+
+class DuckDBWarehouse(Warehouse):
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.connection.execute(re.sub(r"%s", "?", sql), list(params)).fetchall()
+
+    def _unavailable(self, exc: Exception) -> WarehouseUnavailable | None:
+        if isinstance(exc, duckdb.IOException):
+            return WarehouseUnavailable(f"the DuckDB warehouse is unavailable: {exc}")
+        return None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("rollback")
+            raise
+        self.connection.execute("commit")
+
+
+class DuckDBTarget(Target):
+    name = "duckdb"
+
+    def connect(self, home: Home) -> Warehouse:
+        return DuckDBWarehouse(self.name, open_file(home, home.warehouse), home)
+
+    def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
+        return dlt.destinations.duckdb(warehouse.connection)
+
+    @contextmanager
+    def archive_writer(self, home: Home) -> Iterator[DuckDBWriter]:
+        con = connect_duckdb(home, str(home.warehouse))
+        try:
+            yield DuckDBWriter(con)
+        finally:
+            con.close()

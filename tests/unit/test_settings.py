@@ -1,0 +1,45 @@
+"""Settings are resolved once: a flag over the environment over the default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartmeter.home import Home
+from smartmeter.places import home_places
+from smartmeter.settings import PostgresSettings, Settings
+from smartmeter.storage import FolderStore, S3Store
+
+
+def test_a_flag_wins_over_the_environment_which_wins_over_the_default():
+    env = {"SMARTMETER_TARGET": "postgres", "SMARTMETER_PARQUET_URL": "s3://b/p"}
+    assert Settings.resolve({}, {}).target == "duckdb"
+    assert Settings.resolve({}, env).target == "postgres"
+    assert Settings.resolve({"target": "spark"}, env).target == "spark"
+    assert Settings.resolve({"target": None}, env).target == "postgres"  # a flag not given
+    assert Settings.resolve({"parquet_url": "/srv/p"}, env).parquet_url == "/srv/p"
+    assert Settings.resolve({}, {"SMARTMETER_S3_TIMEOUT_SECONDS": "2.5"}).s3_timeout_seconds == 2.5
+
+
+def test_postgres_settings_come_from_libpq_variables_and_keep_the_password_out_of_reprs():
+    pg = PostgresSettings.from_env({"PGHOST": "db", "PGPORT": "6543", "PGPASSWORD": "s e/cret"})
+    assert (pg.host, pg.port, pg.user, pg.dbname) == ("db", 6543, "postgres", "test")
+    assert pg.url() == "postgresql://postgres:s%20e%2Fcret@db:6543/test"
+    assert "cret" not in repr(pg) and "cret" not in pg.describe() and "cret" not in pg.dsn()
+
+
+def test_the_places_follow_the_settings_passed_with_the_home(tmp_path: Path):
+    home = Home(tmp_path, Settings(parquet_url="s3://meters/parquet"))
+    places = home_places(home)
+    assert isinstance(places.landing, FolderStore) and places.landing.url == str(
+        tmp_path / "landing"
+    )
+    assert isinstance(places.readings, S3Store)
+    assert places.readings.url == "s3://meters/parquet/readings"
+    assert home.parquet == tmp_path / "parquet"  # the folder property stays the home's
+
+
+def test_a_bad_number_is_refused_when_the_settings_are_resolved():
+    with pytest.raises(ValueError):
+        Settings.resolve({}, {"SMARTMETER_RETRY_BASE_SECONDS": "soon"})
