@@ -184,8 +184,9 @@ class FolderStore(Store):
     def publish(self, staged: Path, partition: str) -> None:
         final = self.root / partition
         old = self.root / f".old-{partition}"
-        if old.exists():
-            shutil.rmtree(old)
+        if old.exists():  # published earlier in this export: its deletion must be done
+            self.settle()
+            shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             final.rename(old)
         if staged.is_dir() and any(staged.iterdir()):
