@@ -241,7 +241,7 @@ def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path
     keys = aws.keys(prefix)
     expected = archive_files(both_stores["duckdb"] / "parquet" / "readings")
     assert [k[len(prefix) :] for k in keys] == sorted([*expected, "_partition_scheme"])
-    assert not (both_stores["spark"] / ".state" / "spark-archive-staging").exists()
+    assert not (both_stores["spark"] / ".state" / "parquet-staging" / "spark-staging").exists()
     stray = f"{prefix}reading_date=1999-01-01/meter_id=gone/data_0.parquet"
     aws.upload(stray, b"a partition whose readings are gone")
     again = run_cli(both_stores["spark"], "export", "--target", "spark", env=env)
