@@ -119,6 +119,8 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
     from smartmeter.watch import StopOnSignal
 
     home.create()
+    if getattr(args, "no_forecast", False):
+        os.environ["SMARTMETER_FORECAST"] = "off"  # read by the run's forecast step
     with StopOnSignal() as stop, home.lock(wait=args.wait), _progress_bar(args) as progress:
         summary = run_pipeline(home, args.target, trigger, stop.event.is_set, progress)
     return _report_run(args, summary)
@@ -337,7 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create the data home, the ops tables and empty raw tables", False)
     add("ingest", cmd_ingest, "archive and load every file waiting in landing/")
-    add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    run = add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    run.add_argument(
+        "--no-forecast",
+        action="store_true",
+        help="skip the learned forecast step (or SMARTMETER_FORECAST=off)",
+    )
     build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
     test = add("test", cmd_test, "dbt test on whole tables (a build tests what it wrote)")

@@ -374,6 +374,24 @@ class Run:
                 self.summary.steps["export"].status = "dead_lettered"
             raise
 
+    def forecast(self) -> None:
+        """The learned day-ahead forecast (smartmeter/forecast.py) from the archive just
+        written, then the marts that score it. Off with SMARTMETER_FORECAST=off (--no-forecast)."""
+        from smartmeter import forecast
+
+        if not forecast.enabled():
+            return
+
+        def work() -> str:
+            settings = forecast.Settings.from_project()
+            with self._connected() as warehouse:
+                outcome = forecast.run_forecast(self.home, warehouse, settings)
+            if outcome.rows:
+                _raise_if_failed(self._dbt_build("--select", *forecast.SCORING_MODELS))
+            return outcome.detail
+
+        self._step("forecast", work)
+
     def send_alerts(self) -> None:
         def work() -> str:
             with self._connected() as warehouse:
@@ -566,6 +584,7 @@ class Run:
             report = self.ingest()
             self.build()
             self.export()
+            self.forecast()
             self.send_alerts()
             self._counts_from_warehouse(report)
             summary.status = "ok" if report.ok and not self.files_set_aside else "failed"

@@ -185,6 +185,11 @@ def held_back_dir(home: Home) -> Path:
     return raw_dir(home).parent / "ops" / "held_back_files"
 
 
+def forecasts_dir(home: Home) -> Path:
+    """forecasts.learned_forecasts as Spark reads it (smartmeter/forecast.py writes it)."""
+    return raw_dir(home).parent / "forecasts" / "learned_forecasts"
+
+
 def write_held_back(home: Home, sha256s: list[str]) -> None:
     folder = held_back_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
