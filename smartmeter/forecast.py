@@ -31,7 +31,8 @@ from smartmeter.warehouse import Warehouse, connect_duckdb
 METHOD = "lightgbm_quantile"
 # What scores the forecasts, rebuilt after they are written.
 SCORING_MODELS = ("int_forecasts_scored+", "fct_forecasts")
-SWITCH_ENV = "SMARTMETER_FORECAST"  # "off" skips the step (`smartmeter run --no-forecast`)
+SWITCH_ENV = "SMARTMETER_FORECAST"
+THREADS_ENV = "SMARTMETER_FORECAST_THREADS"  # "off" skips the step (`smartmeter run --no-forecast`)
 # The table's columns, as macros/plumbing/learned_forecasts.sql declares them.
 SCHEMA = pa.schema(
     [
@@ -58,14 +59,14 @@ REFIT_EPOCH = date(1970, 1, 5)
 PARAMS = {
     "learning_rate": 0.05,
     "num_leaves": 31,
-    "min_data_in_leaf": 200,
+    "min_data_in_leaf": 50,
     "feature_fraction": 0.9,
     "max_bin": 63,
     "deterministic": True,
     "seed": 7,
     "verbosity": -1,
 }
-ROUNDS = 150
+ROUNDS = 300
 FEATURES = (
     "hour",
     "weekday",
@@ -270,6 +271,7 @@ class Grid:
     first_day: date
     values: np.ndarray
     last_days: np.ndarray  # per meter, the index of its last day with data
+    first_days: np.ndarray  # per meter, the index of its first day with data
     rows: dict = field(default_factory=dict, repr=False)  # day -> (features, scale), computed once
 
     @classmethod
@@ -287,7 +289,9 @@ class Grid:
         values[rows, days, hour] = hours.column("kw").to_numpy(zero_copy_only=False)
         last_days = np.full(len(meters), -1, dtype=np.int64)
         np.maximum.at(last_days, rows, days)
-        return cls(meters, first, values, last_days)
+        first_days = np.full(len(meters), n_days, dtype=np.int64)
+        np.minimum.at(first_days, rows, days)
+        return cls(meters, first, values, last_days, first_days)
 
     def day(self, index: int) -> date:
         return self.first_day + timedelta(days=int(index))
@@ -380,8 +384,11 @@ def _training_set(grid: Grid, first_day: int, end_day: int) -> tuple[np.ndarray,
 def _fit(x: np.ndarray, y: np.ndarray, objective: dict) -> object:
     import lightgbm
 
+    # One thread unless told: OpenMP threads spinning on a busy machine cost 10x (measured).
+    threads = int(os.environ.get(THREADS_ENV, "1"))
     data = lightgbm.Dataset(x, y, feature_name=list(FEATURES), categorical_feature=["weekday"])
-    return lightgbm.train({**PARAMS, **objective}, data, num_boost_round=ROUNDS)
+    params = {**PARAMS, **objective, "num_threads": threads}
+    return lightgbm.train(params, data, num_boost_round=ROUNDS)
 
 
 def refit_day(day: date, refit_days: int) -> date:
@@ -392,26 +399,31 @@ def refit_day(day: date, refit_days: int) -> date:
 
 def forecast_grid(grid: Grid, settings: Settings, issued_at: datetime) -> tuple[pa.Table, int, str]:
     """Backtest and next-day forecasts from one grid: (table, fits, message)."""
-    n_days = grid.values.shape[1]
-    if n_days < settings.min_history_days:
+    history = grid.last_days - grid.first_days + 1
+    if history.max() < settings.min_history_days:
         return (
             SCHEMA.empty_table(),
             0,
-            f"not enough history yet: {n_days} day(s), the forecast needs "
+            f"not enough history yet: {int(history.max())} day(s), the forecast needs "
             f"{settings.min_history_days} (forecast_min_history_days)",
         )
-    first_target = max(n_days - settings.backtest_days, settings.min_history_days)
-    targets = range(first_target, n_days + 1)  # the last one is the day after the data
+    # Each meter: its last backtest_days and the day after its data, once it has
+    # min_history_days behind it.
+    wanted: dict[int, np.ndarray] = {}
+    for m, (first, last) in enumerate(zip(grid.first_days, grid.last_days, strict=True)):
+        start = max(last - settings.backtest_days + 1, first + settings.min_history_days)
+        for day in range(int(start), int(last) + 2):
+            wanted.setdefault(day, np.zeros(len(grid.meters), dtype=bool))[m] = True
     blocks: dict[int, list[int]] = {}
-    for day in targets:
+    for day in sorted(wanted):
         refit = (refit_day(grid.day(day), settings.refit_days) - grid.first_day).days
-        blocks.setdefault(max(refit, settings.min_history_days), []).append(day)
+        blocks.setdefault(refit, []).append(day)
     columns: dict[str, list] = {name: [] for name in SCHEMA.names}
     fits = 0
     for refit, days in sorted(blocks.items()):
         x, y = _training_set(grid, refit - settings.training_days, refit)
-        if len(y) < 24 * 7:
-            continue
+        if len(y) < 24 * settings.min_history_days:
+            continue  # too little to learn from before this refit day
         models = {
             name: _fit(x, y, {"objective": "quantile", "alpha": q}) for name, q in QUANTILES.items()
         }
@@ -419,7 +431,7 @@ def forecast_grid(grid: Grid, settings: Settings, issued_at: datetime) -> tuple[
         fits += len(models)
         for day in days:
             rows, scale = day_rows(grid, day)
-            known = np.repeat(grid.last_days >= day - 1, 24) & np.repeat(~np.isnan(scale), 24)
+            known = np.repeat(wanted[day] & ~np.isnan(scale), 24)
             if not known.any():
                 continue
             predicted = {
@@ -455,11 +467,13 @@ def forecast_grid(grid: Grid, settings: Settings, issued_at: datetime) -> tuple[
 def run_forecast(home: Home, warehouse: Warehouse, settings: Settings) -> Outcome:
     """Read the archive, forecast, write the table. Writes nothing when history is short."""
     fleet = fleet_from_warehouse(warehouse)
-    latest = warehouse.scalar("select max(last_reading_at) from marts.dim_meters")
+    # Every meter's backtest, and the models that make it, read at most this far back from the
+    # meter's last reading; the meter that stopped first bounds what is read.
+    earliest_end = warehouse.scalar("select min(last_reading_at) from marts.dim_meters")
     since = None
-    if latest is not None:
+    if earliest_end is not None:
         span = settings.training_days + settings.backtest_days + LOOKBACK_DAYS + 2
-        since = (latest - timedelta(days=span)).date()
+        since = (earliest_end - timedelta(days=span)).date()
     hours = hourly_history(home, fleet, since)
     if hours.num_rows == 0:
         return Outcome(

@@ -48,6 +48,7 @@ REQUIRED_COLUMNS = {
         "period_end_at",
         "kw",
         "peak_rank",
+        "excluded_energy_share",
     ),
     "marts.fct_usage_profiles": ("scope", "season", "day_type", "local_hour", "avg_kw"),
     "marts.quarantined_readings": ("reason",),
@@ -109,8 +110,8 @@ REQUIRED_COLUMNS = {
         "forecast_method",
         "forecast_kw",
     ),
-    "intermediate.int_forecasts_backtested": (
-        "meter_id",
+    "intermediate.int_forecasts_scored": (
+        "scope",
         "local_date",
         "local_hour",
         "actual_kw",
@@ -119,6 +120,25 @@ REQUIRED_COLUMNS = {
         "forecast_kw",
     ),
 }
+# The day-ahead methods, as the report draws them (the learned one first).
+METHODS = {
+    "lightgbm_quantile": ("learned model (LightGBM, P50; fleet: mean)", "#2e7d32"),
+    "same_hour_median": ("same-hour median, 7 days", "#7b4fb3"),
+    "like_day_average": ("like-day average", "#3b6fc4"),
+    "naive_persistence": ("naive persistence", "#ef6c00"),
+}
+LEARNED = "lightgbm_quantile"
+ACCURACY_COLUMNS = [
+    "method",
+    "horizon (days)",
+    "from",
+    "to",
+    "hours",
+    "MAE kW",
+    "RMSE kW",
+    "MAPE %",
+    "skill",
+]
 MAX_CHART_POINTS = 10_000
 HEATMAP_DAYS = 366
 TABLE_ROWS = 200
@@ -364,6 +384,7 @@ def fetch_fleet_demand(warehouse: Warehouse) -> FleetSeries:
         "from marts.fct_readings as readings "
         "inner join marts.meter_health as health on readings.meter_id = health.meter_id "
         "where readings.channel_kind = 'consumption' and not health.is_excluded_from_peaks "
+        "and not readings.is_outlier "
         "group by readings.reading_start_at order by readings.reading_start_at"
     )
     return [(at, float(kw)) for at, kw in rows if kw is not None]
@@ -416,8 +437,9 @@ def header_html(home: Home, target: str, generated_at: datetime, totals: Totals)
 
 def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     explanation = (
-        "Fleet demand in kW (the sum of the healthy meters, general channel, UTC) with each "
-        "month's peak interval and the highest hours of the whole history marked."
+        "Fleet demand in kW (the meters' consumption channels summed, outlier readings left "
+        "out, UTC) with each month's peak interval and the highest hours of the whole history "
+        "marked."
     )
     if not fleet:
         return Panel("fleet-load", "Fleet load", explanation, empty_note("no readings"))
@@ -432,6 +454,10 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
             name=f"fleet demand ({label})",
             line={"width": 1.2, "color": "#3b6fc4"},
         )
+    )
+    shares = warehouse.query(
+        "select period_month, excluded_energy_share from marts.fct_peak_periods "
+        "where scope = 'fleet' and peak_type = 'interval' order by period_month"
     )
     peaks = warehouse.query(
         "select peak_type, period_start_at, period_end_at, kw, peak_rank "
@@ -468,7 +494,11 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     )
     caption = (
         f"{len(fleet):,} interval starts shown as {label}; "
-        f"{len(monthly)} monthly peaks, top {len(hours)} hours."
+        f"{len(monthly)} monthly peaks, top {len(hours)} hours. Left out of each month's peak "
+        "(outliers, readings inside fault or suspect episodes), as a share of the fleet's "
+        "energy: "
+        + ", ".join(f"{month:%Y-%m} {100 * (share or 0):.2f}%" for month, share in shares)
+        + "."
     )
     return Panel(
         "fleet-load", "Fleet load", explanation, chart(figure, "fleet-load") + caption_html(caption)
@@ -725,29 +755,38 @@ def anomalies_panel(warehouse: Warehouse) -> Panel:
 def forecast_panel(warehouse: Warehouse) -> Panel:
     explanation = (
         "Fleet day-ahead forecasts against what happened over the last "
-        f"{BACKTEST_DAYS} days of the backtest, then the forecast for the next day, and "
-        "each method's accuracy."
+        f"{BACKTEST_DAYS} days of the backtest (every method on the same meter-hours), then "
+        "the forecast for the next day, and each method's accuracy."
     )
     figure = new_figure(height=420, yaxis_title="fleet kW", xaxis_title="local time")
     backtest = fetch_backtest(warehouse)
     if backtest:
-        x = [stamp(local_hour_start(day, hour)) for day, hour, *_ in backtest]
-        for column, name, colour in (
-            (2, "actual", "#1f2430"),
-            (3, "like-day average (day ahead)", "#3b6fc4"),
-            (4, "naive persistence (day ahead)", "#ef6c00"),
-        ):
-            figure.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=[rounded(row[column]) for row in backtest],
-                    mode="lines",
-                    name=name,
-                    line={"color": colour, "width": 2.2 if column == 2 else 1.4},
-                )
+        hours = sorted({(day, hour) for day, hour, *_ in backtest})
+        x = [stamp(local_hour_start(day, hour)) for day, hour in hours]
+        actual = {(day, hour): kw for day, hour, _, kw, _ in backtest}
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[rounded(actual[key]) for key in hours],
+                mode="lines",
+                name="actual",
+                line={"color": "#1f2430", "width": 2.2},
             )
+        )
+        for method, (label, colour) in METHODS.items():
+            forecasts = {(d, h): kw for d, h, m, _, kw in backtest if m == method}
+            if forecasts:
+                figure.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=[rounded(forecasts.get(key)) for key in hours],
+                        mode="lines",
+                        name=f"{label} (day ahead)",
+                        line={"color": colour, "width": 1.4},
+                    )
+                )
     next_day = fetch_next_day_forecast(warehouse)
-    for method, colour in (("like_day_average", "#3b6fc4"), ("naive_persistence", "#ef6c00")):
+    for method, (label, colour) in METHODS.items():
         points = [(at, kw) for at, m, kw in next_day if m == method]
         if points:
             figure.add_trace(
@@ -755,58 +794,58 @@ def forecast_panel(warehouse: Warehouse) -> Panel:
                     x=[stamp(at) for at, _ in points],
                     y=[rounded(kw) for _, kw in points],
                     mode="lines",
-                    name=f"next day: {method.replace('_', ' ')}",
+                    name=f"next day: {label}",
                     line={"color": colour, "width": 2, "dash": "dash"},
                 )
             )
     accuracy = warehouse.query(
         "select forecast_method, horizon_days, first_date, last_date, hours_scored, mae_kw, "
-        "mape_pct, skill_vs_naive from marts.forecast_accuracy where scope = 'fleet' "
-        "order by horizon_days, forecast_method"
+        "rmse_kw, mape_pct, skill_vs_naive from marts.forecast_accuracy where scope = 'fleet' "
+        "order by horizon_days, skill_vs_naive desc, forecast_method"
+    )
+    learned = [row for row in accuracy if row[0] == LEARNED and row[1] == 1]
+    verdict = (
+        f"<p>The learned model's day-ahead skill against naive persistence: "
+        f"<strong>{fmt(learned[0][8])}</strong> on the fleet, on the same hours.</p>"
+        if learned
+        else "<p>The learned forecast: not enough history yet (it needs the days "
+        "`forecast_min_history_days` declares), or `smartmeter run --no-forecast`.</p>"
     )
     accuracy_html = (
         table(
-            ["method", "horizon (days)", "from", "to", "hours", "MAE kW", "MAPE %", "skill"],
+            ACCURACY_COLUMNS,
             accuracy,
         )
-        + caption_html("skill: 1 - MAE / MAE of naive persistence; above 0 beats naive.")
+        + caption_html(
+            "skill: 1 - MAE / MAE of naive persistence on the same hours; above 0 beats naive."
+        )
         if accuracy
         else empty_note("no fleet backtest yet")
     )
     chart_html = (
         chart(figure, "forecast")
-        + caption_html("Sums over the healthy meters' hours that both methods could forecast.")
+        + caption_html("Sums over the meter-hours every method forecast (int_forecasts_scored).")
         if figure.data
         else empty_note("no forecasts yet")
     )
-    body = f"{chart_html}<h3>Accuracy (fleet)</h3>{accuracy_html}"
+    body = f"{verdict}{chart_html}<h3>Accuracy (fleet)</h3>{accuracy_html}"
     return Panel("forecast", "Forecast against actual", explanation, body)
 
 
 def fetch_backtest(warehouse: Warehouse) -> list[tuple[Any, ...]]:
-    """Per local date and hour of the last BACKTEST_DAYS days: the healthy meters' actual kW
-    and both methods' day-ahead forecasts, over the meter-hours both methods forecast."""
-    healthy = (
-        "inner join marts.meter_health as health on naive.meter_id = health.meter_id "
-        "where naive.forecast_method = 'naive_persistence' and naive.horizon_days = 1 "
-        "and not health.is_excluded_from_peaks"
-    )
+    """Per local date, hour and method of the last BACKTEST_DAYS days of the fleet's backtest:
+    actual and day-ahead forecast kW, on the hours every method forecast."""
     last_date = warehouse.scalar(
-        f"select max(naive.local_date) from intermediate.int_forecasts_backtested as naive "
-        f"{healthy}"
+        "select max(local_date) from intermediate.int_forecasts_scored "
+        "where scope = 'fleet' and horizon_days = 1"
     )
     if last_date is None:
         return []
     return warehouse.query(
-        "select naive.local_date, naive.local_hour, sum(naive.actual_kw), "
-        "sum(like_day.forecast_kw), sum(naive.forecast_kw) "
-        "from intermediate.int_forecasts_backtested as naive "
-        "inner join intermediate.int_forecasts_backtested as like_day "
-        "on like_day.meter_id = naive.meter_id and like_day.local_date = naive.local_date "
-        "and like_day.local_hour = naive.local_hour "
-        "and like_day.forecast_method = 'like_day_average' and like_day.horizon_days = 1 "
-        f"{healthy} and naive.local_date > %s "
-        "group by naive.local_date, naive.local_hour order by naive.local_date, naive.local_hour",
+        "select local_date, local_hour, forecast_method, actual_kw, forecast_kw "
+        "from intermediate.int_forecasts_scored "
+        "where scope = 'fleet' and horizon_days = 1 and local_date > %s "
+        "order by local_date, local_hour, forecast_method",
         (last_date - timedelta(days=BACKTEST_DAYS),),
     )
 
