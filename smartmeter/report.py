@@ -22,6 +22,7 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -29,6 +30,7 @@ from plotly.offline import get_plotlyjs
 from smartmeter.home import Home
 from smartmeter.warehouse import PostgresSettings, Warehouse, connected
 
+REPORT_ZONE_ENV = "SMARTMETER_REPORT_TIMEZONE"
 NO_DATA = "no data yet: run `smartmeter run` first"
 # What the report reads: a warehouse built by an older version lacks some of it.
 REQUIRED_COLUMNS = {
@@ -314,9 +316,10 @@ def write_atomically(path: Path, text: str) -> None:
 def render_page(warehouse: Warehouse, home: Home, target: str, generated_at: datetime) -> str:
     totals = fetch_totals(warehouse)
     fleet = fetch_fleet_demand(warehouse)
+    zone = fleet_zone(warehouse)
     panels = [
         fleet_load_panel(warehouse, fleet),
-        heatmap_panel(fleet),
+        heatmap_panel(fleet, zone),
         profiles_panel(warehouse),
         data_quality_panel(warehouse, totals),
         meter_health_panel(warehouse, totals),
@@ -505,16 +508,32 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     )
 
 
-def heatmap_panel(fleet: FleetSeries) -> Panel:
+def fleet_zone(warehouse: Warehouse) -> str:
+    """The zone the fleet's day is drawn in: SMARTMETER_REPORT_TIMEZONE (UTC on request), else
+    the zone most of the meters keep (an evening peak reads 18:00 local)."""
+    chosen = os.environ.get(REPORT_ZONE_ENV, "").strip()
+    if chosen:
+        ZoneInfo(chosen)  # an unknown zone is a clear error, not a silent UTC
+        return chosen
+    rows = warehouse.query(
+        "select timezone, count(*) from marts.dim_meters where timezone is not null "
+        "group by timezone order by count(*) desc, timezone limit 1"
+    )
+    return rows[0][0] if rows else "UTC"
+
+
+def heatmap_panel(fleet: FleetSeries, zone: str = "UTC") -> Panel:
     explanation = (
-        "Average fleet kW by UTC hour of day (rows) and UTC date (columns), "
-        f"over the last {HEATMAP_DAYS} dates with readings."
+        f"Average fleet kW by hour of day (rows) and date (columns) in {zone} time, "
+        f"over the last {HEATMAP_DAYS} dates with readings ({REPORT_ZONE_ENV} chooses the zone)."
     )
     if not fleet:
         return Panel("heatmap", "Hour-by-day heatmap", explanation, empty_note("no readings"))
     sums: dict[tuple[date, int], float] = defaultdict(float)
     counts: dict[tuple[date, int], int] = defaultdict(int)
-    for at, kw in fleet:
+    local = ZoneInfo(zone)
+    for utc_at, kw in fleet:
+        at = utc_at.replace(tzinfo=UTC).astimezone(local)
         sums[at.date(), at.hour] += kw
         counts[at.date(), at.hour] += 1
     days = sorted({day for day, _ in sums})[-HEATMAP_DAYS:]
@@ -525,7 +544,7 @@ def heatmap_panel(fleet: FleetSeries) -> Panel:
         ]
         for hour in range(24)
     ]
-    figure = new_figure(height=430, yaxis_title="UTC hour", xaxis_title="UTC date")
+    figure = new_figure(height=430, yaxis_title=f"{zone} hour", xaxis_title=f"{zone} date")
     figure.add_trace(
         go.Heatmap(
             x=[day.isoformat() for day in days],
@@ -533,7 +552,7 @@ def heatmap_panel(fleet: FleetSeries) -> Panel:
             z=z,
             colorscale="Viridis",
             colorbar={"title": {"text": "kW"}},
-            hovertemplate="%{x} %{y}:00 UTC<br>%{z:.2f} kW<extra></extra>",
+            hovertemplate="%{x} %{y}:00 " + html.escape(zone) + "<br>%{z:.2f} kW<extra></extra>",
         )
     )
     figure.update_yaxes(dtick=3)
