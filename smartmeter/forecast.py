@@ -115,7 +115,6 @@ class Outcome:
     rows: int = 0
     fits: int = 0
     detail: str = ""
-    forecasts: pa.Table | None = field(default=None, repr=False)
 
 
 def enabled() -> bool:
@@ -126,8 +125,9 @@ def enabled() -> bool:
 
 
 def archive_readings(con: duckdb.DuckDBPyConnection, home: Home) -> str:
-    """A relation over the Parquet archive's readings (folder or bucket). The one place that
-    knows where the archive is: point it at another store and the rest follows."""
+    """A relation over the Parquet archive's readings (folder or bucket), "" when a folder
+    archive has no file yet. The one place that knows where the archive is: point it at
+    another store and the rest follows."""
     from smartmeter.object_store import S3Location, parquet_location
 
     location = parquet_location(home)
@@ -138,7 +138,7 @@ def archive_readings(con: duckdb.DuckDBPyConnection, home: Home) -> str:
         pattern = location.child("readings").url() + "/**/*.parquet"
     else:
         folder = Path(location) / "readings"
-        if not any(folder.rglob("*.parquet")) if folder.is_dir() else True:
+        if not folder.is_dir() or not any(folder.rglob("*.parquet")):
             return ""
         pattern = str(folder / "**" / "*.parquet")
     quoted = pattern.replace("'", "''")
@@ -484,7 +484,7 @@ def run_forecast(home: Home, warehouse: Warehouse, settings: Settings) -> Outcom
     if table.num_rows == 0:
         return Outcome(fits=fits, detail=message)
     write_forecasts(home, warehouse, table)
-    return Outcome(rows=table.num_rows, fits=fits, detail=message, forecasts=table)
+    return Outcome(rows=table.num_rows, fits=fits, detail=message)
 
 
 def write_forecasts(home: Home, warehouse: Warehouse, table: pa.Table) -> None:
