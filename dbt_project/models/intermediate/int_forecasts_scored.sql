@@ -9,6 +9,7 @@
        per local day and hour over the fleet's last var backtest_days (the forecast summed is
        the mean-type one: mean_kw, which is the forecast itself for the baselines).
     tests/assert_forecast_methods_share_hours.sql proves the hour sets match. -#}
+{{ config(materialized='table') }}
 {%- set days = var('backtest_days') %}
 
 with
@@ -84,38 +85,31 @@ recent as (
 
 ),
 
-hour_methods as (
+counted as (
 
+    -- How many methods forecast each meter-hour, and how many forecast the meter (and the
+    -- fleet) at that horizon: windows, not joins (one row per method and hour).
     select
-        meter_id,
-        local_date,
-        local_hour,
-        horizon_days,
-        count(distinct forecast_method) as methods
+        recent.*,
+        count(*) over (
+            partition by meter_id, local_date, local_hour, horizon_days
+        ) as hour_methods,
+        dense_rank() over (
+            partition by meter_id, horizon_days order by forecast_method
+        ) as meter_method_rank,
+        dense_rank() over (partition by horizon_days order by forecast_method) as fleet_method_rank
     from recent
-    group by meter_id, local_date, local_hour, horizon_days
 
 ),
 
-meter_methods as (
+method_counts as (
 
     select
-        meter_id,
-        horizon_days,
-        count(distinct forecast_method) as methods
-    from recent
-    group by meter_id, horizon_days
-
-),
-
-fleet_methods as (
-
-    select
-        horizon_days,
-        count(distinct forecast_method) as methods,
-        {{ dbt.dateadd('day', -days, 'max(last_date)') }} as window_start
-    from recent
-    group by horizon_days
+        counted.*,
+        max(meter_method_rank) over (partition by meter_id, horizon_days) as meter_methods,
+        max(fleet_method_rank) over (partition by horizon_days) as fleet_methods,
+        max(last_date) over (partition by horizon_days) as fleet_last_date
+    from counted
 
 ),
 
@@ -123,27 +117,17 @@ meter_scored as (
 
     select
         'meter' as scope,
-        recent.meter_id,
-        recent.local_date,
-        recent.local_hour,
-        recent.forecast_method,
-        recent.horizon_days,
-        recent.actual_kw,
-        recent.forecast_kw,
-        recent.p10_kw,
-        recent.p90_kw
-    from recent
-    inner join hour_methods
-        on
-            recent.meter_id = hour_methods.meter_id
-            and recent.local_date = hour_methods.local_date
-            and recent.local_hour = hour_methods.local_hour
-            and recent.horizon_days = hour_methods.horizon_days
-    inner join meter_methods
-        on
-            recent.meter_id = meter_methods.meter_id
-            and recent.horizon_days = meter_methods.horizon_days
-    where hour_methods.methods = meter_methods.methods
+        meter_id,
+        local_date,
+        local_hour,
+        forecast_method,
+        horizon_days,
+        actual_kw,
+        forecast_kw,
+        p10_kw,
+        p90_kw
+    from method_counts
+    where hour_methods = meter_methods
 
 ),
 
@@ -152,26 +136,19 @@ fleet_scored as (
     select
         'fleet' as scope,
         cast(null as {{ dbt.type_string() }}) as meter_id,
-        recent.local_date,
-        recent.local_hour,
-        recent.forecast_method,
-        recent.horizon_days,
-        sum(recent.actual_kw) as actual_kw,
-        sum(recent.mean_kw) as forecast_kw,
+        local_date,
+        local_hour,
+        forecast_method,
+        horizon_days,
+        sum(actual_kw) as actual_kw,
+        sum(mean_kw) as forecast_kw,
         cast(null as {{ type_double() }}) as p10_kw,
         cast(null as {{ type_double() }}) as p90_kw
-    from recent
-    inner join hour_methods
-        on
-            recent.meter_id = hour_methods.meter_id
-            and recent.local_date = hour_methods.local_date
-            and recent.local_hour = hour_methods.local_hour
-            and recent.horizon_days = hour_methods.horizon_days
-    inner join fleet_methods on recent.horizon_days = fleet_methods.horizon_days
+    from method_counts
     where
-        hour_methods.methods = fleet_methods.methods
-        and recent.local_date > fleet_methods.window_start
-    group by recent.local_date, recent.local_hour, recent.forecast_method, recent.horizon_days
+        hour_methods = fleet_methods
+        and local_date > {{ dbt.dateadd('day', -days, 'fleet_last_date') }}
+    group by local_date, local_hour, forecast_method, horizon_days
 
 ),
 
