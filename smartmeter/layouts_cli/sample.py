@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from dlt_pipelines.layouts import split_line
 from dlt_pipelines.text_tables import decode_content
 
-DELIMITERS = (",", ";", "\t", "|")
 # Rows read to judge a column, and lines to find the header in.
 SAMPLE_ROWS = 5000
 HEADER_SEARCH_LINES = 60
@@ -106,16 +105,20 @@ def decode(data: bytes) -> tuple[str, str, bool]:
 
 
 def sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter that splits the body's lines into the same number (>1) of fields most
-    often; the body is the second half of the non-empty lines (a preamble is at the top)."""
+    """The first of tab, semicolon, pipe and comma that splits nearly every body line into the
+    same number (>1) of fields; the body is the second half of the non-empty lines (a preamble
+    is at the top). Comma comes last: decimal commas split a semicolon file evenly too."""
     body = [line for line in lines if line.strip()]
     body = body[len(body) // 2 :][-400:] or body
-    best, best_score = ",", (0, 0)
-    for delimiter in DELIMITERS:
+    best, best_share = ",", 0.0
+    for delimiter in ("\t", ";", "|", ","):
         counts = Counter(len(split_line(line, delimiter)) for line in body)
         width, times = counts.most_common(1)[0]
-        if width > 1 and (times, width) > best_score:
-            best, best_score = delimiter, (times, width)
+        share = times / len(body)
+        if width > 1 and share >= 0.9:
+            return delimiter
+        if width > 1 and share > best_share:
+            best, best_share = delimiter, share
     return best
 
 
@@ -139,33 +142,27 @@ def _is_header(fields: list[str]) -> bool:
     return not (is_number(filled[0]) or is_number(filled[0], ","))
 
 
-def _is_data(fields: list[str]) -> bool:
-    return any(_is_stamp(f) or is_number(f) or is_number(f, ",") for f in fields if f)
-
-
 def find_header(lines: list[str], delimiter: str) -> int:
-    """0-based index of the header: the first line of the body's width whose fields are mostly
-    filled and none of them data, followed by a line of the same width holding data. Lines of
-    a preamble padded with delimiters (`Account,0123,,,`) are mostly empty."""
-    filled = [line for line in lines if line.strip()]
-    widths = Counter(len(split_line(line, delimiter)) for line in filled[len(filled) // 2 :])
-    width = widths.most_common(1)[0][0]
-    candidates = [i for i, line in enumerate(lines) if line.strip()]
-    for position, i in enumerate(candidates[:HEADER_SEARCH_LINES]):
+    """0-based index of the header: the nearest line above the first row that holds a date or
+    time whose width it has, mostly filled and holding no data. Lines of a preamble padded with
+    delimiters (`Account,0123,,,`) are mostly empty; `Account Number,0123` holds no date."""
+    candidates = [i for i, line in enumerate(lines) if line.strip()][: HEADER_SEARCH_LINES + 1]
+    for position, i in enumerate(candidates):
         fields = [f.strip() for f in split_line(lines[i], delimiter)]
-        filled = [f for f in fields if f]
-        if len(fields) != width or len(filled) < max(1, (width + 1) // 2):
+        if not any(_is_stamp(f) for f in fields if f):
             continue
-        if not _is_header(fields):
-            continue
-        following = candidates[position + 1 : position + 2]
-        if not following:
-            continue
-        next_fields = [f.strip() for f in split_line(lines[following[0]], delimiter)]
-        if len(next_fields) == width and _is_data(next_fields):
-            return i
+        for j in reversed(candidates[:position]):
+            above = [f.strip() for f in split_line(lines[j], delimiter)]
+            filled = [f for f in above if f]
+            if (
+                len(above) == len(fields)
+                and len(filled) >= max(1, (len(fields) + 1) // 2)
+                and _is_header(above)
+            ):
+                return j
+        break
     raise NotTabular(
-        "no header line followed by rows of the same width was found in the first "
+        "no header line above a row of dates or times of its width was found in the first "
         f"{HEADER_SEARCH_LINES} lines"
     )
 

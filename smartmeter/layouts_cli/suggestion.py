@@ -271,7 +271,7 @@ def _stamps(sample: Sample, roles: Roles) -> tuple[StampFormat | None, list[date
     return None, []
 
 
-def _interval(sample: Sample, roles: Roles, stamps: list[datetime | None]) -> timedelta | None:
+def _interval(roles: Roles, stamps: list[datetime | None]) -> timedelta | None:
     per_meter: dict[str, list[datetime]] = defaultdict(list)
     meters = roles.meter.values if roles.meter else [""] * len(stamps)
     channels = roles.channel.values if roles.channel else [""] * len(stamps)
@@ -349,7 +349,7 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
 
 def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> None:
     stamp, stamps = _stamps(sample, roles)
-    step = _interval(sample, roles, stamps)
+    step = _interval(roles, stamps) if stamps else None
     marks = _marks(roles.timestamp or roles.time, stamps, step)
     if stamp is None:
         draft.entry["timestamp"] = {"format": "iso8601", "timezone": "UTC", "marks": "start"}

@@ -1,0 +1,430 @@
+"""`smartmeter layouts`: check names every broken entry and its key at once, which explains
+recognition, suggest drafts an entry that loads a vendor's file with the file's own kWh, and
+preview shows the pipeline's verdicts without touching the user's data home."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES, REPO, cli_env, duck, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from vendor_files import VendorSpec, vendor_specs
+
+from dlt_pipelines.layouts import LAYOUTS_FILE, LayoutConfigError, _parse_entry, load_layouts
+from smartmeter.layouts_cli.declarations import read_declarations
+from smartmeter.layouts_cli.recognition import recognize_file
+from smartmeter.layouts_cli.sample import parse_stamp, stamp_format
+from smartmeter.layouts_cli.suggestion import suggest
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def builtin_entries() -> list[dict]:
+    return yaml.safe_load(LAYOUTS_FILE.read_text())["layouts"]
+
+
+def write_layouts(path: Path, entries: list) -> Path:
+    path.write_text(yaml.safe_dump({"layouts": entries}, sort_keys=False))
+    return path
+
+
+# Ways to break an entry, each with the key the error must name.
+BREAKS = {
+    "timestamp.format": lambda e: e["timestamp"].pop("format"),
+    "timestamp.timezone": lambda e: e["timestamp"].update(timezone="Mars/Olympus_Mons"),
+    "shape": lambda e: e.update(shape="diagonal"),
+    "encoding": lambda e: e.update(encoding="ebcdic"),
+    "values": lambda e: e.update(values="sometimes"),
+    "name": lambda e: e.update(name=f"Not Snake {e['name']}"),
+    "delimiter": lambda e: e.update(delimiter=";;"),
+    "timestamp.marks": lambda e: e["timestamp"].update(marks="middle"),
+}
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def test_the_builtin_layouts_check_clean():
+    declarations = read_declarations()
+    assert declarations.ok, declarations.errors
+    assert [lay.name for lay in declarations.layouts] == [lay.name for lay in load_layouts()]
+
+
+@FAST
+@given(st.data())
+def test_every_broken_entry_is_named_once_with_its_key(tmp_path_factory, data):
+    entries = builtin_entries()
+    broken = data.draw(
+        st.dictionaries(
+            st.sampled_from(range(len(entries))), st.sampled_from(sorted(BREAKS)), max_size=4
+        )
+    )
+    for index, key in broken.items():
+        BREAKS[key](entries[index])
+    path = write_layouts(tmp_path_factory.mktemp("check") / "layouts.yml", entries)
+    declarations = read_declarations(path)
+    assert len(declarations.errors) == len(broken)
+    for error, (index, key) in zip(declarations.errors, sorted(broken.items()), strict=True):
+        assert error.key == key, error
+        assert f"'{entries[index]['name']}'" in error.message or "entry" in error.message
+    assert sorted(lay.name for lay in declarations.layouts) == sorted(
+        e["name"] for i, e in enumerate(entries) if i not in broken
+    )
+    # The loader agrees: it refuses the file exactly when check finds a parser error.
+    parser_keys = set(broken.values()) - {"timestamp.timezone"}
+    load_layouts.cache_clear()
+    if parser_keys:
+        with pytest.raises(LayoutConfigError):
+            load_layouts(path)
+    else:
+        load_layouts(path)
+
+
+def test_duplicates_and_non_mappings_are_errors_too(tmp_path):
+    entries = builtin_entries()
+    entries.append(dict(entries[0]))
+    entries.append("just a string")
+    declarations = read_declarations(write_layouts(tmp_path / "layouts.yml", entries))
+    assert [(e.entry, e.key) for e in declarations.errors] == [
+        (f"entry {len(entries)}", None),
+        ("canonical", "name"),
+    ]
+
+
+def test_a_draft_is_checked_with_the_active_layouts(tmp_path):
+    draft = tmp_path / "draft.yml"
+    draft.write_text(yaml.safe_dump([builtin_entries()[1]]))  # lcl_original again
+    declarations = read_declarations(draft)
+    assert [(e.entry, e.key) for e in declarations.errors] == [("lcl_original", "name")]
+    assert len(declarations.entries) == len(builtin_entries()) + 1
+
+
+# -- which -----------------------------------------------------------------------------------
+
+
+@FAST
+@given(st.data())
+def test_a_near_miss_names_exactly_the_header_fields_missing(tmp_path_factory, data):
+    layouts = [lay for lay in load_layouts() if lay.shape != "nem12"]
+    layout = data.draw(st.sampled_from(layouts))
+    fields = list(layout.header_includes)
+    dropped = data.draw(st.sets(st.sampled_from(fields), min_size=1, max_size=len(fields)))
+    kept = [f for f in fields if f not in dropped] + ["extra_column"]
+    kept = data.draw(st.permutations(kept))
+    path = tmp_path_factory.mktemp("which") / "f.csv"
+    path.write_text(layout.delimiter.join(kept) + "\n" + layout.delimiter.join("1" * len(kept)))
+    result = recognize_file(path, list(load_layouts()))
+    miss = next(m for m in result.misses if m.layout == layout.name)
+    shown = miss.failures[-1]
+    assert shown.startswith("header_includes: missing ")
+    assert sorted(shown.removeprefix("header_includes: missing ").split(", ")) == sorted(
+        repr(f) for f in dropped
+    )
+
+
+def test_which_names_the_recognizing_layout_and_the_nem12_miss():
+    result = recognize_file(FIXTURES / "canonical_small.csv", list(load_layouts()))
+    assert result.recognized == "canonical"
+    nem12 = next(m for m in result.misses if m.layout == "nem12")
+    assert nem12.failures == ("record_types: first field 'meter_id' is not one of 100, 200",)
+
+
+def test_which_sees_a_header_pushed_down_by_a_preamble(tmp_path):
+    path = tmp_path / "f.csv"
+    body = (FIXTURES / "canonical_small.csv").read_text()
+    path.write_text("Account Number,0123\nName,Someone\n\n" + body)
+    result = recognize_file(path, list(load_layouts()))
+    assert result.recognized is None
+    assert result.later_header == (4, "canonical")
+
+
+# -- suggest ---------------------------------------------------------------------------------
+
+
+def _suggested(tmp_path: Path, spec: VendorSpec):
+    path = tmp_path / spec.file_name
+    path.write_bytes(spec.content())
+    return path, suggest(path, list(load_layouts()))
+
+
+def _reads_every_stamp(spec: VendorSpec, fmt: str) -> bool:
+    for slot in range(spec.slots):
+        when = spec.stamp(slot)
+        text = f"{spec._date(when)} {when.strftime('%H:%M')}"
+        if fmt == "iso8601":
+            if datetime.fromisoformat(text) != when:
+                return False
+        elif datetime.strptime(text, fmt) != when:
+            return False
+    return True
+
+
+@FAST
+@given(vendor_specs())
+def test_suggest_reads_what_the_file_holds(tmp_path_factory, spec):
+    path, draft = _suggested(tmp_path_factory.mktemp("suggest"), spec)
+    entry = draft.entry
+    assert entry["delimiter"] == spec.delimiter
+    assert entry["decimal_mark"] == spec.decimal_mark
+    assert entry["interval_minutes"]["default"] == spec.interval_minutes
+    assert entry["unit"] == {"fixed": spec.unit}
+    assert entry["value"] == {"column": f"{spec.value_header} ({spec.unit})"}
+    assert entry["shape"] == "long"
+    assert _reads_every_stamp(spec, entry["timestamp"]["format"])
+    if spec.split_date_time:
+        assert "timestamp.columns" in draft.needs
+    else:
+        assert entry["timestamp"]["column"] == "Interval Start"
+    if spec.meter_header:
+        assert entry["meter_id"] == {"column": spec.meter_header}
+    else:
+        assert {"meter_id.preamble", "meter_id.file_name"} & set(draft.needs)
+    assert ("recognize.header_line" in draft.needs) == bool(spec.preamble)
+    # The printed draft is YAML: one entry, equal to the draft, whatever it needs.
+    printed = yaml.safe_load(draft.yaml_text(path.name))
+    assert printed == [entry]
+
+
+@FAST
+@given(vendor_specs(loadable_today=True))
+def test_a_suggestion_for_a_file_of_todays_keys_checks_and_recognizes_it(tmp_path_factory, spec):
+    folder = tmp_path_factory.mktemp("draft")
+    path, draft = _suggested(folder, spec)
+    assert not draft.needs
+    (folder / "draft.yml").write_text(draft.yaml_text(path.name))
+    declarations = read_declarations(folder / "draft.yml")
+    assert declarations.ok, declarations.errors
+    assert recognize_file(path, declarations.layouts).recognized == draft.entry["name"]
+    for layout in declarations.layouts[:-1]:
+        assert _parse_entry(layout.declaration, 0).name == layout.name
+
+
+def test_a_green_button_style_export_gets_its_needs_named(tmp_path):
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfName,A. Customer,,,\nAddress,somewhere,,,\nAccount Number,0123456,,,\n"
+        b"Service,Electric,,,\n\nTYPE,DATE,START TIME,END TIME,USAGE (kWh),COST,NOTES\n"
+        + b"".join(
+            f"Electric usage,1/{d}/2024,{h}:00,{h}:59,0.{h + 1},$0.0{h % 9},\n".encode()
+            for d in (13, 14)
+            for h in range(10, 24)
+        )
+    )
+    draft = suggest(path, list(load_layouts()))
+    text = draft.yaml_text(path.name)
+    assert draft.needs == ["recognize.header_line", "timestamp.columns", "meter_id.preamble"]
+    assert "# header_line: 6" in text
+    assert "# columns: [DATE, START TIME]" in text
+    assert "Account Number" in text
+    assert draft.entry["timestamp"]["format"] == "%m/%d/%Y %H:%M"
+    assert draft.entry["interval_minutes"] == {"default": 60}
+    assert draft.entry["unit"] == {"fixed": "kWh"}
+    assert "byte-order mark" in text
+
+
+def test_stamp_formats_and_ambiguity():
+    assert stamp_format(["2024-01-13T00:30:00Z"]).has_offset
+    both = stamp_format(["01/02/2024 00:30", "03/04/2024 01:00"])
+    assert both.format == "%d/%m/%Y %H:%M" and both.ambiguous_with == "%m/%d/%Y %H:%M"
+    us = stamp_format(["1/13/2024 0:30"])
+    assert us.format == "%m/%d/%Y %H:%M" and us.ambiguous_with is None
+    assert parse_stamp("1/13/2024 0:30", us) == datetime(2024, 1, 13, 0, 30)
+    assert stamp_format(["12345678", "6001234567"]) is None  # ids are not dates
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_check_and_which_on_the_command_line(tmp_path, home):
+    entries = builtin_entries()
+    BREAKS["timestamp.format"](entries[0])
+    BREAKS["encoding"](entries[3])
+    bad = write_layouts(tmp_path / "layouts.yml", entries)
+    result = run_cli(home, "layouts", "check", "--layouts", str(bad), timeout=120)
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        "layouts.yml layout 'canonical' timestamp: missing required key 'format'",
+        "layouts.yml layout 'sgsc': encoding must be one of ('utf-8', 'latin-1')",
+    ]
+    as_json = json.loads(
+        run_cli(home, "layouts", "check", "--json", "--layouts", str(bad), timeout=120).stdout
+    )
+    assert [(e["entry"], e["key"]) for e in as_json["errors"]] == [
+        ("canonical", "timestamp.format"),
+        ("sgsc", "encoding"),
+    ]
+    ok = run_cli(home, "layouts", "check", timeout=120)
+    assert ok.returncode == 0 and "8 layouts, no errors" in ok.stdout
+    sample = tmp_path / "x.csv"
+    sample.write_text("meter_id,timestamp,value\nA,2024-01-01T00:00Z,1\n")
+    which = run_cli(home, "layouts", "which", str(sample), timeout=120)
+    assert which.returncode == 1
+    assert "  canonical: header_includes: missing 'unit'" in which.stdout.splitlines()
+    which_json = json.loads(
+        run_cli(home, "layouts", "which", "--json", str(sample), timeout=120).stdout
+    )
+    assert which_json["recognized"] is None
+    assert which_json["near_misses"][0]["layout"] == "canonical"
+    found = run_cli(home, "layouts", "which", str(FIXTURES / "canonical_small.csv"), timeout=120)
+    assert found.returncode == 0 and "recognized as 'canonical'" in found.stdout
+    assert not home.joinpath("warehouse.duckdb").exists()
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_preview_judges_the_file_and_leaves_the_home_alone(tmp_path, home):
+    (home / "landing" / "waiting.csv").write_text("meter_id,timestamp,value,unit\n")
+    before = _tree_digest(home)
+    sample = tmp_path / "sample.csv"
+    rows = [
+        "meter_id,timestamp,value,unit,interval_minutes",
+        "M1,2024-01-01T00:00:00Z,0.5,kWh,30",
+        "M1,2024-01-01T00:30:00Z,oops,kWh,30",
+        "M1,2024-01-01T01:00:00Z,1000,W,30",
+        "M1,2024-01-01T01:00:00Z,1000,W,30",
+        ",2024-01-01T01:30:00Z,0.2,kWh,30",
+    ]
+    sample.write_text("\n".join(rows) + "\n")
+    result = run_cli(home, "layouts", "preview", str(sample), "-n", "10", "--json", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    preview = json.loads(result.stdout)
+    assert preview["layout"] == "canonical"
+    verdicts = [(r["source_line"], r["verdict"]) for r in preview["readings"]]
+    assert verdicts == [
+        (2, "published"),
+        (3, "unparseable_value"),
+        (4, "published"),
+        (5, "duplicate_copy"),
+        (6, "missing_meter_id"),
+    ]
+    assert preview["readings"][2]["kw"] == pytest.approx(1.0)
+    balance = preview["balance"]
+    assert (balance["raw_values"], balance["published"], balance["quarantined"]) == (5, 2, 2)
+    assert balance["duplicate_copies"] == 1 and balance["is_balanced"]
+    assert _tree_digest(home) == before
+    text = run_cli(home, "layouts", "preview", str(sample), "-n", "2", timeout=600)
+    assert text.returncode == 0, text.stderr
+    assert "published" in text.stdout and "file balance: 5 values" in text.stdout
+    assert "oops" not in text.stdout  # -n 2: the first two readings only... and line 3 is 2nd
+    assert _tree_digest(home) == before
+
+
+# Vendor files today's keys can declare, one of each kind the suggestion must read right.
+LOADABLE = [
+    VendorSpec(
+        ";",
+        ",",
+        "%d.%m.%Y",
+        False,
+        False,
+        15,
+        "kWh",
+        "Zaehlpunkt ID",
+        "Verbrauch",
+        ["DE-1", "DE-2"],
+        96,
+        ["Reactive (kVARh)"],
+        encoding="latin-1",
+    ),
+    VendorSpec(
+        "|",
+        ".",
+        "%m/%d/%Y",
+        True,
+        False,
+        30,
+        "Wh",
+        "Meter ID",
+        "Delivered",
+        ["6001234567"],
+        48,
+        ["Voltage (V)", "Cost"],
+        bom=True,
+    ),
+    VendorSpec(
+        "\t",
+        ".",
+        "%Y-%m-%d",
+        False,
+        False,
+        60,
+        "kW",
+        "Device Serial",
+        "Demand",
+        ["SER-9"],
+        24,
+        ["Temperature", "Notes"],
+    ),
+    VendorSpec(
+        ",", ".", "%d/%m/%Y", True, False, 5, "kWh", "Service Point", "Import", ["SP-1"], 60, []
+    ),
+]
+
+
+@pytest.mark.slow
+def test_suggested_entries_load_the_vendor_files_with_their_own_kwh(tmp_path):
+    project = tmp_path / "project"
+    for part in ("dbt_project", "dlt_pipelines", "smartmeter"):
+        shutil.copytree(
+            REPO / part,
+            project / part,
+            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", ".user.yml"),
+        )
+    for part in ("profiles.yml", "pyproject.toml"):
+        shutil.copy(REPO / part, project / part)
+    home = tmp_path / "home"
+    (home / "landing").mkdir(parents=True)
+    layouts_file = project / "dlt_pipelines" / "layouts.yml"
+    expected = {}
+    for i, spec in enumerate(LOADABLE):
+        sample = tmp_path / f"vendor{i}" / f"vendor_{'abcd'[i]}.csv"
+        sample.parent.mkdir()
+        sample.write_bytes(spec.content())
+        drafted = subprocess.run(
+            [sys.executable, "-m", "smartmeter.cli", "layouts", "suggest", str(sample)],
+            cwd=project,
+            env=cli_env(PYTHONPATH=str(project)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert drafted.returncode == 0, drafted.stderr
+        layouts_file.write_text(layouts_file.read_text() + "\n" + drafted.stdout)
+        expected[yaml.safe_load(drafted.stdout)[0]["name"]] = spec.expected_kwh
+        shutil.copy(sample, home / "landing" / sample.name)
+    result = subprocess.run(
+        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
+        cwd=project,
+        env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    with duck(home) as con:
+        loaded = dict(
+            con.execute("select layout, sum(kwh) from marts.fct_readings group by 1").fetchall()
+        )
+        balanced = con.execute(
+            "select count(*) from marts.file_reading_balance where is_balanced and quarantined = 0"
+        ).fetchone()[0]
+    assert loaded.keys() == expected.keys()
+    for name, kwh in expected.items():
+        assert loaded[name] == pytest.approx(kwh, rel=1e-9), name
+    assert balanced == len(LOADABLE)
