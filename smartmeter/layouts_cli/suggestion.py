@@ -78,6 +78,14 @@ EXPORT_WORDS = re.compile(r"export|receiv|inject|feed", re.IGNORECASE)
 GENERATION_WORDS = re.compile(r"generat|solar|pv", re.IGNORECASE)
 
 
+# The order of an entry's keys, as in layouts.yml.
+KEY_ORDER = (
+    *("name", "description", "shape", "recognize", "delimiter", "decimal_mark", "encoding"),
+    *("timestamp", "meter_id", "columns", "channel", "value", "registers", "unit"),
+    *("interval_minutes", "source_quality", "values"),
+)
+
+
 @dataclass
 class Draft:
     entry: dict[str, Any] = field(default_factory=dict)
@@ -93,7 +101,9 @@ class Draft:
             return
         shown = yaml.safe_dump(value, default_flow_style=True, width=1 << 20).strip()
         shown = shown.removesuffix("\n...").removesuffix("...").strip()
-        self.comments[top].append(f"{sub or top}: {shown}  ({why}; needs `{path}`)")
+        self.comments[top].append(
+            f"{path}: {shown}  ({why}; needs this key, not in the language yet)"
+        )
         self.needs.append(path)
 
     def note(self, key: str, text: str) -> None:
@@ -127,11 +137,23 @@ class Draft:
             prefix = "  - " if index == 0 else "    "
             out.append(prefix + lines[0])
             out += ["    " + rest for rest in lines[1:]]
-            out += [f"    # {_one_line(c)}" for c in self.comments.get(key, [])]
-        for key, comments in self.comments.items():
-            if key not in self.entry:
-                out += [f"    # {_one_line(c)}" for c in comments]
+            out += [f"    # {_one_line(c)}" for c in self._comments_after(key)]
         return "\n".join(out) + "\n"
+
+    def _comments_after(self, key: str) -> list[str]:
+        """A key's comments, then those of absent keys that would come before the next key
+        present (a meter id the language cannot declare yet goes where meter_id goes)."""
+        comments = list(self.comments.get(key, []))
+        if key not in KEY_ORDER:
+            return comments
+        for absent in KEY_ORDER[KEY_ORDER.index(key) + 1 :]:
+            if absent in self.entry:
+                break
+            comments += self.comments.get(absent, [])
+        if key == list(self.entry)[-1]:
+            placed = set(self.entry) | set(KEY_ORDER)
+            comments += [c for k, cs in self.comments.items() if k not in placed for c in cs]
+        return comments
 
 
 def _one_line(text: str) -> str:
@@ -191,15 +213,19 @@ class Roles:
         return [c for c in singles if c is not None]
 
 
+def _first_start(sample: Sample, kind: str) -> Column | None:
+    """The first column of stamps of this kind, one not named as an interval's end first."""
+    stamps = [c for c in sample.columns if c.stamp and c.stamp.kind == kind]
+    starts = [c for c in stamps if not END_HEADER.search(c.header)]
+    return (starts or stamps or [None])[0]
+
+
 def assign_roles(sample: Sample) -> Roles:
     roles = Roles()
-    stamps = [c for c in sample.columns if c.stamp and c.stamp.kind == "datetime"]
-    if stamps:
-        starts = [c for c in stamps if not END_HEADER.search(c.header)]
-        roles.timestamp = (starts or stamps)[0]
-    else:
-        roles.date = next((c for c in sample.columns if c.stamp and c.stamp.kind == "date"), None)
-        roles.time = next((c for c in sample.columns if c.stamp and c.stamp.kind == "time"), None)
+    roles.timestamp = _first_start(sample, "datetime")
+    if not roles.timestamp:
+        roles.date = _first_start(sample, "date")
+        roles.time = _first_start(sample, "time")
     taken = {id(c) for c in roles.named()}
 
     def pick(pattern: re.Pattern[str], want_text: bool) -> Column | None:
@@ -339,15 +365,16 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
     entry["encoding"] = sample.encoding
     if sample.has_bom:
         draft.note("encoding", "the file starts with a UTF-8 byte-order mark (read past)")
-    _declare_timestamp(draft, sample, roles)
+    interval = _declare_timestamp(draft, sample, roles)
     if wide:
-        _declare_wide(draft, roles)
+        _declare_wide(draft, roles, interval)
     else:
-        _declare_long(draft, sample, roles)
+        _declare_long(draft, sample, roles, interval)
     return draft
 
 
-def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> None:
+def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> dict[str, Any]:
+    """The timestamp keys; returns interval_minutes (from the time step), declared later."""
     stamp, stamps = _stamps(sample, roles)
     step = _interval(roles, stamps) if stamps else None
     marks = _marks(roles.timestamp or roles.time, stamps, step)
@@ -383,11 +410,11 @@ def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> None:
     if roles.interval:
         interval["column"] = roles.interval.header
     interval["default"] = minutes if minutes and 0 < minutes <= 1440 else 30
-    draft.entry["interval_minutes_pending"] = interval
     if not minutes:
-        draft.note("interval_minutes_pending", "no time step found in the sample: 30 is a guess")
+        draft.note("interval_minutes", "no time step found in the sample: 30 is a guess")
     elif minutes > 1440:
-        draft.note("interval_minutes_pending", f"the step is {minutes} minutes: check the stamps")
+        draft.note("interval_minutes", f"the step is {minutes} minutes: check the stamps")
+    return interval
 
 
 def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
@@ -412,7 +439,7 @@ def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     return chosen, unit
 
 
-def _declare_long(draft: Draft, sample: Sample, roles: Roles) -> None:
+def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str, Any]) -> None:
     entry = draft.entry
     if roles.meter:
         entry["meter_id"] = {"column": roles.meter.header}
@@ -451,8 +478,7 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles) -> None:
     else:
         entry["unit"] = {"fixed": "kWh"}
         draft.note("unit", "assumed: neither a unit column nor a unit in the header; check it")
-    entry["interval_minutes"] = entry.pop("interval_minutes_pending")
-    draft.comments["interval_minutes"] = draft.comments.pop("interval_minutes_pending", [])
+    entry["interval_minutes"] = interval
     if roles.quality:
         flags = sorted({v for v in roles.quality.present if ESTIMATED_FLAG.fullmatch(v)})
         if flags:
@@ -466,7 +492,7 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles) -> None:
     entry["values"] = "cumulative" if cumulative else "interval"
 
 
-def _declare_wide(draft: Draft, roles: Roles) -> None:
+def _declare_wide(draft: Draft, roles: Roles, interval: dict[str, Any]) -> None:
     entry = draft.entry
     entry["meter_id"] = "header"
     columns: dict[str, Any] = {}
@@ -478,8 +504,7 @@ def _declare_wide(draft: Draft, roles: Roles) -> None:
     entry["channel"] = {"default": "general"}
     entry["unit"] = {"fixed": "kWh"}
     draft.note("unit", "assumed: the meter columns' headers name no unit; check it")
-    entry["interval_minutes"] = entry.pop("interval_minutes_pending")
-    draft.comments["interval_minutes"] = draft.comments.pop("interval_minutes_pending", [])
+    entry["interval_minutes"] = interval
     entry["values"] = "interval"
     draft.note("meter_id", "meters: " + ", ".join(repr(c.header) for c in roles.values[:10]))
 
