@@ -231,6 +231,29 @@ def test_a_green_button_style_export_gets_its_needs_named(tmp_path):
     assert "byte-order mark" in text
 
 
+def test_suggest_reads_the_real_files_as_their_layouts_do(real_data):
+    """For each real tabular file, the draft names the columns, unit, interval and delimiter
+    the built-in layout that reads it declares."""
+    layouts = list(load_layouts())
+    files = [
+        real_data / "lcl-london-smart-meters/original-layout/MAC000002.csv",
+        real_data / "lcl-london-smart-meters/kaggle-halfhourly-2013/MAC000002.csv",
+        *sorted((real_data / "sgsc-smart-grid-smart-city").glob("*.csv")),
+    ]
+    for path in files:
+        declared = next(
+            lay.declaration
+            for lay in layouts
+            if lay.name == recognize_file(path, layouts).recognized
+        )
+        entry = suggest(path, layouts).entry
+        for key in ("delimiter", "decimal_mark", "meter_id", "value", "unit", "values"):
+            assert entry.get(key) == declared.get(key), (path.name, key)
+        assert entry["timestamp"]["column"] == declared["timestamp"]["column"]
+        assert entry["interval_minutes"]["default"] == declared["interval_minutes"]["default"]
+        assert list(entry.get("registers") or {}) == list(declared.get("registers") or {})
+
+
 def test_stamp_formats_and_ambiguity():
     assert stamp_format(["2024-01-13T00:30:00Z"]).has_offset
     both = stamp_format(["01/02/2024 00:30", "03/04/2024 01:00"])

@@ -135,9 +135,22 @@ def _preview(args: argparse.Namespace, declarations) -> int:
 
 
 def _suggest(args: argparse.Namespace, declarations) -> int:
+    from smartmeter.layouts_cli.recognition import recognize_file
     from smartmeter.layouts_cli.sample import NotTabular
     from smartmeter.layouts_cli.suggestion import suggest
 
+    recognized = recognize_file(args.file, declarations.layouts).recognized
+    record_file = next(
+        (lay for lay in declarations.layouts if lay.name == recognized and not lay.has_header),
+        None,
+    )
+    if record_file:  # NEM12 and its kind: records, not a header and rows
+        message = (
+            f"{args.file.name} is a record file layout '{record_file.name}' reads "
+            f"({record_file.shape}); suggest drafts layouts of a header and rows"
+        )
+        print(json.dumps({"ok": True, "recognized": recognized}) if args.json else f"# {message}")
+        return EXIT_OK
     try:
         draft = suggest(args.file, declarations.layouts)
     except NotTabular as exc:

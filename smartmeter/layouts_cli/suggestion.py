@@ -163,7 +163,7 @@ def _one_line(text: str) -> str:
 def layout_name(file_name: str, taken: set[str]) -> str:
     """snake_case from the file name, less numbers (dates, account numbers), unique."""
     stem = Path(file_name).name.split(".")[0].lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", stem) if w and not w.isdigit()]
+    words = [w for w in re.split(r"[^a-z0-9]+", stem) if len(w) > 2 and not w.isdigit()]
     base = "_".join(words)[:40].strip("_") or "vendor"
     if not base[0].isalpha():
         base = f"vendor_{base}"
@@ -308,17 +308,19 @@ def _interval(roles: Roles, stamps: list[datetime | None]) -> timedelta | None:
     return steps.most_common(1)[0][0] if steps else None
 
 
-def _marks(column: Column | None, stamps: list[datetime | None], step: timedelta | None) -> str:
+def _marks(
+    column: Column | None, stamps: list[datetime | None], step: timedelta | None
+) -> tuple[str, str | None]:
     """end when the header says so, or when the first stamp is one interval past midnight
     (exports usually begin at a day's start); else start."""
     if column and END_HEADER.search(column.header):
-        return "end"
+        return "end", f"end: the column is named {column.header!r}"
     first = next((s for s in stamps if s is not None), None)
     if first and step and step < timedelta(days=1):
         since_midnight = first - first.replace(hour=0, minute=0, second=0, microsecond=0)
         if since_midnight == step:
-            return "end"
-    return "start"
+            return "end", "end: the first stamp is one interval after midnight; check"
+    return "start", None
 
 
 def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Draft:
@@ -337,17 +339,7 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
     entry["name"] = layout_name(path.name, {lay.name for lay in layouts})
     entry["description"] = f"Drafted from {path.name} by smartmeter layouts suggest; review."
     entry["shape"] = "wide" if wide else "long"
-    used = [c.header for c in roles.named()]
-    if not wide:
-        used += [c.header for c in roles.values]
-    includes = list(dict.fromkeys(used)) or sample.header[:1]
-    if sample.encoding != "utf-8":
-        # Recognition reads the first line as UTF-8: only plain ASCII fields compare equal.
-        ascii_only = [h for h in includes if h.isascii()]
-        if len(ascii_only) < len(includes):
-            draft.note("recognize", "header fields with non-ASCII letters left out (latin-1)")
-        includes = ascii_only or [h for h in sample.header if h.isascii()][:3]
-    entry["recognize"] = {"header_includes": includes}
+    entry["recognize"] = {}  # filled below with every column the entry names
     if not sample.first_line_is_header:
         draft.declare(
             "recognize.header_line",
@@ -370,14 +362,46 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
         _declare_wide(draft, roles, interval)
     else:
         _declare_long(draft, sample, roles, interval)
+    split = [c.header for c in (roles.date, roles.time) if c and not roles.timestamp]
+    _declare_recognition(draft, sample, split)
     return draft
+
+
+def _named_columns(entry: dict[str, Any]) -> list[str]:
+    named = [
+        (entry.get(key) or {}).get("column") if isinstance(entry.get(key), dict) else None
+        for key in (
+            "timestamp",
+            "meter_id",
+            "channel",
+            "value",
+            "unit",
+            "interval_minutes",
+            "source_quality",
+        )
+    ]
+    return [c for c in (*named, *(entry.get("registers") or {})) if c]
+
+
+def _declare_recognition(draft: Draft, sample: Sample, also: list[str]) -> None:
+    """Recognized by every column the entry reads (its timestamp column alone for wide)."""
+    includes = list(dict.fromkeys([*also, *_named_columns(draft.entry)])) or sample.header[:1]
+    if sample.encoding != "utf-8":
+        # Recognition reads the first line as UTF-8: only plain ASCII fields compare equal.
+        ascii_only = [h for h in includes if h.isascii()]
+        if len(ascii_only) < len(includes):
+            draft.note("recognize", "header fields with non-ASCII letters left out (latin-1)")
+        includes = ascii_only or [h for h in sample.header if h.isascii()][:3]
+    draft.entry["recognize"] = {"header_includes": includes}
 
 
 def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> dict[str, Any]:
     """The timestamp keys; returns interval_minutes (from the time step), declared later."""
     stamp, stamps = _stamps(sample, roles)
     step = _interval(roles, stamps) if stamps else None
-    marks = _marks(roles.timestamp or roles.time, stamps, step)
+    marks, why = _marks(roles.timestamp or roles.time, stamps, step)
+    if why:
+        draft.note("timestamp", f"marks {why}")
     if stamp is None:
         draft.entry["timestamp"] = {"format": "iso8601", "timezone": "UTC", "marks": "start"}
         draft.note("timestamp", "no column of dates and times was found: declare column and format")
@@ -424,9 +448,16 @@ def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     by_unit: dict[str | None, list[Column]] = defaultdict(list)
     for column in roles.values:
         by_unit[_header_unit(column.header)].append(column)
-    named = {u: cols for u, cols in by_unit.items() if u}
-    if not named:
+    # Numbers named neither by a unit nor as energy (keys, counts) are not readings.
+    measured = [c for c in by_unit.pop(None, []) if ENERGY_WORDS.search(c.header)]
+    unnamed = [c for c in roles.values if not _header_unit(c.header) and c not in measured]
+    if not by_unit and not measured:
         return roles.values, None
+    roles.ignored += unnamed
+    if not by_unit:
+        return measured, None
+    by_unit[None] = measured
+    named = {u: cols for u, cols in by_unit.items() if u}
     unit = max(named, key=lambda u: (u in ENERGY_UNITS, len(named[u])))
     chosen = named[unit]
     others = [c for u, cols in by_unit.items() if u != unit for c in cols]
