@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from vendor_files import VendorSpec, vendor_specs
 
 from dlt_pipelines.layouts import LAYOUTS_FILE, LayoutConfigError, _parse_entry, load_layouts
-from smartmeter.layouts_cli.declarations import read_declarations
+from dlt_pipelines.text_tables import UnreadableFile
+from smartmeter.layouts_cli.declarations import KNOWN_KEYS, read_declarations
 from smartmeter.layouts_cli.recognition import recognize_file
-from smartmeter.layouts_cli.sample import parse_stamp, stamp_format
-from smartmeter.layouts_cli.suggestion import suggest
+from smartmeter.layouts_cli.sample import NotTabular, parse_stamp, stamp_format
+from smartmeter.layouts_cli.suggestion import FUTURE_KEYS, suggest
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -206,6 +207,37 @@ def test_a_suggestion_for_a_file_of_todays_keys_checks_and_recognizes_it(tmp_pat
     assert recognize_file(path, declarations.layouts).recognized == draft.entry["name"]
     for layout in declarations.layouts[:-1]:
         assert _parse_entry(layout.declaration, 0).name == layout.name
+
+
+FIELDS = st.one_of(
+    st.sampled_from(["", "-", "?", "kWh", "W", "Meter", "Notes", "usage (kWh)", '="0012"']),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.3f}"),
+    st.datetimes(datetime(2000, 1, 1), datetime(2040, 1, 1)).map(
+        lambda d: d.strftime("%d/%m/%Y %H:%M")
+    ),
+    st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=12),
+)
+
+
+@FAST
+@given(
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    rows=st.lists(st.lists(FIELDS, min_size=1, max_size=6), min_size=1, max_size=25),
+    bom=st.booleans(),
+)
+def test_suggest_on_any_text_drafts_yaml_of_todays_keys_or_says_why_not(
+    tmp_path_factory, delimiter, rows, bom
+):
+    path = tmp_path_factory.mktemp("any") / "any.csv"
+    text = "\n".join(delimiter.join(row) for row in rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    try:
+        draft = suggest(path, list(load_layouts()))
+    except (NotTabular, UnreadableFile):
+        return
+    assert yaml.safe_load(draft.yaml_text(path.name)) == [draft.entry]
+    assert set(draft.entry) <= KNOWN_KEYS
+    assert set(draft.needs) <= set(FUTURE_KEYS) | {"cleanup.excel_text"}
 
 
 def test_a_green_button_style_export_gets_its_needs_named(tmp_path):

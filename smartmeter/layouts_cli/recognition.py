@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlt_pipelines.layouts import Layout, normalize_header, split_line
-from dlt_pipelines.text_tables import decode_content
+from dlt_pipelines.text_tables import UnreadableFile, decode_content
 
 # How far past line 1 to look for a header a preamble pushed down.
 PREAMBLE_LINES = 50
@@ -104,6 +104,8 @@ def explain_miss(layout: Layout, line: str) -> Miss:
 def recognize_file(path: Path, layouts: list[Layout], data: bytes | None = None) -> Recognition:
     lines = text_lines(path.read_bytes() if data is None else data)
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    if not numbered:
+        raise UnreadableFile("empty_file", "the file has no non-empty line")
     number, first = numbered[0]
     result = Recognition(file=path.name, first_line=first, first_line_number=number)
     for layout in layouts:

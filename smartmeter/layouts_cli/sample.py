@@ -143,13 +143,17 @@ def _is_header(fields: list[str]) -> bool:
 
 
 def find_header(lines: list[str], delimiter: str) -> int:
-    """0-based index of the header: the nearest line above the first row that holds a date or
-    time whose width it has, mostly filled and holding no data. Lines of a preamble padded with
-    delimiters (`Account,0123,,,`) are mostly empty; `Account Number,0123` holds no date."""
+    """0-based index of the header: the nearest line above the first row of the body's width
+    holding a date or time, of that width too, mostly filled and holding no data. Lines of a
+    preamble padded with delimiters (`Account,0123,,,`) are mostly empty."""
+    filled_lines = [line for line in lines if line.strip()]
+    body = filled_lines[len(filled_lines) // 2 :]
+    width = Counter(len(split_line(line, delimiter)) for line in body).most_common(1)[0][0]
     candidates = [i for i, line in enumerate(lines) if line.strip()][: HEADER_SEARCH_LINES + 1]
     for position, i in enumerate(candidates):
         fields = [f.strip() for f in split_line(lines[i], delimiter)]
-        if not any(_is_stamp(f) for f in fields if f):
+        # the body's width: a preamble's `key;value;date` lines are not the first row
+        if len(fields) != width or not any(_is_stamp(f) for f in fields if f):
             continue
         for j in reversed(candidates[:position]):
             above = [f.strip() for f in split_line(lines[j], delimiter)]
@@ -226,6 +230,8 @@ def modal_step(stamps: list[datetime]) -> timedelta | None:
 def read_sample(data: bytes, name: str) -> Sample:
     text, encoding, has_bom = decode(data)
     lines = text.splitlines()
+    if not text.strip():
+        raise NotTabular("the file has no text")
     delimiter = sniff_delimiter(lines[: SAMPLE_ROWS * 2])
     header_index = find_header(lines, delimiter)
     header = [f.strip() for f in split_line(lines[header_index], delimiter)]

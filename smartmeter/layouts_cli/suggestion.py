@@ -53,7 +53,7 @@ NOT_ENERGY = re.compile(
 )
 ENERGY_WORDS = re.compile(
     r"usage|consum|energy|import|export|deliver|receiv|generat|value|reading|read|demand|load|"
-    r"power|verbrauch|leistung|energie|conso|injection|feed",
+    r"power|verbrauch|leistung|energie|conso|injection|feed|valeur|wert|waarde|volume|afname",
     re.IGNORECASE,
 )
 METER_HEADER = re.compile(
@@ -61,11 +61,16 @@ METER_HEADER = re.compile(
     r"zaehlpunkt|zählpunkt|point|(?<![a-z])(id|ean|pod|pdl|prm|site)(?![a-z])|lclid",
     re.IGNORECASE,
 )
-UNIT_HEADER = re.compile(r"units?|uom|unit of measure|einheit|unité", re.IGNORECASE)
+UNIT_HEADER = re.compile(r"units?|uom|unit of measure|einheit|unité|unite|eenheid", re.IGNORECASE)
+UNIT_VALUE = re.compile(r"(k|m)?(wh|w)", re.IGNORECASE)
+EXCEL_TEXT = re.compile(r'="[^"]*"')
 CHANNEL_HEADER = re.compile(r"channel|register|direction|flow|suffix|obis", re.IGNORECASE)
 INTERVAL_HEADER = re.compile(r"interval|duration|resolution|minutes", re.IGNORECASE)
 QUALITY_HEADER = re.compile(r"quality|status|flag|estimat|read ?type|method", re.IGNORECASE)
-ESTIMATED_FLAG = re.compile(r"e|est|estimated?|s|sub|substituted|f|forecast", re.IGNORECASE)
+ESTIMATED_FLAG = re.compile(
+    r"e|est|estimated?|s|sub|substituted|f|forecast|geschat|geschätzt|estimée?|estimado|stimato",
+    re.IGNORECASE,
+)
 CUMULATIVE_HEADER = re.compile(r"register|cumulative|total|index|meter ?read|stand", re.IGNORECASE)
 END_HEADER = re.compile(r"end|(?<![a-z])to(?![a-z])|bis|fin", re.IGNORECASE)
 PREAMBLE_ID = re.compile(
@@ -160,10 +165,16 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# File-name words that name no vendor: dates, numbers, connectives.
+NAME_STOP_WORDS = {"", "to", "from", "and", "the", "of", "export", "data"}
+
+
 def layout_name(file_name: str, taken: set[str]) -> str:
     """snake_case from the file name, less numbers (dates, account numbers), unique."""
     stem = Path(file_name).name.split(".")[0].lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", stem) if len(w) > 2 and not w.isdigit()]
+    words = [
+        w for w in re.split(r"[^a-z0-9]+", stem) if w not in NAME_STOP_WORDS and not w.isdigit()
+    ]
     base = "_".join(words)[:40].strip("_") or "vendor"
     if not base[0].isalpha():
         base = f"vendor_{base}"
@@ -237,7 +248,16 @@ def assign_roles(sample: Sample) -> Roles:
                 return column
         return None
 
-    roles.unit = pick(UNIT_HEADER, want_text=True)
+    roles.unit = pick(UNIT_HEADER, want_text=True) or next(
+        (
+            c
+            for c in sample.columns
+            if id(c) not in taken and c.present and all(UNIT_VALUE.fullmatch(v) for v in c.present)
+        ),
+        None,
+    )
+    if roles.unit:
+        taken.add(id(roles.unit))
     roles.channel = pick(CHANNEL_HEADER, want_text=True)
     roles.quality = pick(QUALITY_HEADER, want_text=True)
     roles.interval = next(
@@ -281,7 +301,7 @@ def assign_roles(sample: Sample) -> Roles:
 def _is_wide(roles: Roles) -> bool:
     """A column per meter: no meter column, and value columns named neither by a unit nor by
     what they measure (a meter id is neither)."""
-    if roles.meter or roles.unit or roles.channel or not roles.values or not roles.timestamp:
+    if roles.meter or roles.unit or roles.channel or len(roles.values) < 2 or not roles.timestamp:
         return False
     return not any(_header_unit(c.header) or ENERGY_WORDS.search(c.header) for c in roles.values)
 
@@ -506,6 +526,9 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
     elif header_unit:
         entry["unit"] = {"fixed": header_unit}
         draft.note("unit", "from the value column's header")
+    elif preamble_unit := _preamble_unit(sample):
+        entry["unit"] = {"fixed": preamble_unit}
+        draft.note("unit", "from the preamble; check it")
     else:
         entry["unit"] = {"fixed": "kWh"}
         draft.note("unit", "assumed: neither a unit column nor a unit in the header; check it")
@@ -514,6 +537,13 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
         flags = sorted({v for v in roles.quality.present if ESTIMATED_FLAG.fullmatch(v)})
         if flags:
             entry["source_quality"] = {"column": roles.quality.header, "estimated": flags}
+    formulas = [c.header for c in sample.columns if any(EXCEL_TEXT.fullmatch(v) for v in c.values)]
+    if formulas:
+        draft.declare(
+            "cleanup.excel_text",
+            formulas,
+            'values written as Excel text formulas (="0123") are kept as written',
+        )
     ignored = [c.header for c in roles.ignored]
     if ignored:
         draft.note("values", "not loaded: " + ", ".join(repr(h) for h in ignored))
@@ -521,6 +551,17 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
         CUMULATIVE_HEADER.search(c.header) and _non_decreasing(c, roles) for c in values
     )
     entry["values"] = "cumulative" if cumulative else "interval"
+
+
+def _preamble_unit(sample: Sample) -> str | None:
+    """A unit standing alone in a preamble field (`Unit;W`): the one unit the preamble names."""
+    units = {
+        UNIT_SPELLING[f.strip().lower()]
+        for line in sample.preamble
+        for f in line.split(sample.delimiter)
+        if UNIT_VALUE.fullmatch(f.strip())
+    }
+    return units.pop() if len(units) == 1 else None
 
 
 def _declare_wide(draft: Draft, roles: Roles, interval: dict[str, Any]) -> None:
