@@ -331,6 +331,10 @@ def test_check_and_which_on_the_command_line(tmp_path, home):
     assert which_json["near_misses"][0]["layout"] == "canonical"
     found = run_cli(home, "layouts", "which", str(FIXTURES / "canonical_small.csv"), timeout=120)
     assert found.returncode == 0 and "recognized as 'canonical'" in found.stdout
+    # A file no layout reads is what the pipeline would dead-letter: preview says so.
+    unknown = run_cli(home, "layouts", "preview", str(sample), timeout=300)
+    assert unknown.returncode == 1
+    assert "dead-lettered: no layout in layouts.yml recognizes this file" in unknown.stderr
     assert not home.joinpath("warehouse.duckdb").exists()
 
 
@@ -378,6 +382,32 @@ def test_preview_judges_the_file_and_leaves_the_home_alone(tmp_path, home):
     # One reading shown (line 3's "oops" is not), the whole file in the balance.
     assert "published" in text.stdout and "oops" not in text.stdout
     assert "file balance: 5 values in 5 rows: 2 published, 2 quarantined" in text.stdout
+    assert _tree_digest(home) == before
+
+
+@pytest.mark.slow
+def test_preview_reads_a_vendor_file_with_its_suggested_draft(tmp_path, home):
+    """The workflow: suggest a draft, preview the file with it, before layouts.yml changes."""
+    spec = LOADABLE[1]  # Wh, unpadded month-first dates, a BOM, voltage and cost columns
+    sample = tmp_path / "vendor_b.csv"
+    sample.write_bytes(spec.content())
+    before = _tree_digest(home)
+    drafted = run_cli(home, "layouts", "suggest", str(sample), timeout=120)
+    assert drafted.returncode == 0, drafted.stderr
+    draft = tmp_path / "draft.yml"
+    draft.write_text(drafted.stdout)
+    layouts_before = LAYOUTS_FILE.read_bytes()
+    result = run_cli(
+        home, "layouts", "preview", str(sample), "--layouts", str(draft), "--json", timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    preview = json.loads(result.stdout)
+    assert preview["layout"] == yaml.safe_load(drafted.stdout)[0]["name"]
+    assert {r["verdict"] for r in preview["readings"]} == {"published"}
+    first = preview["readings"][0]
+    assert first["kw"] == pytest.approx(spec.value(0, 0) / 1000 * 60 / spec.interval_minutes)
+    assert preview["balance"]["published"] == spec.slots * len(spec.meters)
+    assert LAYOUTS_FILE.read_bytes() == layouts_before
     assert _tree_digest(home) == before
 
 
