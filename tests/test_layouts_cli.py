@@ -22,9 +22,10 @@ from vendor_files import VendorSpec, vendor_specs
 from dlt_pipelines.layouts import LAYOUTS_FILE, LayoutConfigError, _parse_entry, load_layouts
 from dlt_pipelines.text_tables import UnreadableFile
 from smartmeter.layouts_cli.declarations import KNOWN_KEYS, read_declarations
+from smartmeter.layouts_cli.draft import FUTURE_KEYS
 from smartmeter.layouts_cli.recognition import recognize_file
 from smartmeter.layouts_cli.sample import NotTabular, parse_stamp, stamp_format
-from smartmeter.layouts_cli.suggestion import FUTURE_KEYS, suggest
+from smartmeter.layouts_cli.suggestion import suggest
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -237,7 +238,7 @@ def test_suggest_on_any_text_drafts_yaml_of_todays_keys_or_says_why_not(
         return
     assert yaml.safe_load(draft.yaml_text(path.name)) == [draft.entry]
     assert set(draft.entry) <= KNOWN_KEYS
-    assert set(draft.needs) <= set(FUTURE_KEYS) | {"cleanup.excel_text"}
+    assert set(draft.needs) <= set(FUTURE_KEYS)
 
 
 def test_a_green_button_style_export_gets_its_needs_named(tmp_path):
@@ -246,14 +247,21 @@ def test_a_green_button_style_export_gets_its_needs_named(tmp_path):
         b"\xef\xbb\xbfName,A. Customer,,,\nAddress,somewhere,,,\nAccount Number,0123456,,,\n"
         b"Service,Electric,,,\n\nTYPE,DATE,START TIME,END TIME,USAGE (kWh),COST,NOTES\n"
         + b"".join(
-            f"Electric usage,1/{d}/2024,{h}:00,{h}:59,0.{h + 1},$0.0{h % 9},\n".encode()
+            f"{kind} usage,1/{d}/2024,{h}:00,{h}:59,0.{h + 1},$0.0{h % 9},\n".encode()
+            for kind in ("Electric", "Gas")
             for d in (13, 14)
             for h in range(10, 24)
         )
     )
     draft = suggest(path, list(load_layouts()))
     text = draft.yaml_text(path.name)
-    assert draft.needs == ["recognize.header_line", "timestamp.columns", "meter_id.preamble"]
+    assert draft.needs == [
+        "recognize.header_line",
+        "timestamp.columns",
+        "meter_id.preamble",
+        "rows.keep",
+    ]
+    assert "# rows.keep: {column: TYPE, matches: '(?i).*electric.*'}" in text
     assert "# recognize.header_line: 6" in text
     assert "# timestamp.columns: [DATE, START TIME]" in text
     assert "Account Number" in text

@@ -1,24 +1,38 @@
 """A draft layouts.yml entry from a sample file, for a person to review.
 
-What the sample shows is read by `sample.read_sample`; here each finding becomes a key of the
-entry. A finding that needs a key the layout language does not have yet (a header after a
-preamble, a meter id from the preamble or the file name, a stamp split over a date and a
-time column, a unit per column) is written as a commented line naming the key it needs; add
-that key's path to LANGUAGE_KEYS once the loader honours it, and it is emitted for real.
+What the sample shows is read by `sample.read_sample` and `column_roles.assign_roles`; here
+each finding becomes a key of the entry (see `draft.Draft` for what the language cannot say
+yet).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dlt_pipelines.layouts import KNOWN_CHANNEL_KINDS, Layout
+from smartmeter.layouts_cli.column_roles import (
+    CUMULATIVE_HEADER,
+    END_HEADER,
+    ENERGY_UNITS,
+    ENERGY_WORDS,
+    ESTIMATED_FLAG,
+    EXCEL_TEXT,
+    FILE_NAME_ID,
+    PREAMBLE_ID,
+    UNIT_SPELLING,
+    UNIT_VALUE,
+    Roles,
+    assign_roles,
+    channel_name,
+    header_unit,
+    is_wide,
+    kind_of,
+)
+from smartmeter.layouts_cli.draft import Draft
 from smartmeter.layouts_cli.recognition import recognize_file
 from smartmeter.layouts_cli.sample import (
     Column,
@@ -28,142 +42,6 @@ from smartmeter.layouts_cli.sample import (
     parse_stamp,
     read_sample,
 )
-
-# Keys beyond today's language that a draft may need. Those listed in LANGUAGE_KEYS are
-# emitted as keys; the others as commented lines.
-LANGUAGE_KEYS: frozenset[str] = frozenset()
-FUTURE_KEYS = {
-    "recognize.header_line": "a header after a preamble",
-    "meter_id.preamble": "a file-level meter id from a preamble line",
-    "meter_id.file_name": "a file-level meter id from the file name",
-    "meter_id.fixed": "a file-level meter id written nowhere in the file",
-    "timestamp.columns": "a timestamp from a date column and a time column",
-    "unit.per_column": "a unit per value column",
-}
-
-UNIT_IN_HEADER = re.compile(r"(?<![a-z])(mwh|kwh|wh|mw|kw|w)(?![a-z])", re.IGNORECASE)
-UNIT_SPELLING = {"mwh": "MWh", "kwh": "kWh", "wh": "Wh", "mw": "MW", "kw": "kW", "w": "W"}
-ENERGY_UNITS = {"MWh", "kWh", "Wh"}
-# Columns that are never meters: reactive power, voltage, current, money, weather, gas, water.
-NOT_ENERGY = re.compile(
-    r"kvar|kva|[(\[]\s*(v|a|va|var|varh|pf|hz)\s*[)\]]|^\s*(v|a|va|var|pf|hz)\s*$|volt|"
-    r"(?<![a-z])amp|cost|price|charge|bill|[$€£]|temp|°|humid|power ?factor|freq|irradi|co2|"
-    r"(?<![a-z])gas(?![a-z])|therm|m3|ccf|water|gallon|%",
-    re.IGNORECASE,
-)
-ENERGY_WORDS = re.compile(
-    r"usage|consum|energy|import|export|deliver|receiv|generat|value|reading|read|demand|load|"
-    r"power|verbrauch|leistung|energie|conso|injection|feed|valeur|wert|waarde|volume|afname",
-    re.IGNORECASE,
-)
-METER_HEADER = re.compile(
-    r"meter|nmi|mpan|mprn|icp|esiid|account|service|customer|device|serial|premise|"
-    r"zaehlpunkt|zählpunkt|point|(?<![a-z])(id|ean|pod|pdl|prm|site)(?![a-z])|lclid",
-    re.IGNORECASE,
-)
-UNIT_HEADER = re.compile(r"units?|uom|unit of measure|einheit|unité|unite|eenheid", re.IGNORECASE)
-UNIT_VALUE = re.compile(r"(k|m)?(wh|w)", re.IGNORECASE)
-EXCEL_TEXT = re.compile(r'="[^"]*"')
-CHANNEL_HEADER = re.compile(r"channel|register|direction|flow|suffix|obis", re.IGNORECASE)
-INTERVAL_HEADER = re.compile(r"interval|duration|resolution|minutes", re.IGNORECASE)
-QUALITY_HEADER = re.compile(r"quality|status|flag|estimat|read ?type|method", re.IGNORECASE)
-ESTIMATED_FLAG = re.compile(
-    r"e|est|estimated?|s|sub|substituted|f|forecast|geschat|geschätzt|estimée?|estimado|stimato",
-    re.IGNORECASE,
-)
-CUMULATIVE_HEADER = re.compile(r"register|cumulative|total|index|meter ?read|stand", re.IGNORECASE)
-END_HEADER = re.compile(r"end|(?<![a-z])to(?![a-z])|bis|fin", re.IGNORECASE)
-PREAMBLE_ID = re.compile(
-    r"\s*(account( number| no\.?| #| id)?|service( id| number| point| agreement)?|"
-    r"meter( number| no\.?| id)?|nmi|mpan|esiid|premise( id)?)\s*[:,;\t]\s*\"?([^,;\t\"]+)",
-    re.IGNORECASE,
-)
-FILE_NAME_ID = re.compile(r"(?<![0-9])[0-9]{6,}(?![0-9])")
-EXPORT_WORDS = re.compile(r"export|receiv|inject|feed", re.IGNORECASE)
-GENERATION_WORDS = re.compile(r"generat|solar|pv", re.IGNORECASE)
-
-
-# The order of an entry's keys, as in layouts.yml.
-KEY_ORDER = (
-    *("name", "description", "shape", "recognize", "delimiter", "decimal_mark", "encoding"),
-    *("timestamp", "meter_id", "columns", "channel", "value", "registers", "unit"),
-    *("interval_minutes", "source_quality", "values"),
-)
-
-
-@dataclass
-class Draft:
-    entry: dict[str, Any] = field(default_factory=dict)
-    comments: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    needs: list[str] = field(default_factory=list)  # keys the language lacks today
-    notes: list[str] = field(default_factory=list)
-
-    def declare(self, path: str, value: Any, why: str) -> None:
-        """A key the language may not have yet: a key when it does, else a commented line."""
-        top, _, sub = path.partition(".")
-        if path in LANGUAGE_KEYS:
-            self.entry.setdefault(top, {})[sub] = value
-            return
-        shown = yaml.safe_dump(value, default_flow_style=True, width=1 << 20).strip()
-        shown = shown.removesuffix("\n...").removesuffix("...").strip()
-        self.comments[top].append(
-            f"{path}: {shown}  ({why}; needs this key, not in the language yet)"
-        )
-        self.needs.append(path)
-
-    def note(self, key: str, text: str) -> None:
-        self.comments[key].append(text)
-
-    def yaml_text(self, source_name: str) -> str:
-        out = [f"# Draft entry from {_one_line(source_name)} by `smartmeter layouts suggest`:"]
-        out.append("# review every line, then append it to layouts.yml (`layouts check`).")
-        out += [f"# {_one_line(n)}" for n in self.notes]
-        if self.needs:
-            keys = ", ".join(dict.fromkeys(self.needs))
-            out.append(f"# Not loadable yet: the file needs {keys}, not in the language today.")
-        for index, (key, value) in enumerate(self.entry.items()):
-            dumped = yaml.safe_dump(
-                {key: value},
-                default_flow_style=None,
-                sort_keys=False,
-                allow_unicode=True,
-                width=1 << 20,
-            )
-            flow = yaml.safe_dump(
-                value,
-                default_flow_style=True,
-                sort_keys=False,
-                allow_unicode=True,
-                width=1 << 20,
-            ).strip()
-            flow = flow.removesuffix("...").strip()
-            line = f"{key}: {flow}" if "\n" not in flow else dumped.rstrip("\n")
-            lines = line.split("\n")
-            prefix = "  - " if index == 0 else "    "
-            out.append(prefix + lines[0])
-            out += ["    " + rest for rest in lines[1:]]
-            out += [f"    # {_one_line(c)}" for c in self._comments_after(key)]
-        return "\n".join(out) + "\n"
-
-    def _comments_after(self, key: str) -> list[str]:
-        """A key's comments, then those of absent keys that would come before the next key
-        present (a meter id the language cannot declare yet goes where meter_id goes)."""
-        comments = list(self.comments.get(key, []))
-        if key not in KEY_ORDER:
-            return comments
-        for absent in KEY_ORDER[KEY_ORDER.index(key) + 1 :]:
-            if absent in self.entry:
-                break
-            comments += self.comments.get(absent, [])
-        if key == list(self.entry)[-1]:
-            placed = set(self.entry) | set(KEY_ORDER)
-            comments += [c for k, cs in self.comments.items() if k not in placed for c in cs]
-        return comments
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
 
 # File-name words that name no vendor: dates, numbers, connectives.
 NAME_STOP_WORDS = {"", "to", "from", "and", "the", "of", "export", "data"}
@@ -182,128 +60,6 @@ def layout_name(file_name: str, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}_{n}", n + 1
     return name
-
-
-def _channel_name(header: str) -> str:
-    text = UNIT_IN_HEADER.sub(" ", header)
-    name = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or "general"
-    return name if name[0].isalpha() else f"c_{name}"
-
-
-def _header_unit(header: str) -> str | None:
-    found = UNIT_IN_HEADER.search(header)
-    return UNIT_SPELLING[found.group(1).lower()] if found else None
-
-
-@dataclass
-class Roles:
-    """What each column of the sample is."""
-
-    timestamp: Column | None = None
-    date: Column | None = None
-    time: Column | None = None
-    meter: Column | None = None
-    unit: Column | None = None
-    channel: Column | None = None
-    interval: Column | None = None
-    quality: Column | None = None
-    values: list[Column] = field(default_factory=list)
-    ignored: list[Column] = field(default_factory=list)
-
-    def named(self) -> list[Column]:
-        singles = (
-            self.timestamp,
-            self.date,
-            self.time,
-            self.meter,
-            self.unit,
-            self.channel,
-            self.interval,
-            self.quality,
-        )
-        return [c for c in singles if c is not None]
-
-
-def _first_start(sample: Sample, kind: str) -> Column | None:
-    """The first column of stamps of this kind, one not named as an interval's end first."""
-    stamps = [c for c in sample.columns if c.stamp and c.stamp.kind == kind]
-    starts = [c for c in stamps if not END_HEADER.search(c.header)]
-    return (starts or stamps or [None])[0]
-
-
-def assign_roles(sample: Sample) -> Roles:
-    roles = Roles()
-    roles.timestamp = _first_start(sample, "datetime")
-    if not roles.timestamp:
-        roles.date = _first_start(sample, "date")
-        roles.time = _first_start(sample, "time")
-    taken = {id(c) for c in roles.named()}
-
-    def pick(pattern: re.Pattern[str], want_text: bool) -> Column | None:
-        for column in sample.columns:
-            if id(column) in taken or column.stamp or not column.present:
-                continue
-            if pattern.search(column.header) and (not want_text or not column.is_numeric):
-                taken.add(id(column))
-                return column
-        return None
-
-    roles.unit = pick(UNIT_HEADER, want_text=True) or next(
-        (
-            c
-            for c in sample.columns
-            if id(c) not in taken and c.present and all(UNIT_VALUE.fullmatch(v) for v in c.present)
-        ),
-        None,
-    )
-    if roles.unit:
-        taken.add(id(roles.unit))
-    roles.channel = pick(CHANNEL_HEADER, want_text=True)
-    roles.quality = pick(QUALITY_HEADER, want_text=True)
-    roles.interval = next(
-        (
-            c
-            for c in sample.columns
-            if id(c) not in taken
-            and c.is_numeric
-            and INTERVAL_HEADER.search(c.header)
-            and not _header_unit(c.header)
-        ),
-        None,
-    )
-    if roles.interval:
-        taken.add(id(roles.interval))
-    # A meter id: a column named like one, text or a number (NMIs are digits).
-    roles.meter = next(
-        (
-            c
-            for c in sample.columns
-            if id(c) not in taken
-            and not c.stamp
-            and METER_HEADER.search(c.header)
-            and not _header_unit(c.header)
-            and c.present
-        ),
-        None,
-    )
-    if roles.meter:
-        taken.add(id(roles.meter))
-    for column in sample.columns:
-        if id(column) in taken or column is roles.timestamp:
-            continue
-        if column.stamp or not column.is_numeric or NOT_ENERGY.search(column.header):
-            roles.ignored.append(column)
-        else:
-            roles.values.append(column)
-    return roles
-
-
-def _is_wide(roles: Roles) -> bool:
-    """A column per meter: no meter column, and value columns named neither by a unit nor by
-    what they measure (a meter id is neither)."""
-    if roles.meter or roles.unit or roles.channel or len(roles.values) < 2 or not roles.timestamp:
-        return False
-    return not any(_header_unit(c.header) or ENERGY_WORDS.search(c.header) for c in roles.values)
 
 
 def _stamps(sample: Sample, roles: Roles) -> tuple[StampFormat | None, list[datetime | None]]:
@@ -354,7 +110,7 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
             f"layout '{recognized.recognized}' already recognizes this file: it needs no new "
             "entry (an entry appended after it is never used for this header)"
         )
-    wide = _is_wide(roles)
+    wide = is_wide(roles)
     entry = draft.entry
     entry["name"] = layout_name(path.name, {lay.name for lay in layouts})
     entry["description"] = f"Drafted from {path.name} by smartmeter layouts suggest; review."
@@ -467,10 +223,10 @@ def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     column."""
     by_unit: dict[str | None, list[Column]] = defaultdict(list)
     for column in roles.values:
-        by_unit[_header_unit(column.header)].append(column)
+        by_unit[header_unit(column.header)].append(column)
     # Numbers named neither by a unit nor as energy (keys, counts) are not readings.
     measured = [c for c in by_unit.pop(None, []) if ENERGY_WORDS.search(c.header)]
-    unnamed = [c for c in roles.values if not _header_unit(c.header) and c not in measured]
+    unnamed = [c for c in roles.values if not header_unit(c.header) and c not in measured]
     if not by_unit and not measured:
         return roles.values, None
     roles.ignored += unnamed
@@ -484,7 +240,7 @@ def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     for column in others:
         draft.declare(
             "unit.per_column",
-            {column.header: _header_unit(column.header) or "?"},
+            {column.header: header_unit(column.header) or "?"},
             f"{column.header!r} is in another unit",
         )
     return chosen, unit
@@ -501,14 +257,14 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
     if roles.channel:
         channel["column"] = roles.channel.header
     if len(values) == 1:
-        name = _channel_name(values[0].header)
-        default = name if _kind_of(name) not in (None, "consumption") else "general"
+        name = channel_name(values[0].header)
+        default = name if kind_of(name) not in (None, "consumption") else "general"
         channel["default"] = default
         entry["channel"] = channel
         entry["value"] = {"column": values[0].header}
     elif values:
         channel["default"] = "general"
-        names = _unique([_channel_name(c.header) for c in values])
+        names = _unique([channel_name(c.header) for c in values])
         entry["channel"] = channel
         entry["registers"] = dict(zip([c.header for c in values], names, strict=True))
     else:
@@ -517,7 +273,7 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
     kinds = {
         n: k
         for n in [*entry.get("registers", {}).values(), channel.get("default", "general")]
-        if (k := _kind_of(n)) and n.lower() not in KNOWN_CHANNEL_KINDS
+        if (k := kind_of(n)) and n.lower() not in KNOWN_CHANNEL_KINDS
     }
     if kinds:
         channel["kinds"] = kinds
@@ -544,6 +300,18 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
             formulas,
             'values written as Excel text formulas (="0123") are kept as written',
         )
+    for column in roles.ignored:
+        kinds = {v.lower() for v in column.present}
+        if (
+            len(kinds) <= 5
+            and any("electric" in k for k in kinds)
+            and any(re.search(r"gas|water", k) for k in kinds)
+        ):
+            draft.declare(
+                "rows.keep",
+                {"column": column.header, "matches": "(?i).*electric.*"},
+                "the file mixes electric rows with gas or water rows",
+            )
     ignored = [c.header for c in roles.ignored]
     if ignored:
         draft.note("values", "not loaded: " + ", ".join(repr(h) for h in ignored))
@@ -599,17 +367,6 @@ def _declare_file_level_id(draft: Draft, sample: Sample) -> None:
         )
         return
     draft.declare("meter_id.fixed", "METER-1", "the file names no meter: one meter per file")
-
-
-def _kind_of(name: str) -> str | None:
-    known = KNOWN_CHANNEL_KINDS.get(name.lower())
-    if known:
-        return known
-    if EXPORT_WORDS.search(name):
-        return "export"
-    if GENERATION_WORDS.search(name):
-        return "generation"
-    return None
 
 
 def _unique(names: list[str]) -> list[str]:
