@@ -194,6 +194,9 @@ def key_named(message: str, entry: dict[str, Any]) -> str | None:
     in the message that is a key of the entry (`timestamp.marks must be ...`)."""
     text = message.split(": ", 1)[-1]
     missing = re.search(r"missing required key '([^']+)'", text)
+    named = re.match(r"key '([^']+)'", text)  # the loader's `layout 'x': key 'y': ...`
+    if named and not missing:
+        return named.group(1)
     if missing:
         prefix = re.search(r"layout '[^']+' (\w+)", message.split(": ", 1)[0])
         return f"{prefix.group(1)}.{missing.group(1)}" if prefix else missing.group(1)

@@ -78,9 +78,23 @@ class Recognition:
 
 
 def text_lines(data: bytes) -> list[str]:
-    """The file's lines as the loader sees them (gzip and BOM undone; UnreadableFile if it is
-    empty or binary)."""
-    return decode_content(data).decode("utf-8", errors="replace").splitlines()
+    """The file's lines as the loader sees them (gzip and BOM undone, only \n ends a line;
+    UnreadableFile if it is empty or binary)."""
+    text = decode_content(data).decode("utf-8", errors="replace")
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _located(layout: Layout, lines: list[str], first: int) -> tuple[int | None, str | None]:
+    """(0-based header line, None) when the layout recognizes the file, else (None, why).
+    A loader whose layouts may look past a preamble (Layout.locate_header) is asked where;
+    otherwise the rule is Layout.matches on the first non-empty line."""
+    locate = getattr(layout, "locate_header", None)
+    if locate is not None and getattr(layout, "header_within", 1) > 1:
+        index, reason = locate(lines)
+        return (index, None) if index is not None else (None, reason.removeprefix("recognize."))
+    if layout.matches(lines[first]):
+        return first, None
+    return None, None
 
 
 def explain_miss(layout: Layout, line: str) -> Miss:
@@ -109,11 +123,15 @@ def recognize_file(path: Path, layouts: list[Layout], data: bytes | None = None)
     number, first = numbered[0]
     result = Recognition(file=path.name, first_line=first, first_line_number=number)
     for layout in layouts:
-        if layout.matches(first):
+        index, reason = _located(layout, lines, number - 1)
+        if index is not None:
             if result.recognized is None:
                 result.recognized = layout.name
+                result.first_line, result.first_line_number = lines[index], index + 1
             else:
                 result.shadowed.append(layout.name)
+        elif reason:
+            result.misses.append(Miss(layout.name, (reason,), 0.0))
         else:
             result.misses.append(explain_miss(layout, first))
     result.misses.sort(key=lambda m: -m.closeness)
