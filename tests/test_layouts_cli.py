@@ -22,7 +22,13 @@ from vendor_files import VendorSpec, vendor_specs
 from dlt_pipelines.layouts import LAYOUTS_FILE, LayoutConfigError, _parse_entry, load_layouts
 from dlt_pipelines.text_tables import UnreadableFile
 from smartmeter.layouts_cli.declarations import KNOWN_KEYS, read_declarations
-from smartmeter.layouts_cli.draft import FUTURE_KEYS
+from smartmeter.layouts_cli.draft import (
+    FUTURE_KEYS,
+    PROBE_AT,
+    PROBE_ENTRY,
+    flow_yaml,
+    language_has,
+)
 from smartmeter.layouts_cli.recognition import recognize_file
 from smartmeter.layouts_cli.sample import NotTabular, parse_stamp, stamp_format
 from smartmeter.layouts_cli.suggestion import suggest
@@ -152,6 +158,17 @@ def test_which_sees_a_header_pushed_down_by_a_preamble(tmp_path):
 # -- suggest ---------------------------------------------------------------------------------
 
 
+def _asks_for(draft, path: str) -> bool:
+    """The draft declares the key: for real when the loader's parser knows it, else as a
+    commented line naming it."""
+    if path in draft.needs:
+        return f"# {path}: " in draft.yaml_text("f.csv")
+    top, _, sub = path.partition(".")
+    return language_has(PROBE_AT.get(path, path)) and (
+        sub in draft.entry.get(top, {}) if sub else top in draft.entry
+    )
+
+
 def _suggested(tmp_path: Path, spec: VendorSpec):
     path = tmp_path / spec.file_name
     path.write_bytes(spec.content())
@@ -183,14 +200,15 @@ def test_suggest_reads_what_the_file_holds(tmp_path_factory, spec):
     assert entry["shape"] == "long"
     assert _reads_every_stamp(spec, entry["timestamp"]["format"])
     if spec.split_date_time:
-        assert "timestamp.columns" in draft.needs
+        assert _asks_for(draft, "timestamp.columns")
     else:
         assert entry["timestamp"]["column"] == "Interval Start"
     if spec.meter_header:
         assert entry["meter_id"] == {"column": spec.meter_header}
     else:
-        assert {"meter_id.preamble", "meter_id.file_name"} & set(draft.needs)
-    assert ("recognize.header_line" in draft.needs) == bool(spec.preamble)
+        assert _asks_for(draft, "file_fields.meter_id")
+        assert _asks_for(draft, "meter_id.file_field")
+    assert _asks_for(draft, "recognize.header_within") == bool(spec.preamble)
     # The printed draft is YAML: one entry, equal to the draft, whatever it needs.
     printed = yaml.safe_load(draft.yaml_text(path.name))
     assert printed == [entry]
@@ -237,7 +255,8 @@ def test_suggest_on_any_text_drafts_yaml_of_todays_keys_or_says_why_not(
     except (NotTabular, UnreadableFile):
         return
     assert yaml.safe_load(draft.yaml_text(path.name)) == [draft.entry]
-    assert set(draft.entry) <= KNOWN_KEYS
+    known = {k.split(".")[0] for k in FUTURE_KEYS if language_has(PROBE_AT.get(k, k))}
+    assert set(draft.entry) <= KNOWN_KEYS | known
     assert set(draft.needs) <= set(FUTURE_KEYS)
 
 
@@ -255,16 +274,22 @@ def test_a_green_button_style_export_gets_its_needs_named(tmp_path):
     )
     draft = suggest(path, list(load_layouts()))
     text = draft.yaml_text(path.name)
-    assert draft.needs == [
-        "recognize.header_line",
-        "timestamp.columns",
-        "meter_id.preamble",
-        "rows.keep",
-    ]
-    assert "# rows.keep: {column: TYPE, matches: '(?i).*electric.*'}" in text
-    assert "# recognize.header_line: 6" in text
-    assert "# timestamp.columns: [DATE, START TIME]" in text
-    assert "Account Number" in text
+    wanted = {
+        "recognize.header_within": 16,
+        "timestamp.columns": ["DATE", "START TIME"],
+        "timestamp.end": {"columns": ["DATE", "END TIME"], "inclusive": True},
+        "file_fields.meter_id": [{"preamble": "Account Number"}],
+        "meter_id.file_field": "meter_id",
+        "select": {"column": "TYPE", "values": ["Electric usage"]},
+    }
+    for path, value in wanted.items():
+        assert _asks_for(draft, path), path
+        top, _, sub = path.partition(".")
+        if path in draft.needs:
+            assert f"# {path}: {flow_yaml(value)}" in text
+        else:
+            assert (draft.entry[top][sub] if sub else draft.entry[top]) == value
+    assert set(draft.needs) <= set(wanted)
     assert draft.entry["timestamp"]["format"] == "%m/%d/%Y %H:%M"
     assert draft.entry["interval_minutes"] == {"default": 60}
     assert draft.entry["unit"] == {"fixed": "kWh"}
@@ -292,6 +317,15 @@ def test_suggest_reads_the_real_files_as_their_layouts_do(real_data):
         assert entry["timestamp"]["column"] == declared["timestamp"]["column"]
         assert entry["interval_minutes"]["default"] == declared["interval_minutes"]["default"]
         assert list(entry.get("registers") or {}) == list(declared.get("registers") or {})
+
+
+def test_the_language_probe_asks_the_loaders_parser():
+    """A key is emitted for real only when the parser objects to nonsense under it; the probe's
+    own entry is one it accepts, and a name nobody declares is never taken for a key."""
+    _parse_entry(PROBE_ENTRY, 0)
+    assert not language_has("zz_no_such_key")
+    assert not language_has("timestamp.zz_no_such_key")
+    assert language_has("timestamp.marks") and language_has("register_rollover_kwh")
 
 
 def test_stamp_formats_and_ambiguity():

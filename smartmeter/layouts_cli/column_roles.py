@@ -42,7 +42,7 @@ ESTIMATED_FLAG = re.compile(
     re.IGNORECASE,
 )
 CUMULATIVE_HEADER = re.compile(r"register|cumulative|total|index|meter ?read|stand", re.IGNORECASE)
-END_HEADER = re.compile(r"end|(?<![a-z])to(?![a-z])|bis|fin", re.IGNORECASE)
+END_HEADER = re.compile(r"end|(?<![a-z])(to|tot|bis|fin)(?![a-z])", re.IGNORECASE)
 PREAMBLE_ID = re.compile(
     r"\s*(account( number| no\.?| #| id)?|service( id| number| point| agreement)?|"
     r"meter( number| no\.?| id)?|nmi|mpan|esiid|premise( id)?)\s*[:,;\t]\s*\"?([^,;\t\"]+)",

@@ -1,35 +1,83 @@
 """A draft layouts.yml entry and how it is printed: the keys of today's language as YAML, a
 finding that needs a key the language does not have yet as a commented line naming that key
-(add the key's path to LANGUAGE_KEYS once the loader honours it, and it is emitted for real),
-and notes for the person reviewing it."""
+(emitted for real as soon as the loader's parser knows it), and notes for the person
+reviewing it."""
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import yaml
 
-# Keys beyond today's language that a draft may need. Those listed in LANGUAGE_KEYS are
-# emitted as keys; the others as commented lines.
-LANGUAGE_KEYS: frozenset[str] = frozenset()
+from dlt_pipelines.layouts import LayoutConfigError, _parse_entry
+
+# Keys a draft may need beyond the first layout language, in the form the loader's extended
+# language declares them. Each is emitted as a key when the loader's own parser knows it
+# (language_has), else as a commented line naming it.
 FUTURE_KEYS = {
-    "recognize.header_line": "a header after a preamble",
-    "meter_id.preamble": "a file-level meter id from a preamble line",
-    "meter_id.file_name": "a file-level meter id from the file name",
-    "meter_id.fixed": "a file-level meter id written nowhere in the file",
+    "recognize.header_within": "a header after a preamble",
+    "file_fields.meter_id": "a file-level meter id (preamble line, file name or fixed)",
+    "meter_id.file_field": "the meter id from a file-level field",
     "timestamp.columns": "a timestamp from a date column and a time column",
-    "unit.per_column": "a unit per value column",
-    "cleanup.excel_text": "values written as Excel text formulas",
-    "rows.keep": "a row filter (electric rows kept, gas rows judged apart)",
+    "timestamp.end": "the interval's end from its own columns",
+    "value_columns": "value columns with a unit each, from their header",
+    "value.clean": "clean-up of value cells",
+    "meter_id.clean": "clean-up of meter id cells",
+    "select": "a row filter (electric rows kept, the others counted apart)",
 }
+# Where to probe for a key whose last part is a free name (any file field name is valid).
+PROBE_AT = {"file_fields.meter_id": "file_fields"}
+# A long entry today's parser accepts; a probed key is added to it with a value no key takes.
+PROBE_ENTRY = {
+    "name": "probe",
+    "shape": "long",
+    "recognize": {"header_includes": ["t"]},
+    "timestamp": {"column": "t", "format": "iso8601", "timezone": "UTC"},
+    "meter_id": {"column": "m"},
+    "value": {"column": "v"},
+    "unit": {"fixed": "kWh"},
+}
+
+
+def _objection(path: str) -> str | None:
+    """What the loader's parser says when `path` holds a value no key accepts."""
+    entry = copy.deepcopy(PROBE_ENTRY)
+    top, _, sub = path.partition(".")
+    nonsense = {"\x00probe": [None]}
+    if sub:
+        entry.setdefault(top, {})[sub] = nonsense
+    else:
+        entry[top] = nonsense
+    try:
+        _parse_entry(entry, 0)
+    except (LayoutConfigError, TypeError, ValueError, AttributeError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+@cache
+def language_has(path: str) -> bool:
+    """Does the loader's parser know this key? It does when a value no key accepts, put there
+    in an entry it otherwise accepts, draws an objection other than the one an unknown key at
+    the same place draws (a parser ignores, or refuses as a typo, keys it does not know)."""
+    objection = _objection(path)
+    if objection is None:
+        return False
+    leaf = path.rpartition(".")[2]
+    control_path = f"{path.rpartition('.')[0]}.zz_probe".lstrip(".")
+    control = _objection(control_path)
+    return control is None or objection.replace(leaf, "zz_probe") != control
+
 
 # The order of an entry's keys, as in layouts.yml.
 KEY_ORDER = (
     *("name", "description", "shape", "recognize", "delimiter", "decimal_mark", "encoding"),
     *("timestamp", "meter_id", "columns", "channel", "value", "registers", "unit"),
-    *("interval_minutes", "source_quality", "values"),
+    *("interval_minutes", "source_quality", "values", "file_fields", "select", "value_columns"),
 )
 
 
@@ -43,11 +91,14 @@ class Draft:
     def declare(self, path: str, value: Any, why: str) -> None:
         """A key the language may not have yet: a key when it does, else a commented line."""
         top, _, sub = path.partition(".")
-        if path in LANGUAGE_KEYS:
-            self.entry.setdefault(top, {})[sub] = value
+        if language_has(PROBE_AT.get(path, path)):
+            if sub:
+                self.entry.setdefault(top, {})[sub] = value
+            else:
+                self.entry[top] = value
+            self.comments[top].append(why)
             return
-        shown = yaml.safe_dump(value, default_flow_style=True, width=1 << 20).strip()
-        shown = shown.removesuffix("\n...").removesuffix("...").strip()
+        shown = flow_yaml(value)
         self.comments[top].append(
             f"{path}: {shown}  ({why}; needs this key, not in the language yet)"
         )
@@ -64,23 +115,7 @@ class Draft:
             keys = ", ".join(dict.fromkeys(self.needs))
             out.append(f"# Not loadable yet: the file needs {keys}, not in the language today.")
         for index, (key, value) in enumerate(self.entry.items()):
-            dumped = yaml.safe_dump(
-                {key: value},
-                default_flow_style=None,
-                sort_keys=False,
-                allow_unicode=True,
-                width=1 << 20,
-            )
-            flow = yaml.safe_dump(
-                value,
-                default_flow_style=True,
-                sort_keys=False,
-                allow_unicode=True,
-                width=1 << 20,
-            ).strip()
-            flow = flow.removesuffix("...").strip()
-            line = f"{key}: {flow}" if "\n" not in flow else dumped.rstrip("\n")
-            lines = line.split("\n")
+            lines = f"{key}: {flow_yaml(value)}".split("\n")
             prefix = "  - " if index == 0 else "    "
             out.append(prefix + lines[0])
             out += ["    " + rest for rest in lines[1:]]
@@ -101,6 +136,14 @@ class Draft:
             placed = set(self.entry) | set(KEY_ORDER)
             comments += [c for k, cs in self.comments.items() if k not in placed for c in cs]
         return comments
+
+
+def flow_yaml(value: Any) -> str:
+    """A value as one line of YAML (flow style)."""
+    text = yaml.safe_dump(
+        value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 20
+    )
+    return text.strip().removesuffix("...").strip()
 
 
 def _one_line(text: str) -> str:

@@ -43,6 +43,9 @@ from smartmeter.layouts_cli.sample import (
     read_sample,
 )
 
+# A value column's header: what it measures, then its unit (`IMPORT (kWh)`, `Demand kW`).
+VALUE_COLUMN_PATTERN = r"(?P<channel>.+?)\s*[(\[]?\s*(?P<unit>[km]?wh?)\s*[)\]]?"
+
 # File-name words that name no vendor: dates, numbers, connectives.
 NAME_STOP_WORDS = {"", "to", "from", "and", "the", "of", "export", "data"}
 
@@ -118,10 +121,10 @@ def suggest(path: Path, layouts: list[Layout], data: bytes | None = None) -> Dra
     entry["recognize"] = {}  # filled below with every column the entry names
     if not sample.first_line_is_header:
         draft.declare(
-            "recognize.header_line",
-            sample.header_line,
+            "recognize.header_within",
+            min(sample.header_line + 10, 200),
             f"the header is line {sample.header_line}, after {len(sample.preamble)} preamble "
-            "line(s)",
+            "line(s); room for a longer preamble",
         )
     if sample.repeated_headers or sample.skipped_lines:
         draft.notes.append(
@@ -168,7 +171,7 @@ def _declare_recognition(draft: Draft, sample: Sample, also: list[str]) -> None:
         if len(ascii_only) < len(includes):
             draft.note("recognize", "header fields with non-ASCII letters left out (latin-1)")
         includes = ascii_only or [h for h in sample.header if h.isascii()][:3]
-    draft.entry["recognize"] = {"header_includes": includes}
+    draft.entry["recognize"]["header_includes"] = includes
 
 
 def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> dict[str, Any]:
@@ -193,6 +196,7 @@ def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> dict[str, 
                 [roles.date.header, roles.time.header],
                 "the date and the time are in two columns",
             )
+            _declare_split_end(draft, sample, roles)
         if stamp.has_offset:
             draft.note("timestamp", "stamps carry their UTC offset; timezone is not used for them")
         else:
@@ -217,6 +221,42 @@ def _declare_timestamp(draft: Draft, sample: Sample, roles: Roles) -> dict[str, 
     return interval
 
 
+def _declare_split_end(draft: Draft, sample: Sample, roles: Roles) -> None:
+    """An END TIME beside the START TIME: the interval's end, inclusive when it stops a minute
+    short of the next start (00:00-00:59)."""
+    end = next(
+        (
+            c
+            for c in sample.columns
+            if c.stamp
+            and c.stamp.kind == "time"
+            and c is not roles.time
+            and END_HEADER.search(c.header)
+        ),
+        None,
+    )
+    if end is None or roles.date is None:
+        return
+    end_date = next(
+        (
+            c
+            for c in sample.columns
+            if c.stamp
+            and c.stamp.kind == "date"
+            and c is not roles.date
+            and END_HEADER.search(c.header)
+        ),
+        roles.date,
+    )
+    minutes = [t.minute for v in end.present if (t := parse_stamp(v, end.stamp)) is not None]
+    inclusive = bool(minutes) and all((m + 1) % 5 == 0 for m in minutes)
+    draft.declare(
+        "timestamp.end",
+        {"columns": [end_date.header, end.header], "inclusive": inclusive},
+        f"{end.header!r} closes each interval" + (" (inclusive: :59)" if inclusive else ""),
+    )
+
+
 def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     """The value columns to load and their one unit: the columns of the most common energy
     unit (else power unit) named in their headers; columns of another unit need a unit per
@@ -237,11 +277,13 @@ def _units(draft: Draft, roles: Roles) -> tuple[list[Column], str | None]:
     unit = max(named, key=lambda u: (u in ENERGY_UNITS, len(named[u])))
     chosen = named[unit]
     others = [c for u, cols in by_unit.items() if u != unit for c in cols]
-    for column in others:
+    if others:
         draft.declare(
-            "unit.per_column",
-            {column.header: header_unit(column.header) or "?"},
-            f"{column.header!r} is in another unit",
+            "value_columns",
+            {"pattern": VALUE_COLUMN_PATTERN},
+            "columns of other units too: "
+            + ", ".join(repr(c.header) for c in others)
+            + f" beside {unit}",
         )
     return chosen, unit
 
@@ -293,25 +335,28 @@ def _declare_long(draft: Draft, sample: Sample, roles: Roles, interval: dict[str
         flags = sorted({v for v in roles.quality.present if ESTIMATED_FLAG.fullmatch(v)})
         if flags:
             entry["source_quality"] = {"column": roles.quality.header, "estimated": flags}
-    formulas = [c.header for c in sample.columns if any(EXCEL_TEXT.fullmatch(v) for v in c.values)]
-    if formulas:
-        draft.declare(
-            "cleanup.excel_text",
-            formulas,
-            'values written as Excel text formulas (="0123") are kept as written',
-        )
+    for role, column in (("meter_id", roles.meter), *(("value", c) for c in values)):
+        if column and any(EXCEL_TEXT.fullmatch(v) for v in column.values):
+            draft.declare(
+                f"{role}.clean",
+                ["excel_text"],
+                f'{column.header!r} holds Excel text formulas (="0123")',
+            )
     for column in roles.ignored:
-        kinds = {v.lower() for v in column.present}
+        kinds = sorted(set(column.present))
         if (
             len(kinds) <= 5
-            and any("electric" in k for k in kinds)
-            and any(re.search(r"gas|water", k) for k in kinds)
+            and any("electric" in k.lower() for k in kinds)
+            and any(re.search(r"gas|water", k, re.IGNORECASE) for k in kinds)
         ):
             draft.declare(
-                "rows.keep",
-                {"column": column.header, "matches": "(?i).*electric.*"},
+                "select",
+                {"column": column.header, "values": [k for k in kinds if "electric" in k.lower()]},
                 "the file mixes electric rows with gas or water rows",
             )
+    if "value_columns" in entry:  # the language reads value columns and units from headers
+        entry.pop("value", None)
+        entry.pop("registers", None)
     ignored = [c.header for c in roles.ignored]
     if ignored:
         draft.note("values", "not loaded: " + ", ".join(repr(h) for h in ignored))
@@ -350,23 +395,21 @@ def _declare_wide(draft: Draft, roles: Roles, interval: dict[str, Any]) -> None:
 
 
 def _declare_file_level_id(draft: Draft, sample: Sample) -> None:
+    """No meter id column: the id of the file's one meter from a preamble `key,value` line,
+    else a number in the file name, else a fixed id for the user to set, tried in order."""
+    sources: list[dict[str, str]] = []
     for line in sample.preamble:
-        found = PREAMBLE_ID.match(line)
-        if found:
-            draft.declare(
-                "meter_id.preamble",
-                found.group(1).strip(),
-                f"the preamble says {line.strip()[:60]!r}",
-            )
-            return
+        if PREAMBLE_ID.match(line):
+            sources.append({"preamble": line.split(sample.delimiter)[0].strip().strip('"')})
+            break
     if FILE_NAME_ID.search(sample.name):
-        draft.declare(
-            "meter_id.file_name",
-            r"(?P<meter_id>[0-9]{6,})",
-            "the file name carries a number that may be the meter's",
-        )
-        return
-    draft.declare("meter_id.fixed", "METER-1", "the file names no meter: one meter per file")
+        sources.append({"file_name": r"(?P<value>[0-9]{6,})"})
+    said = {"preamble": "a preamble line", "file_name": "a number in the file name"}
+    where = "the file's one meter: " + ", else ".join(said[next(iter(x))] for x in sources)
+    if not sources:
+        sources, where = [{"fixed": "METER-1"}], "the file names no meter: set its id"
+    draft.declare("file_fields.meter_id", sources, where)
+    draft.declare("meter_id.file_field", "meter_id", "the meter id is the file's")
 
 
 def _unique(names: list[str]) -> list[str]:
