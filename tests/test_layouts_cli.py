@@ -328,6 +328,18 @@ def test_the_language_probe_asks_the_loaders_parser():
     assert language_has("timestamp.marks") and language_has("register_rollover_kwh")
 
 
+def test_the_interval_is_read_in_utc_across_a_dst_change(tmp_path):
+    path = tmp_path / "dst.csv"
+    stamps = ["01:30+01:00", "01:45+01:00", "03:00+02:00", "03:15+02:00", "03:30+02:00"]
+    path.write_text(
+        "Meter ID,Interval End,Energy (kWh)\n"
+        + "".join(f"M1,2024-03-31T{s},0.{i + 1}\n" for i, s in enumerate(stamps))
+    )
+    entry = suggest(path, list(load_layouts())).entry
+    assert entry["interval_minutes"] == {"default": 15}
+    assert entry["timestamp"]["marks"] == "end" and entry["timestamp"]["format"] == "iso8601"
+
+
 def test_stamp_formats_and_ambiguity():
     assert stamp_format(["2024-01-13T00:30:00Z"]).has_offset
     both = stamp_format(["01/02/2024 00:30", "03/04/2024 01:00"])

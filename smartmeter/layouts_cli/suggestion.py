@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,9 @@ def _interval(roles: Roles, stamps: list[datetime | None]) -> timedelta | None:
     meters = roles.meter.values if roles.meter else [""] * len(stamps)
     channels = roles.channel.values if roles.channel else [""] * len(stamps)
     for meter, channel, stamp in zip(meters, channels, stamps, strict=True):
-        if stamp is not None:
-            per_meter[f"{meter}\x00{channel}"].append(stamp.replace(tzinfo=None))
+        if stamp is not None:  # stamps with offsets are compared in UTC (a DST change)
+            utc = stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
+            per_meter[f"{meter}\x00{channel}"].append(utc)
     steps = Counter(step for s in per_meter.values() if (step := modal_step(s)))
     return steps.most_common(1)[0][0] if steps else None
 
