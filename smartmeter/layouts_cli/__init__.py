@@ -42,7 +42,7 @@ def register(parser: argparse.ArgumentParser, common: Callable[[argparse.Argumen
     preview = add(
         "preview",
         "the first readings of FILE with their verdicts, as the pipeline would judge them "
-        "(run on a private temporary home: nothing is loaded into yours)",
+        "(run on a private temporary DuckDB home: nothing is loaded into yours)",
         True,
     )
     preview.add_argument("-n", type=int, default=20, metavar="N", help="readings shown (20)")
