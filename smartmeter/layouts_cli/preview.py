@@ -54,16 +54,8 @@ with verdicts as (
 )
 select * from verdicts order by source_line, value_position limit ?
 """
-BALANCE_COLUMNS = (
-    "raw_rows",
-    "raw_values",
-    "published",
-    "quarantined",
-    "duplicate_copies",
-    "register_gap_reads",
-    "superseded",
-    "is_balanced",
-)
+# The file balance's columns that are not counts of what became of its values.
+BALANCE_LABELS = ("file_sha256", "source_file", "layout", "rows_without_values", "rows_with_values")
 
 
 class PreviewError(Exception):
@@ -101,11 +93,13 @@ class Preview:
             )
         if self.balance:
             b = self.balance
+            fates = ", ".join(
+                f"{n} {k.replace('_', ' ')}"
+                for k, n in b.items()
+                if k not in ("raw_values", "raw_rows", "is_balanced")
+            )
             out.append(
-                f"file balance: {b['raw_values']} values in {b['raw_rows']} rows: "
-                f"{b['published']} published, {b['quarantined']} quarantined, "
-                f"{b['duplicate_copies']} duplicate copies, {b['superseded']} superseded, "
-                f"{b['register_gap_reads']} register gap reads"
+                f"file balance: {b['raw_values']} values in {b['raw_rows']} rows: {fates}"
                 f" ({'balanced' if b['is_balanced'] else 'NOT balanced'})"
             )
         if self.reasons:
@@ -212,10 +206,14 @@ def _read_preview(
         names = [d[0] for d in cursor.description]
         preview.readings = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         try:
-            found = con.execute(
-                f"select {', '.join(BALANCE_COLUMNS)} from marts.file_reading_balance"
-            ).fetchone()
-            preview.balance = dict(zip(BALANCE_COLUMNS, found, strict=True)) if found else None
+            cursor = con.execute("select * from marts.file_reading_balance")
+            columns = [d[0] for d in cursor.description]
+            found = cursor.fetchone()
+            preview.balance = (
+                {c: v for c, v in zip(columns, found, strict=True) if c not in BALANCE_LABELS}
+                if found
+                else None
+            )
             preview.reasons = dict(
                 con.execute(
                     "select reason, count(*) from marts.quarantined_readings group by 1"
