@@ -287,6 +287,12 @@ def cmd_report(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
+def cmd_layouts(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter import layouts_cli
+
+    return layouts_cli.run(args)
+
+
 # -- parser ----------------------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace, Home], int]
@@ -388,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "folders, recent runs, open alerts", False)
     report = add("report", cmd_report, "write the self-contained HTML report", False)
     report.add_argument("--output", help="where to write it (default <home>/reports/)")
+    layouts = add("layouts", cmd_layouts, "check, explain, preview and draft layouts", False)
+    from smartmeter.layouts_cli import register as register_layouts
+
+    register_layouts(layouts, lambda p: _common(p, top=False))
     return parser
 
 
