@@ -9,7 +9,7 @@
 -- depends_on: {{ source('raw', 'layouts') }}
 {#- Every declared layout's raw table (raw.layouts lists them). #}
 {%- set layouts = [] %}
-{%- for shape in ['long', 'wide', 'nem12'] %}
+{%- for shape in ['long', 'wide', 'nem12', 'espi'] %}
     {%- for name in layouts_of_shape(shape) %}
         {%- do layouts.append(layout_config(name)) %}
     {%- endfor %}
