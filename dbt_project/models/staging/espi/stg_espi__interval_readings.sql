@@ -40,9 +40,13 @@ channelled as (
 
     select
         parsed.*,
-        count(distinct meter_reading_id) over (
-            partition by _file_sha256, usage_point, direction
-        ) as readings_of_direction
+        -- several MeterReadings of one direction (count distinct is no window function
+        -- on PostgreSQL)
+        coalesce(
+            min(meter_reading_id) over (partition by _file_sha256, usage_point, direction)
+            <> max(meter_reading_id) over (partition by _file_sha256, usage_point, direction),
+            false
+        ) as shares_direction
     from parsed
 
 ),
@@ -53,7 +57,8 @@ renamed as (
         'espi' as layout,
         nullif(trim(both ' ' from usage_point), '') as meter_id,
         case
-            when readings_of_direction > 1 then direction || '_' || meter_reading_id
+            when shares_direction
+                then direction || coalesce('_' || meter_reading_id, '')
             else direction
         end as channel,
         time_period_start as timestamp_text,
