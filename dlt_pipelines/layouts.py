@@ -100,6 +100,8 @@ class Layout:
                 roles.append(("quality", None, None))
             elif not is_meter(text):
                 roles.append(("ignored", None, None))
+            elif not text.strip():  # a meter column without an id: its cells are judged
+                roles.append(("meter", None, default_channel))  # missing_meter_id
             elif pattern:
                 found = re.fullmatch(pattern, text.strip())
                 if not found or not found.groupdict().get("meter_id"):

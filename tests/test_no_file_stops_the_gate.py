@@ -64,6 +64,9 @@ def test_files_with_missing_ids_are_verdicts_and_the_run_passes(store: Store, tm
         "M1,2024-03-01T00:00:00Z,1.5,kWh\n",
         encoding="utf-8",
     )
+    (files / "wide_empty.csv").write_text(
+        "local_time,,M2\n2024-03-01 00:00,1.0,2.0\n", encoding="utf-8"
+    )
     land(store.home, *sorted(files.iterdir()), _canonical(files / "good.csv", ["1001"], 1))
     run = store.run(REPO / "dbt_project", "run")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -78,6 +81,7 @@ def test_files_with_missing_ids_are_verdicts_and_the_run_passes(store: Store, tm
         "empty_nmi.csv:missing_channel": 48,
         "no_usage_point.xml:missing_meter_id": 1,
         "ids.csv:missing_meter_id": 1,
+        "wide_empty.csv:missing_meter_id": 1,
     }
     balances = store.query(
         "select source_file, raw_values, published, quarantined, is_balanced "
@@ -88,6 +92,7 @@ def test_files_with_missing_ids_are_verdicts_and_the_run_passes(store: Store, tm
         ("good.csv", 48, 48, 0),
         ("ids.csv", 2, 1, 1),
         ("no_usage_point.xml", 1, 0, 1),
+        ("wide_empty.csv", 2, 1, 1),
     ]
     assert all(balanced for *_, balanced in balances)
 
