@@ -82,6 +82,10 @@ def _feed(*series: str) -> str:
     return FEED.format(series="\n".join(series))
 
 
+def minified(text: str) -> str:
+    return re.sub(r">\s+<", "><", text).strip()
+
+
 # -- the parser --------------------------------------------------------------------------------
 
 
@@ -183,12 +187,14 @@ ANSWERS = {
 def test_green_button_files_load_with_no_configuration(store: Store, tmp_path: Path):
     files = tmp_path / "files"
     files.mkdir()
-    (files / "feed.xml").write_text(
-        _feed(
-            _series("1", [100, 200, 300, 400], p=-1),  # 10..40 Wh
-            _series("2", [5000, 5100, 5250, 5250, 5400], acc="1"),  # a register
-            _series("3", [1, 2], flow="19", p=3, quality="8"),  # export, kWh, estimated
-            _series("4", [240, 241], uom="29"),  # volts: never a meter
+    (files / "feed.xml").write_text(  # minified: every reading on line 1
+        minified(
+            _feed(
+                _series("1", [100, 200, 300, 400], p=-1),  # 10..40 Wh
+                _series("2", [5000, 5100, 5250, 5250, 5400], acc="1"),  # a register
+                _series("3", [1, 2], flow="19", p=3, quality="8"),  # export, kWh, estimated
+                _series("4", [240, 241], uom="29"),  # volts: never a meter
+            )
         ),
         encoding="utf-8",
     )
