@@ -9,7 +9,8 @@
         minutes (the ReadingType's intervalLength when a reading has none); a duration that is
         not whole minutes is judged invalid_interval;
       - the meter is the UsagePoint (its resource path), the channel the flow direction, with
-        the MeterReading's id where a UsagePoint has several MeterReadings of one direction;
+        the MeterReading's id where a UsagePoint has several MeterReadings of energy or power
+        in one direction;
       - ReadingQuality codes give source_quality_flag (espi_quality_flag). -#}
 
 with
@@ -31,7 +32,8 @@ parsed as (
         ) as duration_seconds,
         {{ espi_multiplier('power_of_ten_multiplier') }} as multiplier,
         {{ espi_direction('flow_direction') }} as direction,
-        nullif(trim(both ' ' from meter_reading), '') as meter_reading_id
+        nullif(trim(both ' ' from meter_reading), '') as meter_reading_id,
+        coalesce(trim(both ' ' from uom) in ('72', '38'), false) as is_metered
     from source
 
 ),
@@ -40,11 +42,16 @@ channelled as (
 
     select
         parsed.*,
-        -- several MeterReadings of one direction (count distinct is no window function
-        -- on PostgreSQL)
+        -- several MeterReadings of energy or power in one direction (a voltage series beside
+        -- them renames nothing; count distinct is no window function on PostgreSQL)
         coalesce(
-            min(meter_reading_id) over (partition by _file_sha256, usage_point, direction)
-            <> max(meter_reading_id) over (partition by _file_sha256, usage_point, direction),
+            min(meter_reading_id)
+                over (
+                    partition by _file_sha256, usage_point, direction, is_metered
+                )
+            <> max(meter_reading_id) over (
+                partition by _file_sha256, usage_point, direction, is_metered
+            ),
             false
         ) as shares_direction
     from parsed
