@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 LAYOUTS_FILE = Path(__file__).with_name("layouts.yml")
-SHAPES = ("long", "wide", "nem12")
+SHAPES = ("long", "wide", "nem12", "espi")
 VALUE_KINDS = ("interval", "cumulative")
 ENCODINGS = ("utf-8", "latin-1")
 CHANNEL_KINDS = ("consumption", "export", "generation", "submeter")
@@ -52,9 +52,11 @@ class Layout:
 
     @property
     def has_header(self) -> bool:
-        return self.shape != "nem12"
+        return self.shape not in ("nem12", "espi")
 
     def matches(self, first_line: str) -> bool:
+        if self.shape == "espi":  # XML, recognized by its markup (text_tables, espi_xml)
+            return False
         fields = split_line(first_line, self.delimiter)
         if self.shape == "nem12":
             return bool(fields) and fields[0].strip() in self.record_types
@@ -98,6 +100,8 @@ class Layout:
                 roles.append(("quality", None, None))
             elif not is_meter(text):
                 roles.append(("ignored", None, None))
+            elif not text.strip():  # a meter column without an id: its cells are judged
+                roles.append(("meter", None, default_channel))  # missing_meter_id
             elif pattern:
                 found = re.fullmatch(pattern, text.strip())
                 if not found or not found.groupdict().get("meter_id"):
@@ -228,12 +232,15 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
     encoding = entry.get("encoding", "utf-8")
     if encoding not in ENCODINGS:
         raise LayoutConfigError(f"{where}: encoding must be one of {ENCODINGS}")
-    recognize = _require(entry, "recognize", where)
+    # Green Button XML is recognized by its markup: an Atom feed with ESPI elements.
+    recognize = (
+        entry.get("recognize") or {} if shape == "espi" else _require(entry, "recognize", where)
+    )
     header_includes = tuple(recognize.get("header_includes") or ())
     record_types = tuple(str(r) for r in recognize.get("record_types") or ())
     if shape == "nem12" and not record_types:
         raise LayoutConfigError(f"{where}: a nem12 layout needs recognize.record_types")
-    if shape != "nem12" and not header_includes:
+    if shape in ("long", "wide") and not header_includes:
         raise LayoutConfigError(f"{where}: recognize.header_includes is required")
     ts = _require(entry, "timestamp", where)
     _require(ts, "format", f"{where} timestamp")
@@ -301,8 +308,8 @@ def _check_source_quality(entry: dict[str, Any], shape: str, where: str) -> None
     spec = entry.get("source_quality")
     if spec is None:
         return
-    if shape == "nem12":
-        raise LayoutConfigError(f"{where}: NEM12 carries its quality in its own records")
+    if shape in ("nem12", "espi"):
+        raise LayoutConfigError(f"{where}: {shape} carries its quality in its own records")
     if not isinstance(spec, dict) or not spec.get("column"):
         raise LayoutConfigError(f"{where}: source_quality needs a column")
     if bool(spec.get("estimated")) == bool(spec.get("separator")):

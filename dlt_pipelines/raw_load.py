@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
+from dlt_pipelines.espi_xml import COLUMNS as ESPI_COLUMNS
 from dlt_pipelines.layouts import Layout, load_layouts, raw_column_name
 from dlt_pipelines.text_tables import HEADER_SCHEMA, TextTable
 
@@ -66,6 +67,8 @@ def declared_columns(layout: Layout) -> list[str]:
         return ["field_0001"]
     if layout.shape == "nem12":  # the 200 and 400 record fields the models name
         return [f"field_{i:03d}" for i in range(1, 11)]
+    if layout.shape == "espi":
+        return list(ESPI_COLUMNS)
     d = layout.declaration
     headers = [
         (d.get(role) or {}).get("column")

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from dlt_pipelines import espi_xml
 from dlt_pipelines.layouts import (
     Layout,
     LayoutConfigError,
@@ -103,6 +104,8 @@ def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
 def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
     """Recognize the layout of `data` (the bytes as delivered) and read it as text."""
     content = decode_content(data)
+    if espi_xml.looks_like_xml(content):
+        return _read_xml(content, source_file, sha256)
     header_index, first_line, body_start = _first_line(content)
     layout = recognize(first_line, load_layouts())
     if layout is None:
@@ -121,6 +124,23 @@ def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
     rows = rows.append_column("_file_sha256", constant(sha256, rows.num_rows))
     headers = headers.append_column("_source_file", constant(source_file, headers.num_rows))
     headers = headers.append_column("_file_sha256", constant(sha256, headers.num_rows))
+    return TextTable(layout=layout, rows=rows, headers=headers)
+
+
+def _read_xml(content: bytes, source_file: str, sha256: str) -> TextTable:
+    """XML is Green Button (ESPI) or nothing: the layout of shape espi reads it."""
+    layout = next((lay for lay in load_layouts() if lay.shape == "espi"), None)
+    try:
+        if layout is None:
+            raise espi_xml.XmlRefused("unknown_layout", "no layout of shape espi in layouts.yml")
+        rows = espi_xml.read_espi_rows(content)
+    except espi_xml.XmlRefused as exc:
+        raise UnreadableFile(exc.reason, str(exc)) from exc
+    rows = rows.append_column("_source_file", constant(source_file, rows.num_rows))
+    rows = rows.append_column("_file_sha256", constant(sha256, rows.num_rows))
+    headers = HEADER_SCHEMA.empty_table()
+    headers = headers.append_column("_source_file", constant(source_file, 0))
+    headers = headers.append_column("_file_sha256", constant(sha256, 0))
     return TextTable(layout=layout, rows=rows, headers=headers)
 
 

@@ -349,8 +349,198 @@ def deliveries(draw) -> Delivery:
     """One file of every layout, each with valid and hostile rows."""
     merged = Delivery()
     for strategy in (canonical_file(), semicolon_file(), wide_file(), sgsc_file(),
-                     cumulative_file(), nem12_file()):  # fmt: skip
+                     cumulative_file(), nem12_file(), espi_file(),
+                     espi_file_without_ids()):  # fmt: skip
         part = draw(strategy)
         merged.files.update(part.files)
         merged.expected.extend(part.expected)
     return merged
+
+
+# -- Green Button XML (NAESB ESPI) ----------------------------------------------------------
+
+ESPI_BASE = "https://utility.example/DataCustodian/espi/1_1/resource"
+HOSTILE_EPOCHS = ["", "abc", "1.5", "-5", "99999999999999", "1e9", " ", "+1704700800x"]
+HOSTILE_SECONDS = ["", "0", "-900", "90", "abc", "1e3", "86400", "99999999999999"]
+HOSTILE_QUALITY = ["0", "7", "8", "9", "12", "17", "19", "abc", "", "8 9"]
+
+
+def _espi_tag(prefixed: bool, name: str) -> str:
+    return f"espi:{name}" if prefixed else name
+
+
+@dataclass
+class _EspiWriter:
+    """Writes a feed line by line, so each IntervalReading's line is known."""
+
+    prefixed: bool
+    lines: list[str] = field(default_factory=list)
+    readings: int = 0
+
+    def el(self, name: str, text: str) -> str:
+        tag = _espi_tag(self.prefixed, name)
+        return f"<{tag}>{xml_escape(text)}</{tag}>"
+
+    def resource(self, kind: str, inner: list[str]) -> None:
+        tag = _espi_tag(self.prefixed, kind)
+        xmlns = "" if self.prefixed else ' xmlns="http://naesb.org/espi"'
+        self.lines.append(f"    <content><{tag}{xmlns}>")
+        self.lines.extend(f"      {line}" for line in inner)
+        self.lines.append(f"    </{tag}></content>")
+
+    def entry(self, links: dict[str, list[str]], kind: str, inner: list[str]) -> None:
+        self.lines.append("  <entry>")
+        for rel, hrefs in links.items():
+            self.lines.extend(f'    <link rel="{rel}" href="{href}"/>' for href in hrefs)
+        self.resource(kind, inner)
+        self.lines.append("  </entry>")
+
+    def reading(self, start: str, seconds: str, value: str, quality: str | None) -> int:
+        """Adds an IntervalReading; returns the line it opens on (1-based)."""
+        self.readings += 1
+        line = len(self.lines) + 1
+        quality_xml = (
+            "" if quality is None else
+            f"{self.el_open('ReadingQuality')}{self.el('quality', quality)}"
+            f"{self.el_close('ReadingQuality')}"
+        )  # fmt: skip
+        self.lines.append(
+            f"      {self.el_open('IntervalReading')}{quality_xml}{self.el_open('timePeriod')}"
+            f"{self.el('duration', seconds)}{self.el('start', start)}"
+            f"{self.el_close('timePeriod')}{self.el('value', value)}"
+            f"{self.el_close('IntervalReading')}"
+        )
+        return line
+
+    def el_open(self, name: str) -> str:
+        return f"<{_espi_tag(self.prefixed, name)}>"
+
+    def block_open(self) -> str:
+        xmlns = "" if self.prefixed else ' xmlns="http://naesb.org/espi"'
+        return f"<{_espi_tag(self.prefixed, 'IntervalBlock')}{xmlns}>"
+
+    def el_close(self, name: str) -> str:
+        return f"</{_espi_tag(self.prefixed, name)}>"
+
+
+def _xml_legal(text: str) -> bool:
+    """Characters XML 1.0 can carry at all (a file with others is not XML: dead-lettered)."""
+    return all(
+        c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff"
+        for c in text
+    )
+
+
+def xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _espi_head(prefixed: bool, preamble: bool) -> list[str]:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>']
+    if preamble:
+        lines.append('<?xml-stylesheet type="text/xsl" href="GreenButtonDataStyleSheet.xslt"?>')
+        lines.extend(["<!--", *["=" * 60] * 5, "Sample Green Button file: not real data", "-->"])
+    espi_ns = ' xmlns:espi="http://naesb.org/espi"' if prefixed else ""
+    lines.append(f'<feed xmlns="http://www.w3.org/2005/Atom"{espi_ns}>')
+    lines.append("  <title>Green Button Subscription Feed</title>")
+    return lines
+
+
+@st.composite
+def espi_file(draw, name: str = "green_button.xml") -> Delivery:
+    """A Green Button feed: one UsagePoint (New York time), a forward Wh (or W) series with
+    valid readings on even slots and hostile ones on odd slots, an export series, sometimes a
+    cumulative register series beside the forward one (its channel then names its
+    MeterReading) and a voltage series (never a meter)."""
+    delivery = Delivery()
+    prefixed = draw(st.booleans())
+    feed = _EspiWriter(prefixed)
+    feed.lines.extend(_espi_head(prefixed, draw(st.booleans())))
+    point = f"{ESPI_BASE}/RetailCustomer/7/UsagePoint/UP{draw(st.integers(1, 99))}"
+    local_time = f"{ESPI_BASE}/LocalTimeParameters/1"
+    feed.entry({"self": [point], "related": [f"{point}/MeterReading", local_time]},
+               "UsagePoint", [feed.el("kind", "0")])  # fmt: skip
+    zone = [("tzOffset", "-18000"), ("dstOffset", "3600"), ("dstStartRule", "360E2000"),
+            ("dstEndRule", "B40E2000")]  # fmt: skip
+    feed.entry({"self": [local_time]}, "LocalTimeParameters", [feed.el(*z) for z in zone])
+    with_register = draw(st.booleans())
+    series = [("1", "1", "72"), ("2", "19", draw(st.sampled_from(["72", "38"])))]
+    if with_register:
+        series.append(("3", "1", "72"))
+    if draw(st.booleans()):
+        series.append(("4", "1", "29"))
+    for reading_id, direction, uom in series:
+        meter_reading = f"{point}/MeterReading/{reading_id}"
+        reading_type = f"{ESPI_BASE}/ReadingType/{reading_id}"
+        multiplier = draw(st.sampled_from([-1, 0, 0, 1, 3]))
+        minutes = draw(st.sampled_from([15, 30, 60]))
+        cumulative = reading_id == "3"
+        feed.entry({"self": [meter_reading], "up": [f"{point}/MeterReading"],
+                    "related": [f"{meter_reading}/IntervalBlock", reading_type]},
+                   "MeterReading", [])  # fmt: skip
+        feed.entry({"self": [reading_type]}, "ReadingType",
+                   [feed.el("accumulationBehaviour", "1" if cumulative else "4"),
+                    feed.el("flowDirection", direction), feed.el("uom", uom),
+                    feed.el("powerOfTenMultiplier", str(multiplier)),
+                    feed.el("intervalLength", str(minutes * 60))])  # fmt: skip
+        feed.lines.append("  <entry>")
+        feed.lines.append(f'    <link rel="up" href="{meter_reading}/IntervalBlock"/>')
+        feed.lines.append(f"    <content>{feed.block_open()}")
+        register = draw(st.integers(0, 10**6))
+        for slot in sorted(draw(st.sets(st.integers(0, 40), min_size=1, max_size=12))):
+            start = DAY0 + timedelta(minutes=minutes * 2 * slot)
+            if cumulative:
+                register += draw(st.integers(0, 3000))
+                text = str(register)
+            else:
+                text, value = draw(valid_number(max_value=2000))
+            quality = draw(st.sampled_from([None, "0", "17", "8"]))
+            line = feed.reading(str(int(start.timestamp())), str(minutes * 60), text, quality)
+            if not cumulative and uom in ("72", "38"):
+                scaled = value * 10.0**multiplier / 1000
+                kw = scaled * 60 / minutes if uom == "72" else scaled
+                channel = "general" if direction == "1" else "export"
+                if with_register and direction == "1":
+                    channel = f"general_{reading_id}"
+                meter = point.rsplit("/resource/", 1)[1]
+                delivery.expected.append(
+                    Expected(name, line, feed.readings, meter, channel, start.isoformat(), kw)
+                )
+        for _ in range(0 if cumulative else draw(st.integers(0, 6))):
+            slot = 2 * draw(st.integers(0, 40)) + 1
+            start = str(int((DAY0 + timedelta(minutes=minutes * slot)).timestamp()))
+            feed.reading(
+                draw(st.sampled_from([start, start, *HOSTILE_EPOCHS])),
+                draw(st.sampled_from([str(minutes * 60), *HOSTILE_SECONDS])),
+                draw(hostile_number.filter(_xml_legal)),
+                draw(st.sampled_from([None, *HOSTILE_QUALITY])),
+            )
+        feed.lines.append(f"    {feed.el_close('IntervalBlock')}</content>")
+        feed.lines.append("  </entry>")
+    feed.lines.append("</feed>")
+    if draw(st.booleans()):  # minified, as some utilities send it: every reading on line 1
+        delivery.files[name] = "".join(line.strip() for line in feed.lines)
+        for expected in delivery.expected:
+            expected.line = 1
+    else:
+        delivery.files[name] = "\n".join(feed.lines) + "\n"
+    return delivery
+
+
+@st.composite
+def espi_file_without_ids(draw, name: str = "green_button_no_ids.xml") -> Delivery:
+    """A feed whose UsagePoint and MeterReading have no links and no ids: every value is judged
+    (missing_meter_id), none stops the build."""
+    prefixed = draw(st.booleans())
+    feed = _EspiWriter(prefixed)
+    feed.lines.extend(_espi_head(prefixed, False))
+    feed.entry({}, "UsagePoint", [feed.el("kind", "0")])
+    feed.entry({}, "MeterReading", [])
+    feed.entry({}, "ReadingType", [feed.el("uom", "72"), feed.el("intervalLength", "1800")])
+    feed.lines.append(f"  <entry><content>{feed.block_open()}")
+    for slot in range(draw(st.integers(1, 4))):
+        start = str(int((DAY0 + timedelta(minutes=30 * slot)).timestamp()))
+        feed.reading(start, "1800", draw(valid_number())[0], None)
+    feed.lines.append(f"    {feed.el_close('IntervalBlock')}</content></entry>")
+    feed.lines.append("</feed>")
+    return Delivery({name: "\n".join(feed.lines) + "\n"})

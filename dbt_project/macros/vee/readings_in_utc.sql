@@ -37,6 +37,16 @@
     ]) }}
 {%- endmacro %}
 
+{#- The layout's zone or value kind, or, for Green Button XML (shape espi), whose files say
+    their own local zone and mix interval and register series, the staged row's. -#}
+{% macro row_or_layout(relation, setting, declared, layout) -%}
+    {%- if layout.shape == 'espi' -%}
+        {{ relation }}.row_{{ setting }}
+    {%- else -%}
+        '{{ declared }}'
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro is_utc_zone(tz) -%}
     {{ return(tz in ('UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Z')) }}
 {%- endmacro %}
@@ -65,8 +75,8 @@
             {%- for column in staging_contract_columns() %}
             staged.{{ column }},
             {%- endfor %}
-            '{{ tz }}' as timezone,
-            '{{ layout.value_kind }}' as value_kind,
+            {{ row_or_layout('staged', 'timezone', tz, layout) }} as timezone,
+            {{ row_or_layout('staged', 'value_kind', layout.value_kind, layout) }} as value_kind,
             {{ channel_kind('staged.channel', layout) }} as channel_kind,
             case
                 when staged.utc_offset_minutes is not null
@@ -82,8 +92,8 @@
             {%- for column in staging_contract_columns() %}
             candidates.{{ column }},
             {%- endfor %}
-            '{{ tz }}' as timezone,
-            '{{ layout.value_kind }}' as value_kind,
+            {{ row_or_layout('candidates', 'timezone', tz, layout) }} as timezone,
+            {{ row_or_layout('candidates', 'value_kind', layout.value_kind, layout) }} as value_kind,
             {{ channel_kind('candidates.channel', layout) }} as channel_kind,
             case
                 when candidates.utc_offset_minutes is not null

@@ -9,7 +9,7 @@
 -- depends_on: {{ source('raw', 'layouts') }}
 {#- Every declared layout's raw table (raw.layouts lists them). #}
 {%- set layouts = [] %}
-{%- for shape in ['long', 'wide', 'nem12'] %}
+{%- for shape in ['long', 'wide', 'nem12', 'espi'] %}
     {%- for name in layouts_of_shape(shape) %}
         {%- do layouts.append(layout_config(name)) %}
     {%- endfor %}
@@ -54,10 +54,23 @@ raw_rows as (
 
 values_by_file as (
 
+    -- A raw row is a line, except in Green Button XML, where it is an IntervalReading (many
+    -- may share a line): its position in the file.
+    {%- set readings_by_position = layouts | selectattr('shape', 'equalto', 'espi')
+        | map(attribute='layout') | list %}
     select
         file_sha256,
         count(*) as raw_values,
+        {%- if readings_by_position %}
+            count(
+                distinct case
+                    when layout in ('{{ readings_by_position | join("', '") }}') then value_position
+                    else source_line
+                end
+            ) as rows_with_values
+        {%- else %}
         count(distinct source_line) as rows_with_values
+        {%- endif %}
     from {{ ref('int_readings_validated') }}
     {%- if is_incremental() %}
     where load_id > {{ watermark() }}
