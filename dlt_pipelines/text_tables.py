@@ -12,8 +12,9 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -22,9 +23,11 @@ import pyarrow.csv as pacsv
 from dlt_pipelines.layouts import (
     Layout,
     LayoutConfigError,
+    file_field_column,
+    leading_lines,
     load_layouts,
     raw_column_name,
-    recognize,
+    recognize_lines,
     split_line,
 )
 
@@ -41,6 +44,16 @@ HEADER_SCHEMA = pa.schema(
         ("role", pa.string()),
         ("meter_id", pa.string()),
         ("channel", pa.string()),
+    ]
+)
+# The lines before a header (a customer download's Name/Account/Service lines): kept apart from
+# the readings, one row per non-empty line, split into key (first field) and value (the rest).
+PREAMBLE_SCHEMA = pa.schema(
+    [
+        ("_source_line", pa.int64()),
+        ("key", pa.string()),
+        ("value", pa.string()),
+        ("line_text", pa.string()),
     ]
 )
 
@@ -60,6 +73,7 @@ class TextTable:
     layout: Layout
     rows: pa.Table  # text fields + _source_line, _source_file, _file_sha256
     headers: pa.Table  # one row per header field (empty for record layouts)
+    preamble: pa.Table = field(default_factory=PREAMBLE_SCHEMA.empty_table)  # before the header
 
     @property
     def data_rows(self) -> int:
@@ -103,38 +117,128 @@ def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
 def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
     """Recognize the layout of `data` (the bytes as delivered) and read it as text."""
     content = decode_content(data)
-    header_index, first_line, body_start = _first_line(content)
-    layout = recognize(first_line, load_layouts())
-    if layout is None:
+    layouts = load_layouts()
+    lines = leading_lines(content[:SNIFF_BYTES].decode("utf-8", errors="replace"), layouts)
+    if not any(line.strip() for line in lines):
+        raise UnreadableFile("empty_file", "the file has no non-empty line")
+    found = recognize_lines(lines, layouts)
+    if found is None:
+        first_line = next(line for line in lines if line.strip())
         shown = first_line if len(first_line) <= 120 else first_line[:117] + "..."
         raise UnreadableFile(
             "unknown_layout",
             f"no layout in layouts.yml recognizes this file; its first line is {shown!r}",
         )
+    layout, header_index = found
     if layout.encoding != "utf-8":
         content = content.decode(layout.encoding).encode("utf-8")
+    body_start = _end_of_line(content, header_index)
+    starts, ends = line_spans(content[:body_start])
+    text_of = [
+        content[starts[i] : ends[i]].decode("utf-8", errors="replace")
+        for i in range(header_index + 1)
+    ]
+    preamble_lines = list(enumerate(text_of[:header_index]))
     if layout.has_header:
-        rows, headers = _read_tabular(content, header_index, first_line, body_start, layout)
+        rows, headers = _read_tabular(
+            content, header_index, text_of[header_index], body_start, layout
+        )
     else:
         rows, headers = _read_records(content, layout), HEADER_SCHEMA.empty_table()
-    rows = rows.append_column("_source_file", constant(source_file, rows.num_rows))
-    rows = rows.append_column("_file_sha256", constant(sha256, rows.num_rows))
-    headers = headers.append_column("_source_file", constant(source_file, headers.num_rows))
-    headers = headers.append_column("_file_sha256", constant(sha256, headers.num_rows))
-    return TextTable(layout=layout, rows=rows, headers=headers)
+    preamble = _preamble_table(preamble_lines, layout)
+    for name, (value, origin) in file_fields(layout, preamble_lines, source_file).items():
+        column = file_field_column(name)
+        rows = rows.append_column(column, _constant_or_null(value, rows.num_rows))
+        rows = rows.append_column(f"{column}_from", _constant_or_null(origin, rows.num_rows))
+    for column, text in (("_source_file", source_file), ("_file_sha256", sha256)):
+        rows = rows.append_column(column, constant(text, rows.num_rows))
+        headers = headers.append_column(column, constant(text, headers.num_rows))
+        preamble = preamble.append_column(column, constant(text, preamble.num_rows))
+    return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble)
 
 
-def _first_line(content: bytes) -> tuple[int, str, int]:
-    """The first non-empty line: its 0-based index, its text, and where the next line starts."""
-    index, pos = 0, 0
-    while pos < len(content):
+def _constant_or_null(value: str | None, length: int) -> pa.ChunkedArray:
+    if value is None:
+        return pa.chunked_array([pa.nulls(length, pa.string())], type=pa.string())
+    return constant(value, length)
+
+
+def _end_of_line(content: bytes, index: int) -> int:
+    """Where the line after the 0-based line `index` starts (or the end of the content)."""
+    pos = 0
+    for _ in range(index + 1):
         end = content.find(b"\n", pos)
-        end = len(content) if end < 0 else end
-        line = content[pos:end].rstrip(b"\r")
-        if line.strip():
-            return index, line.decode("utf-8", errors="replace"), min(end + 1, len(content))
-        index, pos = index + 1, end + 1
-    raise UnreadableFile("empty_file", "the file has no non-empty line")
+        if end < 0:
+            return len(content)
+        pos = end + 1
+    return pos
+
+
+def _preamble_table(lines: list[tuple[int, str]], layout: Layout) -> pa.Table:
+    rows = [(i, split_line(text, layout.delimiter), text) for i, text in lines if text.strip()]
+    return pa.table(
+        {
+            "_source_line": pa.array([i + 1 for i, _, _ in rows], pa.int64()),
+            "key": pa.array([_clean_field(f[0]) if f else "" for _, f, _ in rows], pa.string()),
+            "value": pa.array(
+                [layout.delimiter.join(f[1:]).strip(layout.delimiter + " ") for _, f, _ in rows],
+                pa.string(),
+            ),
+            "line_text": pa.array([text for _, _, text in rows], pa.string()),
+        },
+        schema=PREAMBLE_SCHEMA,
+    )
+
+
+def _clean_field(text: str) -> str:
+    """A preamble key or file-level value as compared and kept: trimmed (also of non-breaking
+    spaces), an Excel text formula ="0123" unwrapped."""
+    text = text.replace("\u00a0", " ").strip()
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        text = text[2:-1]
+    return text
+
+
+def file_fields(
+    layout: Layout, preamble: list[tuple[int, str]], source_file: str
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each declared file-level field (`file_fields`): its value and where it came from (a
+    preamble line, the file name or the declaration), trying the sources in order; (None, None)
+    when no source has it (a meter id then fails validation as missing)."""
+    keyed: list[tuple[int, str, str]] = []
+    for index, text in preamble:
+        fields = split_line(text, layout.delimiter)
+        if len(fields) >= 2:
+            keyed.append((index, _clean_field(fields[0]).rstrip(":").strip(), fields[1]))
+    base = source_file.replace("\\", "/").rsplit("/", 1)[-1]
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for name, sources in (layout.declaration.get("file_fields") or {}).items():
+        found[name] = (None, None)
+        for source in sources:
+            value = _file_field_from(source, keyed, base)
+            if value is not None:
+                found[name] = value
+                break
+    return found
+
+
+def _file_field_from(
+    source: dict[str, str], keyed: list[tuple[int, str, str]], file_name: str
+) -> tuple[str, str] | None:
+    ((kind, spec),) = source.items()
+    if kind == "fixed":
+        return str(spec), "fixed"
+    if kind == "preamble":
+        wanted = _clean_field(str(spec)).rstrip(":").strip().casefold()
+        for index, key, text in keyed:
+            if key.casefold() == wanted and _clean_field(text):
+                return _clean_field(text), f"preamble line {index + 1}: {key}"
+        return None
+    match = re.search(spec, file_name)
+    if not match:
+        return None
+    value = match.groupdict().get("value") or next((g for g in match.groups() if g), None)
+    return (value.strip(), "file name") if value and value.strip() else None
 
 
 def _bad_utf8(content: bytes) -> UnreadableFile:

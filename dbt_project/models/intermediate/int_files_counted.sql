@@ -5,7 +5,8 @@
       raw_rows             rows dlt loaded into raw
       rows_without_values  rows that carry no reading by design (NEM12 100/200/400/900 records)
       rows_with_values     rows that yielded at least one value
-      raw_values           values in those rows (a line of registers or a wide row holds several) -#}
+      raw_values           values in those rows (a line of registers or a wide row holds several),
+                           also those of rows a layout's `select` leaves out -#}
 -- depends_on: {{ source('raw', 'layouts') }}
 {#- Every declared layout's raw table (raw.layouts lists them). #}
 {%- set layouts = [] %}
@@ -54,11 +55,16 @@ raw_rows as (
 
 values_by_file as (
 
+    -- every value: those judged in validation, and those of rows a layout's `select` leaves out
     select
         file_sha256,
         count(*) as raw_values,
         count(distinct source_line) as rows_with_values
-    from {{ ref('int_readings_validated') }}
+    from (
+        select file_sha256, source_line, load_id from {{ ref('int_readings_validated') }}
+        union all
+        select file_sha256, source_line, load_id from {{ ref('stg_long__unselected_values') }}
+    ) as delivered_values
     {%- if is_incremental() %}
     where load_id > {{ watermark() }}
     {%- endif %}
