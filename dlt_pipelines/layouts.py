@@ -735,8 +735,8 @@ def leading_lines(text: str, layouts: tuple[Layout, ...] | None = None) -> list[
     the first non-empty line. A leading BOM is dropped."""
     depth = header_search_depth(layouts or load_layouts())
     lines: list[str] = []
-    for line in text.lstrip("\ufeff").splitlines():
-        lines.append(line)
+    for line in text.lstrip("\ufeff").split("\n"):  # only \n ends a line (not \x1e, \f)
+        lines.append(line.removesuffix("\r"))
         if len(lines) >= depth and any(x.strip() for x in lines):
             break
     return lines

@@ -1,0 +1,300 @@
+"""The layout language for real customer downloads (layouts.yml keys beyond a plain header):
+preambles, file-level fields, split and ranged stamps, units from header text, clean-up and
+missing tokens, row selection and quality maps; and the built-in Green Button CSV layout."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES, REPO, cli_env, duck
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlt_pipelines.layouts import (
+    LayoutConfigError,
+    _parse_entry,
+    explain_recognition,
+    leading_lines,
+    load_layouts,
+)
+from dlt_pipelines.text_tables import UnreadableFile, read_text_table
+
+GREEN_BUTTON = next(lay for lay in load_layouts() if lay.name == "green_button_csv")
+BASE = dict(GREEN_BUTTON.declaration)
+
+
+def read(data: bytes, name: str = "file.csv"):
+    return read_text_table(data, name, "0" * 64)
+
+
+# --- every key is checked, with one line naming the layout and the key -------------------
+
+BROKEN = [
+    ({"recognize": {**BASE["recognize"], "header_within": 0}}, "recognize.header_within"),
+    ({"recognize": {**BASE["recognize"], "preamble_includes": ["("]}}, "recognize.preamble"),
+    ({"timestamp": {**BASE["timestamp"], "columns": "DATE"}}, "timestamp.columns"),
+    ({"timestamp": {**BASE["timestamp"], "end": {"columns": ["x"], "inclusive": "y"}}}, "end"),
+    ({"timestamp": {**BASE["timestamp"], "column": "X", "pattern": "(?P<x>.*)"}}, "timestamp"),
+    ({"file_fields": {"meter_id": [{"preamble": ""}]}}, "file_fields.meter_id"),
+    ({"file_fields": {"meter_id": [{"file_name": "[0-9]+"}]}}, "file_fields.meter_id"),
+    ({"file_fields": {"meter_id": [{"guess": "x"}]}}, "file_fields.meter_id"),
+    ({"meter_id": {"file_field": "account"}}, "meter_id.file_field"),
+    ({"value": {"clean": ["magic"]}}, "value.clean"),
+    ({"value": {"missing": "?"}}, "value.missing"),
+    ({"value_columns": {"pattern": "(USAGE"}}, "value_columns.pattern"),
+    ({"select": {"column": "TYPE", "values": []}}, "select.values"),
+    ({"source_quality": {"column": "NOTES", "map": {"est": "X"}}}, "source_quality.map"),
+    ({"colour": "blue"}, "colour"),
+]
+
+
+@pytest.mark.parametrize(("change", "key"), BROKEN, ids=[k for _, k in BROKEN])
+def test_each_key_is_checked_with_a_one_line_error(change, key):
+    with pytest.raises(LayoutConfigError) as caught:
+        _parse_entry({**BASE, **change}, 0)
+    message = str(caught.value)
+    assert message.startswith("layout 'green_button_csv': key '")
+    assert key in message.split(": ")[1]
+    assert "\n" not in message
+
+
+# --- recognition: a header after a preamble, BOM dropped; near misses explained ----------
+
+preamble_lines = st.lists(
+    st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=30).filter(
+        lambda s: "TYPE" not in s.upper() or "," not in s
+    ),
+    max_size=12,
+)
+
+
+@given(preamble=preamble_lines, bom=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_the_header_is_found_after_any_preamble(preamble, bom):
+    header = "TYPE,DATE,START TIME,END TIME,USAGE,UNITS,COST,NOTES"
+    body = "Electric usage,2024-01-01,00:00,00:59,1.5,kWh,$0.10,"
+    text = "\n".join([*preamble, header, body]) + "\n"
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    table = read(data)
+    assert table.layout.name == "green_button_csv"
+    assert table.rows.column("_source_line").to_pylist() == [len(preamble) + 2]
+    kept = [line for line in preamble if line.strip()]
+    assert (
+        table.preamble.column("line_text").to_pylist()
+        == [line.lstrip("\ufeff") if i == 0 else line for i, line in enumerate(kept)]
+        or bom
+    )
+
+
+def test_a_header_beyond_header_within_is_a_near_miss_explained():
+    text = "\n".join(["Name,X"] * 45 + ["TYPE,DATE,START TIME,END TIME,USAGE", "a,b,c,d,1"])
+    with pytest.raises(UnreadableFile) as caught:
+        read(text.encode())
+    assert caught.value.reason == "unknown_layout"
+    reasons = dict(explain_recognition(leading_lines(text)))
+    assert "in any of the first 40 lines" in reasons["green_button_csv"]
+    assert reasons["canonical"].startswith("recognize.header_includes")
+
+
+# --- file-level fields: the preamble, else the file name, with lineage --------------------
+
+ids = st.text("0123456789ABCDEF", min_size=4, max_size=12)
+
+
+@given(service=st.none() | ids, account=st.none() | ids, name_id=ids, excel=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_the_meter_id_comes_from_service_else_account_else_file_name(
+    service, account, name_id, excel
+):
+    lines = ["Name,SAMPLE"]
+    if account is not None:
+        lines.append(f'Account Number,"=""{account}"""' if excel else f"Account Number,{account}")
+    if service is not None:
+        lines.append(f"Service,{service}")
+    lines += ["", "TYPE,DATE,START TIME,END TIME,USAGE (kWh),COST,NOTES"]
+    lines.append("Electric usage,2024-01-01,00:00,00:59,1.5,$0.10,")
+    table = read("\n".join(lines).encode(), f"landing/{name_id}.csv")
+    got = table.rows.column("_field_meter_id").to_pylist()[0]
+    origin = table.rows.column("_field_meter_id_from").to_pylist()[0]
+    if service is not None:
+        assert (got, origin.split(":")[1].strip()) == (service, "Service")
+    elif account is not None:
+        assert (got, origin.split(":")[1].strip()) == (account, "Account Number")
+    else:
+        assert (got, origin) == (name_id, "file name")
+
+
+# --- end to end: Green Button files and a vendor layout with awkward keys -----------------
+
+VENDOR_LAYOUT = """
+  - name: awkward_vendor
+    description: Reserved words as column names, a ranged stamp, tokens and clean-up.
+    shape: long
+    recognize: {header_includes: [order, when, select], header_within: 5}
+    delimiter: ";"
+    decimal_mark: ","
+    timestamp:
+      column: when
+      pattern: "(?P<start>[0-9/]+ [0-9:]+) to (?P<end>[0-9/]+ [0-9:]+)"
+      format: "%d/%m/%Y %H:%M"
+      timezone: UTC
+    meter_id: {column: order, clean: [excel_text]}
+    value: {column: select, missing: ["?", "-"], clean: [thousands_separator, spaces]}
+    unit: {fixed: Wh}
+    source_quality: {column: from, map: {est: E, sub: S}}
+    values: interval
+"""
+VENDOR_FILE = (
+    "Exported by a portal\n\n"
+    "order;when;select;from\n"
+    '="0042";1/2/2024 0:00 to 1/2/2024 0:15;1.250,5;\n'
+    '="0042";1/2/2024 0:15\u00a0to 1/2/2024 0:30;?;\n'
+    '="0042";1/2/2024 0:30 to 1/2/2024 0:45;-;\n'
+    '="0042";1/2/2024 0:45 to 1/2/2024 1:00;12 5;estimated\n'
+    '="0042";1/2/2024 1:00 to 1/2/2024 1:15;abc;\n'
+)
+
+
+def green_button_files(rng: random.Random, count: int) -> dict[str, tuple[str, float, int, int]]:
+    """Generated downloads in every variant: name -> (text, electric kWh that reads, electric
+    values, gas values)."""
+    files = {}
+    for n in range(count):
+        variant = rng.choice(["units", "kwh", "import_export"])
+        usage = {
+            "units": "USAGE,UNITS",
+            "kwh": "USAGE (kWh)",
+            "import_export": "IMPORT (kWh),EXPORT (kWh)",
+        }[variant]
+        lines = ["Name,SAMPLE", 'Address,"1 MAIN ST, TOWN"']
+        if rng.random() < 0.7:
+            lines.append(f"Account Number,{rng.randrange(10**9)}")
+        lines += ["", f"TYPE,DATE,START TIME,END TIME,{usage},COST,NOTES"]
+        kwh, electric, gas = 0.0, 0, 0
+        for hour in range(rng.randint(1, 30)):
+            day, at = 1 + hour // 24, hour % 24
+            date = rng.choice([f"2024-01-{day:02d}", f"1/{day}/2024"])
+            start = rng.choice([f"{at:02d}:00", f"{at}:00"])
+            end = f"{at:02d}:59"
+            if rng.random() < 0.2:  # a gas row, in therms: never a reading
+                cells = ["1.2", "therms"] if variant == "units" else ["1.2"]
+                if variant == "import_export":
+                    cells = ["1.2", "0"]
+                lines.append(
+                    ",".join(["Natural gas usage", date, "00:00", "23:59", *cells, "$1", ""])
+                )
+                gas += len(cells) - (variant == "units")
+                continue
+            values = [
+                round(rng.uniform(0, 3), 2) for _ in range(2 if variant == "import_export" else 1)
+            ]
+            kwh += sum(values)
+            electric += len(values)
+            cells = [f"{v}" for v in values] + (["kWh"] if variant == "units" else [])
+            lines.append(",".join(["Electric usage", date, start, end, *cells, "$0.10", ""]))
+        files[f"gb_{n}.csv"] = ("\n".join(lines) + "\n", kwh, electric, gas)
+    return files
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    project = root / "smartmeter"
+    for part in ("dbt_project", "dlt_pipelines", "smartmeter"):
+        shutil.copytree(
+            REPO / part,
+            project / part,
+            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", ".user.yml"),
+        )
+    for part in ("profiles.yml", "pyproject.toml"):
+        shutil.copy(REPO / part, project / part)
+    layouts = project / "dlt_pipelines" / "layouts.yml"
+    layouts.write_text(layouts.read_text() + VENDOR_LAYOUT)
+    home = root / "home"
+    (home / "landing").mkdir(parents=True)
+    files = green_button_files(random.Random(20), 6)
+    for name, (text, *_rest) in files.items():
+        (home / "landing" / name).write_text(text)
+    shutil.copy(FIXTURES / "green_button_pge" / "pge_electric_15min.csv", home / "landing")
+    (home / "landing" / "vendor.txt").write_text(VENDOR_FILE)
+    result = subprocess.run(
+        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
+        cwd=project,
+        env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return home, files
+
+
+@pytest.mark.slow
+def test_every_green_button_value_is_accounted_for_and_kwh_is_the_files_sum(loaded):
+    home, files = loaded
+    with duck(home) as con:
+        balance = {
+            row[0].rsplit("/", 1)[-1]: row[1:]
+            for row in con.execute(
+                "select source_file, is_balanced, raw_values, published, not_selected "
+                "from marts.file_reading_balance"
+            ).fetchall()
+        }
+        kwh = dict(
+            con.execute(
+                "select split_part(source_file, '/', -1), sum(kwh) from marts.fct_readings "
+                "group by 1"
+            ).fetchall()
+        )
+    for name, (_, total, electric, gas) in files.items():
+        assert balance[name] == (True, electric + gas, electric, gas), name
+        assert kwh.get(name, 0.0) == pytest.approx(total, abs=1e-9), name
+    assert balance["pge_electric_15min.csv"] == (True, 288, 288, 0)
+    assert kwh["pge_electric_15min.csv"] == pytest.approx(77.44)
+
+
+@pytest.mark.slow
+def test_the_real_pge_download_is_local_time_with_its_service_as_meter(loaded):
+    home, _ = loaded
+    with duck(home) as con:
+        rows = con.execute(
+            "select meter_id, min(reading_start_at), max(interval_minutes), count(*) "
+            "from marts.fct_readings where source_file like '%pge_electric%' group by 1"
+        ).fetchall()
+        preamble = con.execute(
+            "select key, value from raw.file_preamble where _source_file like '%pge%' "
+            "order by _source_line"
+        ).fetchall()
+    # 2020-07-04 00:00 in Los Angeles (PDT) is 07:00 UTC; 15-minute intervals (00:00-00:14)
+    assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [
+        ("SAMPLE", "2020-07-04 07:00:00", 15, 288)
+    ]
+    assert preamble[:4] == [
+        ("Name", "SAMPLE"),
+        ("Address", "SAMPLE"),
+        ("Account Number", "SAMPLE"),
+        ("Service", "SAMPLE"),
+    ]
+
+
+@pytest.mark.slow
+def test_reserved_word_columns_ranged_stamps_tokens_and_clean_up(loaded):
+    home, _ = loaded
+    with duck(home) as con:
+        published = con.execute(
+            "select meter_id, reading_start_at, interval_minutes, kwh, source_quality_flag "
+            "from marts.fct_readings where layout = 'awkward_vendor' order by reading_start_at"
+        ).fetchall()
+        rejected = con.execute(
+            "select source_line, reason from marts.quarantined_readings "
+            "where layout = 'awkward_vendor' order by source_line"
+        ).fetchall()
+    assert [(m, str(t), i, round(k, 6), f) for m, t, i, k, f in published] == [
+        ("0042", "2024-02-01 00:00:00", 15, 1.2505, "A"),
+        ("0042", "2024-02-01 00:45:00", 15, 0.125, "E"),
+    ]
+    assert rejected == [(5, "missing_value"), (6, "missing_value"), (8, "unparseable_value")]
