@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 
 import pytest
-from conftest import FIXTURES, REPO, cli_env, duck
+from conftest import FIXTURES, duck, q, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from layout_projects import project_copy, run_in
 
 from dlt_pipelines.layouts import (
     LayoutConfigError,
@@ -203,34 +202,21 @@ def green_button_files(rng: random.Random, count: int) -> dict[str, tuple[str, f
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    project = root / "smartmeter"
-    for part in ("dbt_project", "dlt_pipelines", "smartmeter"):
-        shutil.copytree(
-            REPO / part,
-            project / part,
-            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", ".user.yml"),
-        )
-    for part in ("profiles.yml", "pyproject.toml"):
-        shutil.copy(REPO / part, project / part)
-    layouts = project / "dlt_pipelines" / "layouts.yml"
-    layouts.write_text(layouts.read_text() + VENDOR_LAYOUT)
+    project = project_copy(root, VENDOR_LAYOUT)
     home = root / "home"
-    (home / "landing").mkdir(parents=True)
-    files = green_button_files(random.Random(20), 6)
-    for name, (text, *_rest) in files.items():
-        (home / "landing" / name).write_text(text)
-    shutil.copy(FIXTURES / "green_button_pge" / "pge_electric_15min.csv", home / "landing")
-    (home / "landing" / "vendor.txt").write_text(VENDOR_FILE)
-    result = subprocess.run(
-        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
-        cwd=project,
-        env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project)),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    write_green_button_landing(home / "landing")
+    result = run_in(project, home, "run")
     assert result.returncode == 0, result.stdout + result.stderr
-    return home, files
+    return home, green_button_files(random.Random(20), 6)
+
+
+def write_green_button_landing(landing):
+    """Six generated Green Button downloads, the real PG&E one and the awkward vendor file."""
+    landing.mkdir(parents=True, exist_ok=True)
+    for name, (text, *_rest) in green_button_files(random.Random(20), 6).items():
+        (landing / name).write_text(text)
+    shutil.copy(FIXTURES / "green_button_pge" / "pge_electric_15min.csv", landing)
+    (landing / "vendor.txt").write_text(VENDOR_FILE)
 
 
 @pytest.mark.slow
@@ -298,3 +284,34 @@ def test_reserved_word_columns_ranged_stamps_tokens_and_clean_up(loaded):
         ("0042", "2024-02-01 00:45:00", 15, 0.125, "E"),
     ]
     assert rejected == [(5, "missing_value"), (6, "missing_value"), (8, "unparseable_value")]
+
+
+def green_button_text(rows: list[str]) -> str:
+    return "Name,SAMPLE\nAccount Number,4711\n\nTYPE,DATE,START TIME,END TIME,USAGE,UNITS\n" + (
+        "".join(f"{row}\n" for row in rows)
+    )
+
+
+@pytest.mark.slow
+def test_a_file_of_gas_rows_only_is_counted_once_across_later_loads(home):
+    """Its values have no day and no validated row: later loads must neither count them again
+    nor lose them."""
+    gas = [f"Natural gas usage,2024-01-0{d},00:00,23:59,{d}.5,therms" for d in range(1, 4)]
+    deliveries = [
+        ("electric_1.csv", ["Electric usage,2024-01-01,00:00,00:59,1.0,kWh"]),
+        ("gas_only.csv", gas),
+        ("electric_2.csv", ["Electric usage,2024-01-02,00:00,00:59,2.0,kWh"]),
+        ("electric_3.csv", ["Electric usage,2024-01-01,01:00,01:59,3.0,kWh"]),
+    ]
+    for name, rows in deliveries:
+        (home / "landing" / name).write_text(green_button_text(rows))
+        result = run_cli(home, "run")
+        assert result.returncode == 0, result.stdout + result.stderr
+        balance = q(
+            home,
+            "select split_part(source_file, '/', -1), raw_values, published, not_selected, "
+            "is_balanced from marts.file_reading_balance order by 1",
+        )
+        assert ("gas_only.csv", 3, 0, 3, True) in balance or name == "electric_1.csv"
+        assert all(row[-1] for row in balance), balance
+    assert q(home, "select sum(kwh) from marts.fct_readings") == [(6.0,)]

@@ -52,6 +52,16 @@
     {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded', 'not_selected']) }}
 {%- endmacro %}
 
+{#- Every delivered value's file and load: those judged in validation, and those of rows a
+    layout's `select` leaves out. A load of a file whose rows are all left out (a Green Button
+    download of gas rows only) is a load like any other: it advances the file tallies'
+    watermarks, and a reload of the file replaces its tallies (delete_file_days_touched). -#}
+{% macro delivered_values() -%}
+    {{ return("(select file_sha256, load_id from " ~ ref('int_readings_validated')
+        ~ " union all select file_sha256, load_id from " ~ ref('stg_long__unselected_values')
+        ~ ") as delivered_values") }}
+{%- endmacro %}
+
 {#- The values of rows a layout's `select` leaves out (never readings, so never given a day:
     they are counted once, when their file is new). -#}
 {% macro not_selected_values() -%}

@@ -21,7 +21,7 @@
         indexes=lookup_indexes([['file_sha256']]),
         incremental_strategy='delete+insert',
         unique_key='file_sha256',
-        post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",
+        post_hook="{{ advance_watermark(delivered_values()) }}",
     )
 }}
 
@@ -61,9 +61,17 @@ values_by_file as (
         count(*) as raw_values,
         count(distinct source_line) as rows_with_values
     from (
-        select file_sha256, source_line, load_id from {{ ref('int_readings_validated') }}
+        select
+            file_sha256,
+            source_line,
+            load_id
+        from {{ ref('int_readings_validated') }}
         union all
-        select file_sha256, source_line, load_id from {{ ref('stg_long__unselected_values') }}
+        select
+            file_sha256,
+            source_line,
+            load_id
+        from {{ ref('stg_long__unselected_values') }}
     ) as delivered_values
     {%- if is_incremental() %}
     where load_id > {{ watermark() }}
