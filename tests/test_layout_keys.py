@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES, duck, q, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layout_projects import project_copy, run_in
+from layout_projects import layouts_file, project_copy, run_in
 
 from dlt_pipelines.layouts import (
     LayoutConfigError,
@@ -315,3 +315,43 @@ def test_a_file_of_gas_rows_only_is_counted_once_across_later_loads(home):
         assert ("gas_only.csv", 3, 0, 3, True) in balance or name == "electric_1.csv"
         assert all(row[-1] for row in balance), balance
     assert q(home, "select sum(kwh) from marts.fct_readings") == [(6.0,)]
+
+
+@pytest.mark.slow
+def test_a_broken_edited_or_removed_entry_never_leaves_the_warehouse_unbuildable(tmp_path):
+    """After a vendor entry's file is loaded, the entry is broken (init and run stop with the
+    one-line error, exit 2), restored, edited to read another column, and removed: every build
+    after each change passes, with and without a new file."""
+    project = project_copy(tmp_path, VENDOR_LAYOUT)
+    layouts = layouts_file(project)
+    original = layouts.read_text()
+    home = tmp_path / "home"
+    (home / "landing").mkdir(parents=True)
+    (home / "landing" / "vendor.txt").write_text(VENDOR_FILE)
+
+    def run(*args: str, code: int = 0) -> str:
+        result = run_in(project, home, *args)
+        assert result.returncode == code, result.stdout + result.stderr
+        return result.stderr
+
+    run("run")
+    layouts.write_text(original.replace("unit: {fixed: Wh}\n", "unit: {fixed: Wh}\n    x: 1\n"))
+    for command in ("init", "run"):
+        error = run(command, code=2).strip()
+        assert error == "smartmeter: layout 'awkward_vendor': key 'x': not a layout key (a typo?)"
+    layouts.write_text(original)
+    run("run")
+    edited = original.replace("value: {column: select,", "value: {column: amount,")
+    for text, new_file in ((edited, None), (original.split(VENDOR_LAYOUT)[0], "gb.csv")):
+        layouts.write_text(text)
+        run("run")
+        if new_file:
+            (home / "landing" / new_file).write_text(
+                green_button_text(["Electric usage,2024-01-01,00:00,00:59,1.0,kWh"])
+            )
+        run("run")
+    with duck(home) as con:
+        balance = con.execute(
+            "select split_part(source_file, '/', -1), is_balanced from marts.file_reading_balance"
+        ).fetchall()
+    assert ("gb.csv", True) in balance
