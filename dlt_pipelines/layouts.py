@@ -53,7 +53,11 @@ ENTRY_KEYS = {
     "register_rollover_kwh",
     "file_fields",
     "select",
+    "blocks",
+    "column_groups",
 }
+# What each column of a repeated column group may be (column_groups.columns).
+GROUP_ROLES = ("value", "unit", "interval_minutes")
 # What a channel name means when a layout does not say (compared lower-cased).
 KNOWN_CHANNEL_KINDS = {
     "general": "consumption",
@@ -132,6 +136,12 @@ class Layout:
             if not any(re.search(pattern, line, re.IGNORECASE) for line in preamble):
                 return f"recognize.preamble_includes: no line before the header matches {pattern!r}"
         return None
+
+    @property
+    def block_title(self) -> re.Pattern[str] | None:
+        """The line that opens a block (`blocks.title`), its named groups the block's fields."""
+        title = (self.declaration.get("blocks") or {}).get("title")
+        return re.compile(title, re.IGNORECASE) if title else None
 
     @property
     def channel_kinds(self) -> dict[str, str]:
@@ -234,6 +244,7 @@ class Layout:
             "value_columns_channels": json.dumps(
                 (d.get("value_columns") or {}).get("channels") or {}, sort_keys=True
             ),
+            "column_groups": json.dumps(_column_groups_row(d.get("column_groups")), sort_keys=True),
             "select_column": _raw_or_none(part("select", "column")),
             "select_values": json.dumps(
                 [str(v) for v in (d.get("select") or {}).get("values") or []]
@@ -278,6 +289,18 @@ def _column_or_keyword(spec: Any) -> str | None:
     if isinstance(spec, dict) and spec.get("file_field"):
         return file_field_column(spec["file_field"])
     return None
+
+
+def _column_groups_row(spec: dict[str, Any] | None) -> dict[str, Any]:
+    if not spec:
+        return {}
+    return {
+        "columns": list(spec["columns"]),
+        "first": int(spec.get("first", 1)),
+        "channels": {
+            str(k).strip().lower(): str(v) for k, v in (spec.get("channels") or {}).items()
+        },
+    }
 
 
 def _rules(spec: Any, key: str) -> list[Any]:
@@ -416,11 +439,13 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
     _check_timestamp(ts, shape, where)
     _check_file_fields(entry, where)
     if shape == "long":
-        if not entry.get("value") and not entry.get("registers") and not entry.get("value_columns"):
+        if not any(entry.get(k) for k in ("value", "registers", "value_columns", "column_groups")):
             raise _bad(
-                where, "value", "a long layout needs `value`, `registers` or `value_columns`"
+                where,
+                "value",
+                "a long layout needs `value`, `registers`, `value_columns` or `column_groups`",
             )
-        if not entry.get("unit") and not _pattern_has_unit(entry):
+        if not entry.get("unit") and not _pattern_has_unit(entry) and not _groups_have_unit(entry):
             raise _bad(where, "unit", "declare `unit` (column or fixed)")
         meter = entry.get("meter_id") or {}
         if not isinstance(meter, dict) or not (meter.get("column") or meter.get("file_field")):
@@ -433,6 +458,8 @@ def _parse_entry(entry: dict[str, Any], index: int) -> Layout:
     if shape == "wide" and entry.get("meter_id") != "header":
         raise _bad(where, "meter_id", "a wide layout takes meter_id: header")
     _check_values(entry, shape, where)
+    _check_blocks(entry, shape, where)
+    _check_column_groups(entry, shape, where)
     _check_columns(entry, shape, where)
     _check_source_quality(entry, shape, where)
     _check_version(entry, shape, where)
@@ -539,6 +566,56 @@ def _check_file_fields(entry: dict[str, Any], where: str) -> None:
 def _pattern_has_unit(entry: dict[str, Any]) -> bool:
     pattern = (entry.get("value_columns") or {}).get("pattern")
     return bool(pattern) and "unit" in pattern_groups(pattern)
+
+
+def _groups_have_unit(entry: dict[str, Any]) -> bool:
+    spec = entry.get("column_groups")
+    return isinstance(spec, dict) and "unit" in (spec.get("columns") or [])
+
+
+def _check_blocks(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("blocks")
+    if spec is None:
+        return
+    if shape != "long":
+        raise _bad(where, "blocks", "blocks are for long layouts")
+    if not isinstance(spec, dict) or set(spec) != {"title"}:
+        raise _bad(where, "blocks", "a mapping with `title` (a regular expression)")
+    _check_regex(where, "blocks.title", spec["title"])
+    groups = pattern_groups(spec["title"])
+    if not groups:
+        raise _bad(where, "blocks.title", "name the block's fields: (?P<channel>...)")
+    for group in groups:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", group):
+            raise _bad(where, "blocks.title", f"the group {group!r} is not lower snake_case")
+
+
+def _check_column_groups(entry: dict[str, Any], shape: str, where: str) -> None:
+    spec = entry.get("column_groups")
+    if spec is None:
+        return
+    if shape != "long":
+        raise _bad(where, "column_groups", "column_groups is for long layouts")
+    if not isinstance(spec, dict):
+        raise _bad(where, "column_groups", "a mapping (columns, first, channels)")
+    unknown = sorted(set(spec) - {"columns", "first", "channels"})
+    if unknown:
+        raise _bad(where, f"column_groups.{unknown[0]}", "not a key of column_groups")
+    if (
+        entry.get("registers")
+        or entry.get("value_columns")
+        or (entry.get("value") or {}).get("column")
+    ):
+        raise _bad(where, "column_groups", "give `value`, `registers`, `value_columns` or this")
+    columns = spec.get("columns")
+    _check_list(where, "column_groups.columns", columns, GROUP_ROLES)
+    if columns.count("value") != 1 or len(set(columns)) != len(columns):
+        raise _bad(where, "column_groups.columns", "one `value`, and no role twice")
+    first = spec.get("first", 1)
+    if not isinstance(first, int) or isinstance(first, bool) or first < 1:
+        raise _bad(where, "column_groups.first", "the 1-based position of the first group")
+    if not isinstance(spec.get("channels") or {}, dict):
+        raise _bad(where, "column_groups.channels", "a mapping of header text -> channel")
 
 
 def _check_values(entry: dict[str, Any], shape: str, where: str) -> None:

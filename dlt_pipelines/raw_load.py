@@ -22,6 +22,7 @@ from dlt_pipelines.layouts import (
     Layout,
     file_field_column,
     load_layouts,
+    pattern_groups,
     raw_column_name,
     stamp_columns,
 )
@@ -80,6 +81,7 @@ def declared_columns(layout: Layout) -> list[str]:
     ]
     headers.extend((d.get("registers") or {}).keys())
     headers.append((d.get("select") or {}).get("column"))
+    headers.extend(pattern_groups((d.get("blocks") or {}).get("title")))
     names: list[str] = []
     for header in headers:
         if header and raw_column_name(header) not in names:

@@ -26,6 +26,7 @@ from dlt_pipelines.layouts import (
     file_field_column,
     leading_lines,
     load_layouts,
+    normalize_header,
     raw_column_name,
     recognize_lines,
     split_line,
@@ -139,13 +140,17 @@ def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
         for i in range(header_index + 1)
     ]
     preamble_lines = list(enumerate(text_of[:header_index]))
-    if layout.has_header:
+    if layout.block_title is not None:
+        rows, headers, block_lines = _read_blocks(content, header_index, preamble_lines, layout)
+    elif layout.has_header:
         rows, headers = _read_tabular(
             content, header_index, text_of[header_index], body_start, layout
         )
+        block_lines = []
     else:
         rows, headers = _read_records(content, layout), HEADER_SCHEMA.empty_table()
-    preamble = _preamble_table(preamble_lines, layout)
+        block_lines = []
+    preamble = _preamble_table(preamble_lines + block_lines, layout)
     for name, (value, origin) in file_fields(layout, preamble_lines, source_file).items():
         column = file_field_column(name)
         rows = rows.append_column(column, _constant_or_null(value, rows.num_rows))
@@ -267,13 +272,75 @@ def _column_names(layout: Layout, header: list[str]) -> list[str]:
     return names
 
 
-def _read_tabular(
-    content: bytes, header_index: int, header_line: str, body_start: int, layout: Layout
-) -> tuple[pa.Table, pa.Table]:
-    if "\ufffd" in header_line:
-        raise _bad_utf8(content)
-    header = split_line(header_line, layout.delimiter)
+def _read_blocks(
+    content: bytes, header_index: int, preamble: list[tuple[int, str]], layout: Layout
+) -> tuple[pa.Table, pa.Table, list[tuple[int, str]]]:
+    """A file of blocks (`blocks.title`): a title line opens a block and sets its fields (named
+    groups: a channel, a date) on every row until the next title; a copy of the header inside
+    the file is skipped. Titles and repeated headers are kept with the preamble, not read as
+    rows. A title before the first header opens the first block."""
+    try:
+        lines = content.decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise _bad_utf8(content) from exc
+    lines = [line.removesuffix("\r") for line in lines]
+    header = split_line(lines[header_index], layout.delimiter)
     names = _column_names(layout, header)
+    title = layout.block_title
+    fields = list(title.groupindex)
+    clash = [f for f in fields if raw_column_name(f) in names]
+    if clash:
+        raise UnreadableFile(
+            "unexpected_header",
+            f"layout '{layout.name}': the block field {clash[0]!r} is also a header field",
+        )
+    block: dict[str, str | None] = dict.fromkeys(fields)
+    for _, text in preamble:
+        if found := title.search(text):
+            block = {f: found.group(f) for f in fields}
+    wanted = [normalize_header(h) for h in header]
+    columns: list[list[str | None]] = [[] for _ in names + fields]
+    numbers: list[int] = []
+    kept: list[tuple[int, str]] = []
+    for index in range(header_index + 1, len(lines)):
+        text = lines[index]
+        if not text.strip():
+            continue
+        cells = split_line(text, layout.delimiter)
+        if [normalize_header(c) for c in cells] == wanted:
+            kept.append((index, text))
+            continue
+        if found := title.search(text):
+            block = {f: found.group(f) for f in fields}
+            kept.append((index, text))
+            continue
+        if len(cells) != len(names):
+            raise UnreadableFile(
+                "ragged_rows",
+                f"ragged row on line {index + 1}: {len(cells)} fields where the header has "
+                f"{len(names)}: {text[:80]!r}",
+            )
+        for column, value in zip(columns, [*cells, *block.values()], strict=True):
+            column.append(value)
+        numbers.append(index + 1)
+    table = pa.table(
+        {
+            **{
+                name: pa.array(column, pa.string())
+                for name, column in zip(
+                    names + [raw_column_name(f) for f in fields], columns, strict=True
+                )
+            },
+            "_source_line": pa.array(numbers, pa.int64()),
+        }
+    )
+    return table, _header_table(header, names, header_index, layout), kept
+
+
+def _header_table(
+    header: list[str], names: list[str], header_index: int, layout: Layout
+) -> pa.Table:
+    """One row per header field: its raw column and, in a wide file, its role."""
     if layout.shape == "wide":
         try:
             roles = layout.wide_header_roles(header)
@@ -281,7 +348,7 @@ def _read_tabular(
             raise UnreadableFile("unexpected_header", str(exc)) from exc
     else:
         roles = [(None, None, None)] * len(header)
-    headers = pa.table(
+    return pa.table(
         {
             "position": pa.array(range(1, len(header) + 1), pa.int32()),
             "raw_column": pa.array(names, pa.string()),
@@ -293,6 +360,16 @@ def _read_tabular(
         },
         schema=HEADER_SCHEMA,
     )
+
+
+def _read_tabular(
+    content: bytes, header_index: int, header_line: str, body_start: int, layout: Layout
+) -> tuple[pa.Table, pa.Table]:
+    if "\ufffd" in header_line:
+        raise _bad_utf8(content)
+    header = split_line(header_line, layout.delimiter)
+    names = _column_names(layout, header)
+    headers = _header_table(header, names, header_index, layout)
     ragged: list[pacsv.InvalidRow] = []
 
     def note_ragged(row: pacsv.InvalidRow) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import random
 import shutil
+from unittest.mock import patch
 
 import pytest
+import yaml
 from conftest import FIXTURES, duck, q, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,6 +50,14 @@ BROKEN = [
     ({"select": {"column": "TYPE", "values": []}}, "select.values"),
     ({"source_quality": {"column": "NOTES", "map": {"est": "X"}}}, "source_quality.map"),
     ({"colour": "blue"}, "colour"),
+    ({"blocks": "Delivered"}, "blocks"),
+    ({"blocks": {"title": "^Delivered$"}}, "blocks.title"),
+    ({"blocks": {"title": "^(?P<Day>.+)$"}}, "blocks.title"),
+    ({"column_groups": {"columns": ["value"]}}, "column_groups"),
+    ({"value_columns": None, "column_groups": {"columns": ["unit"]}}, "column_groups.columns"),
+    ({"value_columns": None, "column_groups": {"columns": ["value", "kwh"]}}, "groups.columns"),
+    ({"value_columns": None, "column_groups": {"columns": ["value"], "first": 0}}, "first"),
+    ({"value_columns": None, "column_groups": {"columns": ["value"], "size": 3}}, "size"),
 ]
 
 
@@ -146,7 +156,47 @@ VENDOR_LAYOUT = """
     unit: {fixed: Wh}
     source_quality: {column: from, map: {est: E, sub: S}}
     values: interval
+
+  - name: direction_blocks
+    description: One block per direction, each with a title line and its own header.
+    shape: long
+    recognize: {header_includes: [Date, Time, kWh], header_within: 5}
+    blocks: {title: "^(?P<direction>Delivered|Received)[, ]*$"}
+    timestamp: {columns: [Date, Time], format: "%Y-%m-%d %H:%M", timezone: UTC}
+    file_fields: {meter_id: [{preamble: Account}]}
+    meter_id: {file_field: meter_id}
+    channel: {column: direction, kinds: {received: export}}
+    value: {column: kWh}
+    unit: {fixed: kWh}
+    interval_minutes: {default: 30}
+    values: interval
+
+  - name: day_blocks_groups
+    description: A block per day (the date in its title) and a column group per channel.
+    shape: long
+    recognize: {header_includes: [Time, Import, Export], header_within: 3}
+    blocks: {title: "^Day: (?P<day>[0-9-]+)"}
+    timestamp: {columns: [day, Time], format: "%Y-%m-%d %H:%M", timezone: UTC}
+    file_fields: {meter_id: [{fixed: site-9}]}
+    meter_id: {file_field: meter_id}
+    column_groups: {columns: [value, unit, interval_minutes], first: 2, channels: {import: general}}
+    values: interval
 """
+BLOCK_FILES = {
+    "directions.csv": (
+        "Account,A-77\nDelivered\nDate,Time,kWh\n2024-03-01,00:00,1.5\n2024-03-01,00:30,2.0\n"
+        "\nReceived,,\nDate,Time,kWh\n2024-03-01,00:00,0.25\n2024-03-01,00:30,x\n"
+    ),
+    "days.csv": "".join(
+        f"Day: 2024-03-0{day}\nTime,Import,Unit,Minutes,Export,Unit,Minutes\n"
+        + "".join(
+            f"00:{m:02d},{day + m / 100},kWh,15,"
+            + (f"{250 * day},Wh,30\n" if m % 30 == 0 else ",,\n")
+            for m in (0, 15, 30, 45)
+        )
+        for day in (1, 2)
+    ),
+}
 VENDOR_FILE = (
     "Exported by a portal\n\n"
     "order;when;select;from\n"
@@ -217,6 +267,8 @@ def write_green_button_landing(landing):
         (landing / name).write_text(text)
     shutil.copy(FIXTURES / "green_button_pge" / "pge_electric_15min.csv", landing)
     (landing / "vendor.txt").write_text(VENDOR_FILE)
+    for name, text in BLOCK_FILES.items():
+        (landing / name).write_text(text)
 
 
 @pytest.mark.slow
@@ -355,3 +407,94 @@ def test_a_broken_edited_or_removed_entry_never_leaves_the_warehouse_unbuildable
             "select split_part(source_file, '/', -1), is_balanced from marts.file_reading_balance"
         ).fetchall()
     assert ("gb.csv", True) in balance
+
+
+@pytest.mark.slow
+def test_blocks_set_their_fields_and_column_groups_their_channel_unit_and_interval(loaded):
+    home, _ = loaded
+    with duck(home) as con:
+        published = con.execute(
+            "select split_part(source_file, '/', -1), meter_id, channel, channel_kind, "
+            "strftime(reading_start_at, '%d %H:%M'), interval_minutes, round(kwh, 6) "
+            "from marts.fct_readings where layout in ('direction_blocks', 'day_blocks_groups') "
+            "order by 1, 3, 5"
+        ).fetchall()
+        quarantined = con.execute(
+            "select source_line, reason from marts.quarantined_readings "
+            "where layout = 'direction_blocks'"
+        ).fetchall()
+        balance = con.execute(
+            "select split_part(source_file, '/', -1), raw_rows, raw_values, published, "
+            "quarantined, is_balanced from marts.file_reading_balance "
+            "where layout in ('direction_blocks', 'day_blocks_groups') order by 1"
+        ).fetchall()
+        kept = con.execute(
+            "select split_part(_source_file, '/', -1), _source_line, key from raw.file_preamble "
+            "where _source_file like '%directions%' or _source_file like '%days%' order by 1, 2"
+        ).fetchall()
+    days = [
+        ("days.csv", "site-9", "export", "export", f"0{d} 00:{m:02d}", 30, 0.25 * d)
+        for d in (1, 2)
+        for m in (0, 30)
+    ] + [
+        ("days.csv", "site-9", "general", "consumption", f"0{d} 00:{m:02d}", 15, d + m / 100)
+        for d in (1, 2)
+        for m in (0, 15, 30, 45)
+    ]
+    directions = [
+        ("directions.csv", "A-77", "Delivered", "consumption", "01 00:00", 30, 1.5),
+        ("directions.csv", "A-77", "Delivered", "consumption", "01 00:30", 30, 2.0),
+        ("directions.csv", "A-77", "Received", "export", "01 00:00", 30, 0.25),
+    ]
+    assert published == days + directions
+    assert quarantined == [(10, "unparseable_value")]
+    # days: 8 rows, 8 + 4 values; directions: 4 rows, 4 values
+    assert balance == [("days.csv", 8, 12, 12, 0, True), ("directions.csv", 4, 4, 3, 1, True)]
+    # titles and repeated headers are kept apart from the readings, with their lines
+    assert kept == [
+        ("days.csv", 1, "Day: 2024-03-01"),
+        ("days.csv", 7, "Day: 2024-03-02"),
+        ("days.csv", 8, "Time"),
+        ("directions.csv", 1, "Account"),
+        ("directions.csv", 2, "Delivered"),
+        ("directions.csv", 7, "Received"),
+        ("directions.csv", 8, "Date"),
+    ]
+
+
+BLOCKS_ENTRY = yaml.safe_load(VENDOR_LAYOUT)[1]
+channels = st.sampled_from(["Delivered", "Received", "RECEIVED"])
+block_rows = st.lists(st.tuples(st.integers(0, 23), st.integers(0, 999)), max_size=5)
+
+
+@given(
+    blocks=st.lists(st.tuples(channels, block_rows, st.booleans(), st.booleans()), max_size=5),
+    preamble=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_every_row_gets_its_blocks_fields_and_titles_and_headers_are_not_rows(blocks, preamble):
+    """Blocks: a title (before the first header or inside the file) sets the field of every
+    row until the next title; a repeated header, a blank line or a title is never a row."""
+    layout = _parse_entry(BLOCKS_ENTRY, 0)
+    lines = ["Account,A-1"] if preamble else []
+    expected = []
+    for index, (channel, rows, repeat_header, blank) in enumerate(blocks):
+        lines.append(channel)
+        if index == 0 or repeat_header:
+            lines.append("Date,Time,kWh")
+        for hour, value in rows:
+            lines.append(f"2024-03-01,{hour:02d}:00,{value}")
+            expected.append((len(lines), channel, str(value)))
+        if blank:
+            lines.append("")
+    if not blocks:
+        lines.append("Date,Time,kWh")
+    text = "\n".join(lines) + "\n"
+    with patch("dlt_pipelines.text_tables.load_layouts", return_value=(layout,)):
+        table = read(text.encode())
+    got = table.rows.select(["_source_line", "direction", "kwh"]).to_pylist()
+    assert [tuple(row.values()) for row in got] == expected
+    kept = set(table.preamble.column("_source_line").to_pylist())
+    assert kept.isdisjoint(line for line, _, _ in expected)
+    # every non-blank line but the first header: a row, or kept with the preamble
+    assert len(kept) + len(expected) + 1 == sum(1 for line in lines if line.strip())

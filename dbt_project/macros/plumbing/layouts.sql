@@ -38,7 +38,8 @@
         'value_missing': fromjson(config.get('value_missing') or '[]'),
         'value_clean': fromjson(config.get('value_clean') or '[]'),
         'value_columns_channels': fromjson(config.get('value_columns_channels') or '{}'),
-        'select_values': fromjson(config.get('select_values') or '[]')
+        'select_values': fromjson(config.get('select_values') or '[]'),
+        'column_groups': fromjson(config.get('column_groups') or '{}')
     }) -%}
     {{ return(config) }}
 {%- endmacro %}

@@ -71,22 +71,36 @@ registers as (
             source.*,
             register.channel_name,
             register.register_unit,
+            register.register_interval,
             register.value_text,
             register.value_position
         from source
         {%- set rows = [] %}
         {%- for column in value_columns %}
-            {%- do rows.append([sql_text(column.channel), sql_text(column.unit) if column.unit else 'cast(null as ' ~ dbt.type_string() ~ ')', 'source.' ~ adapter.quote(column.column), loop.index]) %}
+            {%- set null_text = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
+            {%- set unit = 'source.' ~ adapter.quote(column.unit_column) if column.unit_column else (sql_text(column.unit) if column.unit else null_text) %}
+            {%- set interval = 'source.' ~ adapter.quote(column.interval_column) if column.interval_column else null_text %}
+            {%- do rows.append([sql_text(column.channel), unit, interval, 'source.' ~ adapter.quote(column.column), loop.index]) %}
         {%- endfor %}
-        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'value_text', 'value_position']) }}
+        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'register_interval', 'value_text', 'value_position']) }}
     ) as unpivoted
     where value_text is not null
+    {%- if layout.column_groups %}
+        -- a group left wholly blank on a row (a 30-minute channel beside a 15-minute one)
+        -- holds no value there
+        and not (
+            trim(both ' ' from value_text) = ''
+            and coalesce(trim(both ' ' from register_unit), '') = ''
+            and coalesce(trim(both ' ' from register_interval), '') = ''
+        )
+    {%- endif %}
     {%- elif layout.value_columns_pattern %}
     -- No file has brought a header field the pattern fits yet.
     select
         source.*,
         cast(null as {{ dbt.type_string() }}) as channel_name,
         cast(null as {{ dbt.type_string() }}) as register_unit,
+        cast(null as {{ dbt.type_string() }}) as register_interval,
         cast(null as {{ dbt.type_string() }}) as value_text,
         0 as value_position
     from source
@@ -96,6 +110,7 @@ registers as (
         source.*,
         cast(null as {{ dbt.type_string() }}) as channel_name,
         cast(null as {{ dbt.type_string() }}) as register_unit,
+        cast(null as {{ dbt.type_string() }}) as register_interval,
         source.{{ adapter.quote(layout.value_column) }} as value_text,
         1 as value_position
     from source
@@ -145,7 +160,10 @@ renamed as (
             {%- endif %}
             {{ sql_text(layout.fixed_unit) if layout.fixed_unit else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
         ) as unit_text,
-        {%- if end_text %}
+        {%- if 'interval_minutes' in (layout.column_groups.columns or []) %}
+        register_interval as interval_text,
+        {{ interval_minutes_expr(layout, 'register_interval') }} as interval_minutes,
+        {%- elif end_text %}
         end_text as interval_text,
         {{ interval_from_stamps('start_text', 'end_text', layout) }} as interval_minutes,
         {%- elif layout.interval_column %}
@@ -266,6 +284,8 @@ select * from renamed
         {%- for column, channel_name in layout.registers.items() -%}
             {%- do found.append({'column': column, 'channel': channel_name, 'unit': none}) -%}
         {%- endfor -%}
+    {%- elif layout.column_groups -%}
+        {%- do found.extend(layout_column_groups(layout, relation)) -%}
     {%- elif layout.value_columns_pattern -%}
         {%- set present = raw_columns(relation) -%}
         {%- set headers_relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_headers') -%}
@@ -290,6 +310,52 @@ select * from renamed
                 {%- endif -%}
             {%- endfor -%}
         {%- endif -%}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
+{#- The repeated column groups of a long layout (`column_groups`): from `first` on, every run of
+    `columns` (value, and optionally unit and interval_minutes) is one channel, named by its
+    value column's header (looked up in `channels`, else lower-cased). Read per file from
+    raw.file_headers when the model is compiled: files may hold different numbers of groups. -#}
+{% macro layout_column_groups(layout, relation) -%}
+    {%- set found = [] -%}
+    {%- set headers_relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_headers') -%}
+    {%- set present = raw_columns(relation) -%}
+    {%- if headers_relation is not none and present -%}
+        {%- set roles = layout.column_groups.columns -%}
+        {%- set width = roles | length -%}
+        {%- set query -%}
+            select _file_sha256, position, raw_column, header from {{ headers_relation }}
+            where _file_sha256 in (select distinct _file_sha256 from {{ relation }})
+            order by _file_sha256, position
+        {%- endset -%}
+        {%- set by_file = {} -%}
+        {%- for row in run_query(query) -%}
+            {%- do by_file.setdefault(row[0], {}).update({row[1] | int: (row[2], (row[3] or '').strip())}) -%}
+        {%- endfor -%}
+        {%- set seen = [] -%}
+        {%- for sha, columns in by_file.items() -%}
+            {%- set last = columns.keys() | max -%}
+            {%- for start in range(layout.column_groups.first, last + 1, width) -%}
+                {%- set group = {} -%}
+                {%- for role in roles -%}
+                    {%- if columns.get(start + loop.index0) -%}{%- do group.update({role: columns[start + loop.index0]}) -%}{%- endif -%}
+                {%- endfor -%}
+                {%- if group.value and group.value[0] in present and group.value[0] not in seen -%}
+                    {%- do seen.append(group.value[0]) -%}
+                    {%- set label = group.value[1] | lower -%}
+                    {%- do found.append({
+                        'column': group.value[0],
+                        'channel': layout.column_groups.channels.get(label) or label or layout.default_channel,
+                        'unit': none,
+                        'unit_column': group.unit[0] if group.unit else none,
+                        'interval_column': group.interval_minutes[0] if group.interval_minutes else none
+                    }) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
     {%- endif -%}
     {{ return(found) }}
 {%- endmacro %}
