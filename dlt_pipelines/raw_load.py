@@ -26,7 +26,7 @@ from dlt_pipelines.layouts import (
     raw_column_name,
     stamp_columns,
 )
-from dlt_pipelines.text_tables import HEADER_SCHEMA, PREAMBLE_SCHEMA, TextTable
+from dlt_pipelines.text_tables import HEADER_SCHEMA, PREAMBLE_SCHEMA, ZONE_SCHEMA, TextTable
 
 RAW_DATASET = "raw"
 LINEAGE_COLUMNS = {
@@ -107,6 +107,10 @@ PREAMBLES_SCHEMA = PREAMBLE_SCHEMA.append(pa.field("_source_file", pa.string()))
     pa.field("_file_sha256", pa.string())
 )
 PREAMBLE_TABLE = "file_preamble"
+ZONES_SCHEMA = ZONE_SCHEMA.append(pa.field("_source_file", pa.string())).append(
+    pa.field("_file_sha256", pa.string())
+)
+ZONE_TABLE = "file_zones"
 
 
 def _layouts_table(layouts: tuple[Layout, ...]) -> pa.Table:
@@ -170,6 +174,9 @@ def raw_resources(
     ]
     all_preambles = pa.concat_tables(preambles, promote_options="permissive")
     resources.append(_resource(PREAMBLE_TABLE, all_preambles, **formats))
+    zones = [ZONES_SCHEMA.empty_table()] + [tt.zone for tt in text_tables if tt.zone.num_rows]
+    all_zones = pa.concat_tables(zones, promote_options="permissive")
+    resources.append(_resource(ZONE_TABLE, all_zones, **formats))
     resources.append(
         _resource("layouts", _layouts_table(layouts), disposition="replace", **formats)
     )
@@ -281,10 +288,12 @@ def declared_schemas() -> dict[str, pa.Schema]:
     merged = {table: pa.unify_schemas(parts) for table, parts in schemas.items()}
     merged["file_headers"] = HEADERS_SCHEMA
     merged[PREAMBLE_TABLE] = PREAMBLES_SCHEMA
+    merged[ZONE_TABLE] = ZONES_SCHEMA
     return merged
 
 
 def raw_tables() -> list[str]:
     return sorted(
-        {layout.raw_table for layout in load_layouts()} | {"file_headers", PREAMBLE_TABLE}
+        {layout.raw_table for layout in load_layouts()}
+        | {"file_headers", PREAMBLE_TABLE, ZONE_TABLE}
     )

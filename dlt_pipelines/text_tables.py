@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from dlt_pipelines.file_zones import ZoneRule, zone_of_file
 from dlt_pipelines.layouts import (
     Layout,
     LayoutConfigError,
@@ -59,6 +60,12 @@ PREAMBLE_SCHEMA = pa.schema(
 )
 
 
+# The zone a file's wall clock is read in when its data home sets one (file_zones.py).
+ZONE_SCHEMA = pa.schema(
+    [("layout", pa.string()), ("timezone", pa.string()), ("timezone_from", pa.string())]
+)
+
+
 class UnreadableFile(Exception):
     """A file that can never load as it is (a permanent failure: dead-letter it).
 
@@ -75,6 +82,7 @@ class TextTable:
     rows: pa.Table  # text fields + _source_line, _source_file, _file_sha256
     headers: pa.Table  # one row per header field (empty for record layouts)
     preamble: pa.Table = field(default_factory=PREAMBLE_SCHEMA.empty_table)  # before the header
+    zone: pa.Table = field(default_factory=ZONE_SCHEMA.empty_table)  # the home's zone, if any
 
     @property
     def data_rows(self) -> int:
@@ -115,8 +123,11 @@ def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.string())
 
 
-def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
-    """Recognize the layout of `data` (the bytes as delivered) and read it as text."""
+def read_text_table(
+    data: bytes, source_file: str, sha256: str, zone_rules: dict[str, ZoneRule] | None = None
+) -> TextTable:
+    """Recognize the layout of `data` (the bytes as delivered) and read it as text;
+    `zone_rules`: the data home's own zones (file_zones.py)."""
     content = decode_content(data)
     layouts = load_layouts()
     lines = leading_lines(content[:SNIFF_BYTES].decode("utf-8", errors="replace"), layouts)
@@ -155,11 +166,19 @@ def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
         column = file_field_column(name)
         rows = rows.append_column(column, _constant_or_null(value, rows.num_rows))
         rows = rows.append_column(f"{column}_from", _constant_or_null(origin, rows.num_rows))
+    found_zone = zone_of_file(zone_rules or {}, layout.name, source_file)
+    zone = pa.Table.from_pylist(
+        [dict(zip(ZONE_SCHEMA.names, (layout.name, *found_zone), strict=True))]
+        if found_zone
+        else [],
+        schema=ZONE_SCHEMA,
+    )
     for column, text in (("_source_file", source_file), ("_file_sha256", sha256)):
         rows = rows.append_column(column, constant(text, rows.num_rows))
         headers = headers.append_column(column, constant(text, headers.num_rows))
         preamble = preamble.append_column(column, constant(text, preamble.num_rows))
-    return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble)
+        zone = zone.append_column(column, constant(text, zone.num_rows))
+    return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble, zone=zone)
 
 
 def _constant_or_null(value: str | None, length: int) -> pa.ChunkedArray:

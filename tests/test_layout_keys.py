@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from layout_projects import layouts_file, project_copy, run_in
 
+from dlt_pipelines.file_zones import load_zone_settings
 from dlt_pipelines.layouts import (
     LayoutConfigError,
     _parse_entry,
@@ -498,3 +499,86 @@ def test_every_row_gets_its_blocks_fields_and_titles_and_headers_are_not_rows(bl
     assert kept.isdisjoint(line for line, _, _ in expected)
     # every non-blank line but the first header: a row, or kept with the preamble
     assert len(kept) + len(expected) + 1 == sum(1 for line in lines if line.strip())
+
+
+# --- the data home sets the local zone of a layout's files (layout_zones.yml) --------------
+
+ZONES = """
+green_button_csv:
+  timezone: America/Chicago
+  files:
+    - {name: "^pge_", timezone: America/Los_Angeles}
+"""
+
+
+def hourly_download(service: str, day: str, hours: list[int]) -> str:
+    rows = [f"Electric usage,{day},{h:02d}:00,{h:02d}:59,1.0,kWh" for h in hours]
+    return f"Service,{service}\n\nTYPE,DATE,START TIME,END TIME,USAGE,UNITS\n" + (
+        "".join(f"{row}\n" for row in rows)
+    )
+
+
+@pytest.mark.slow
+def test_the_home_sets_the_zone_per_layout_and_file_name_across_dst_changes(home):
+    (home / "layout_zones.yml").write_text(ZONES)
+    landing = home / "landing"
+    # 3 November 2024: 01:00 comes twice in Chicago (CDT, then CST); 10 March: 02:00 never
+    fall = [0, 1, 1, *range(2, 24)]
+    (landing / "chicago_fall.csv").write_text(hourly_download("CHI-1", "2024-11-03", fall))
+    (landing / "chicago_spring.csv").write_text(hourly_download("CHI-2", "3/10/2024", [*range(24)]))
+    (landing / "pge_nov.csv").write_text(hourly_download("LA-1", "2024-11-03", [0]))
+    result = run_cli(home, "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    readings = q(
+        home,
+        "select meter_id, min(reading_start_at), max(reading_start_at), count(*), "
+        "count(distinct reading_start_at) from marts.fct_readings group by 1 order by 1",
+    )
+    assert [(m, str(a), str(b), n, d) for m, a, b, n, d in readings] == [
+        ("CHI-1", "2024-11-03 05:00:00", "2024-11-04 05:00:00", 25, 25),
+        ("CHI-2", "2024-03-10 06:00:00", "2024-03-11 04:00:00", 23, 23),
+        ("LA-1", "2024-11-03 07:00:00", "2024-11-03 07:00:00", 1, 1),
+    ]
+    assert q(home, "select meter_id, reason from marts.quarantined_readings") == [
+        ("CHI-2", "nonexistent_local_time")
+    ]
+    zones = q(
+        home,
+        "select split_part(_source_file, '/', -1), timezone, timezone_from from raw.file_zones "
+        "order by 1",
+    )
+    assert zones == [
+        ("chicago_fall.csv", "America/Chicago", "layout_zones.yml: timezone"),
+        ("chicago_spring.csv", "America/Chicago", "layout_zones.yml: timezone"),
+        ("pge_nov.csv", "America/Los_Angeles", "layout_zones.yml: files '^pge_'"),
+    ]
+    assert q(home, "select meter_id, timezone from marts.dim_meters order by 1") == [
+        ("CHI-1", "America/Chicago"),
+        ("CHI-2", "America/Chicago"),
+        ("LA-1", "America/Los_Angeles"),
+    ]
+
+
+BAD_ZONES = [
+    ("green_button_csv: {timezone: Mars/Base}", "key 'timezone': 'Mars/Base' is not a known"),
+    ("nosuch: {timezone: UTC}", "layout 'nosuch': no such layout"),
+    ("green_button_csv: {files: [{name: '(', timezone: UTC}]}", "key 'files': bad pattern"),
+    ("green_button_csv: {zone: UTC}", "give `timezone` and/or `files`"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_ZONES)
+def test_a_wrong_zone_setting_is_one_line_naming_the_layout_and_key(tmp_path, text, message):
+    (tmp_path / "layout_zones.yml").write_text(text)
+    with pytest.raises(LayoutConfigError) as caught:
+        load_zone_settings(tmp_path)
+    assert str(caught.value).startswith("layout_zones.yml: ")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_init_stops_on_a_wrong_zone_setting_with_exit_2(home):
+    (home / "layout_zones.yml").write_text(BAD_ZONES[0][0])
+    result = run_cli(home, "init")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("smartmeter: layout_zones.yml: layout ")
