@@ -334,8 +334,9 @@ def sql_groups_pattern(pattern: str | None) -> str | None:
 
 
 def normalize_header(text: str) -> str:
-    """How header fields are compared: trimmed, case-insensitive, BOM-free."""
-    return text.replace("\ufeff", "").strip().casefold()
+    """How header fields are compared: trimmed, case-insensitive, BOM-free, any run of white
+    space (a non-breaking space too: `Energy \u00a0Delivered`) as one space."""
+    return " ".join(text.replace("\ufeff", "").split()).casefold()
 
 
 def raw_column_name(header: str) -> str:

@@ -297,7 +297,8 @@ def _read_blocks(
     """A file of blocks (`blocks.title`): a title line opens a block and sets its fields (named
     groups: a channel, a date) on every row until the next title; a copy of the header inside
     the file is skipped. Titles and repeated headers are kept with the preamble, not read as
-    rows. A title before the first header opens the first block."""
+    rows. A title before the first header, or the header itself, opens the first block; a
+    title may be a block's own header, whose fields are read by position as the first's."""
     try:
         lines = content.decode("utf-8").split("\n")
     except UnicodeDecodeError as exc:
@@ -314,9 +315,16 @@ def _read_blocks(
             f"layout '{layout.name}': the block field {clash[0]!r} is also a header field",
         )
     block: dict[str, str | None] = dict.fromkeys(fields)
-    for _, text in preamble:
-        if found := title.search(text):
-            block = {f: found.group(f) for f in fields}
+
+    def opens_block(text: str) -> bool:
+        """A title sets the fields its match took part in; the others keep their value."""
+        found = title.search(text)
+        if found:
+            block.update({f: v for f, v in found.groupdict().items() if v is not None})
+        return found is not None
+
+    for _, text in [*preamble, (header_index, lines[header_index])]:
+        opens_block(text)  # a title before the header, or the header itself
     wanted = [normalize_header(h) for h in header]
     columns: list[list[str | None]] = [[] for _ in names + fields]
     numbers: list[int] = []
@@ -326,11 +334,9 @@ def _read_blocks(
         if not text.strip():
             continue
         cells = split_line(text, layout.delimiter)
-        if [normalize_header(c) for c in cells] == wanted:
-            kept.append((index, text))
-            continue
-        if found := title.search(text):
-            block = {f: found.group(f) for f in fields}
+        # a title (which may be a block's own header: "Energy Received time period,...") or a
+        # copy of the header is kept with the preamble, never read as a row
+        if opens_block(text) or [normalize_header(c) for c in cells] == wanted:
             kept.append((index, text))
             continue
         if len(cells) != len(names):

@@ -182,6 +182,28 @@ VENDOR_LAYOUT = """
     meter_id: {file_field: meter_id}
     column_groups: {columns: [value, unit, interval_minutes], first: 2, channels: {import: general}}
     values: interval
+
+  - name: sce_net_metering
+    description: >
+      SCE's net-metering download: per day a block delivered and a block received, each with
+      a title and its own header; 15-minute stamps as one field "start to end", Pacific time.
+    shape: long
+    recognize:
+      header_includes: [Energy Delivered time period, Reading quality]
+      header_within: 20
+    blocks: {title: '^\\W*Data for period starting|^Energy\\s+(?P<direction>Delivered|Received)\\s'}
+    timestamp:
+      column: Energy Delivered time period
+      pattern: "(?P<start>[0-9-]+ [0-9:]+) +to +(?P<end>[0-9-]+ [0-9:]+)"
+      format: "%Y-%m-%d %H:%M:%S"
+      timezone: America/Los_Angeles
+    file_fields: {meter_id: [{file_name: "^(?P<value>[^.]+)"}]}
+    meter_id: {file_field: meter_id}
+    channel: {column: direction, kinds: {delivered: consumption, received: export}}
+    value: {column: "Usage Delivered(Real energy in kilowatt-hours)(Real energy in kilowatt-hours)"}
+    unit: {fixed: kWh}
+    source_quality: {column: Reading quality, map: {estimat: E}}
+    values: interval
 """
 BLOCK_FILES = {
     "directions.csv": (
@@ -207,6 +229,9 @@ VENDOR_FILE = (
     '="0042";1/2/2024 0:45 to 1/2/2024 1:00;12 5;estimated\n'
     '="0042";1/2/2024 1:00 to 1/2/2024 1:15;abc;\n'
 )
+
+
+SCE = FIXTURES / "green_button_sce" / "sce_net_metering_2days.csv"
 
 
 def green_button_files(rng: random.Random, count: int) -> dict[str, tuple[str, float, int, int]]:
@@ -270,6 +295,7 @@ def write_green_button_landing(landing):
     (landing / "vendor.txt").write_text(VENDOR_FILE)
     for name, text in BLOCK_FILES.items():
         (landing / name).write_text(text)
+    shutil.copy(SCE, landing)
 
 
 @pytest.mark.slow
@@ -431,7 +457,8 @@ def test_blocks_set_their_fields_and_column_groups_their_channel_unit_and_interv
         ).fetchall()
         kept = con.execute(
             "select split_part(_source_file, '/', -1), _source_line, key from raw.file_preamble "
-            "where _source_file like '%directions%' or _source_file like '%days%' order by 1, 2"
+            "where split_part(_source_file, '/', -1) in ('directions.csv', 'days.csv') "
+            "order by 1, 2"
         ).fetchall()
     days = [
         ("days.csv", "site-9", "export", "export", f"0{d} 00:{m:02d}", 30, 0.25 * d)
@@ -582,3 +609,36 @@ def test_init_stops_on_a_wrong_zone_setting_with_exit_2(home):
     result = run_cli(home, "init")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("smartmeter: layout_zones.yml: layout ")
+
+
+@pytest.mark.slow
+def test_the_real_sce_net_metering_download_loads_by_one_entry(loaded):
+    """Its delivered and received blocks are two channels, each with kWh equal to the file's
+    own sum per block kind, in 15-minute intervals on the UTC line (PDT is UTC-7)."""
+    home, _ = loaded
+    sums = {"Delivered": 0.0, "Received": 0.0}
+    direction = None
+    for line in SCE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Energy "):
+            direction = line.split()[1]
+        elif direction and line.startswith('"20'):
+            sums[direction] += float(line.split(",")[1].strip('"'))
+    with duck(home) as con:
+        rows = con.execute(
+            "select meter_id, channel, channel_kind, count(*), round(sum(kwh), 6), "
+            "min(reading_start_at), max(interval_minutes) from marts.fct_readings "
+            "where layout = 'sce_net_metering' group by 1, 2, 3 order by 2"
+        ).fetchall()
+        balance = con.execute(
+            "select raw_rows, raw_values, published, is_balanced from marts.file_reading_balance "
+            "where layout = 'sce_net_metering'"
+        ).fetchall()
+    assert [(m, c, k, n, str(t), i) for m, c, k, n, _, t, i in rows] == [
+        ("sce_net_metering_2days", "Delivered", "consumption", 192, "2022-08-01 07:00:00", 15),
+        ("sce_net_metering_2days", "Received", "export", 192, "2022-08-01 07:00:00", 15),
+    ]
+    assert [r[4] for r in rows] == [
+        pytest.approx(sums["Delivered"]),
+        pytest.approx(sums["Received"]),
+    ]
+    assert balance == [(384, 384, 384, True)]

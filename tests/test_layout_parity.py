@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from conftest import duck, pg_connect
 from layout_projects import project_copy, run_in
-from test_layout_keys import VENDOR_LAYOUT, write_green_button_landing
+from test_layout_keys import VENDOR_LAYOUT, ZONES, hourly_download, write_green_button_landing
 from test_parity_postgres import normalize
 
 from smartmeter import spark_lake
@@ -27,7 +27,20 @@ ANSWERS = {
     "quarantined, not_selected, is_balanced from marts.file_reading_balance order by 1",
     "preamble": "select split_part(_source_file, '/', -1), _source_line, key, value "
     "from raw.file_preamble order by 1, 2",
+    "zones": "select meter_id, timezone from marts.dim_meters order by 1",
 }
+
+
+def write_landing(home) -> None:
+    """The Green Button, vendor and block files, and downloads the home reads in its own zones
+    across both US DST changes of 2024."""
+    write_green_button_landing(home / "landing")
+    (home / "layout_zones.yml").write_text(ZONES)
+    fall = [0, 1, 1, *range(2, 24)]
+    (home / "landing" / "chicago_fall.csv").write_text(hourly_download("CHI-1", "2024-11-03", fall))
+    (home / "landing" / "chicago_spring.csv").write_text(
+        hourly_download("CHI-2", "3/10/2024", [*range(24)])
+    )
 
 
 def answers(con) -> dict[str, list[tuple]]:
@@ -39,7 +52,7 @@ def test_new_layout_keys_give_the_same_answers_on_duckdb_and_postgres(tmp_path, 
     project = project_copy(tmp_path, VENDOR_LAYOUT)
     homes = {target: tmp_path / target for target in ("duckdb", "postgres")}
     for target, home in homes.items():
-        write_green_button_landing(home / "landing")
+        write_landing(home)
         result = run_in(project, home, "run", "--target", target, env=pg_env)
         assert result.returncode == 0, f"{target}: {result.stdout}{result.stderr}"
     with duck(homes["duckdb"]) as con, pg_connect(pg_env) as pg:
@@ -55,7 +68,7 @@ def test_green_button_blocks_and_groups_build_on_spark_as_on_duckdb(tmp_path):
     project = project_copy(tmp_path, VENDOR_LAYOUT)
     homes = {target: tmp_path / target for target in ("duckdb", "spark")}
     for target, home in homes.items():
-        write_green_button_landing(home / "landing")
+        write_landing(home)
         (home / "landing" / "gas_and_electric.csv").write_text(
             "Name,SAMPLE\nAccount Number,4711\n\n"
             "TYPE,DATE,START TIME,END TIME,USAGE,UNITS,COST,NOTES\n"
