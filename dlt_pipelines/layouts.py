@@ -8,6 +8,7 @@ with each layout's delimiter and compared with what the layout says it must cont
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ QUALITY_FLAGS = ("A", "E", "S", "F")
 # Cell clean-up rules a layout may declare for values and ids (applied in staging).
 CLEAN_RULES = ("excel_text", "thousands_separator", "currency", "spaces")
 FILE_FIELD_SOURCES = ("preamble", "file_name", "fixed")
+# The longest raw column name: every store keeps it whole (a suffix _2.. may follow).
+MAX_RAW_COLUMN = 56
 # How far down a file a header may be looked for (recognize.header_within).
 MAX_HEADER_LINE = 200
 ENTRY_KEYS = {
@@ -347,6 +350,9 @@ def raw_column_name(header: str) -> str:
         name = "column"
     if name[0].isdigit():
         name = f"c_{name}"
+    if len(name) > MAX_RAW_COLUMN:  # PostgreSQL keeps 63 bytes of a name; dlt would shorten it
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_RAW_COLUMN - 9]}_{digest}"
     return name
 
 

@@ -5,6 +5,7 @@ missing tokens, row selection and quality maps; and the built-in Green Button CS
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from unittest.mock import patch
 
@@ -22,6 +23,7 @@ from dlt_pipelines.layouts import (
     explain_recognition,
     leading_lines,
     load_layouts,
+    raw_column_name,
 )
 from dlt_pipelines.text_tables import UnreadableFile, read_text_table
 
@@ -642,3 +644,17 @@ def test_the_real_sce_net_metering_download_loads_by_one_entry(loaded):
         pytest.approx(sums["Received"]),
     ]
     assert balance == [(384, 384, 384, True)]
+
+
+@given(st.text(min_size=1, max_size=200), st.text(min_size=1, max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_a_raw_column_name_fits_every_store_and_long_headers_stay_apart(header, tail):
+    """PostgreSQL keeps 63 bytes of a name (a longer one would be shortened by the loader
+    behind the staging models' back): raw names are at most 56 ASCII characters, and two
+    long headers that differ only at the end keep different names."""
+    name = raw_column_name(header)
+    assert len(name) <= 56 and name.isascii()
+    assert re.fullmatch(r"[a-z_][a-z0-9_]*", name)
+    long_header = "Usage Delivered(Real energy in kilowatt-hours)" * 2
+    if raw_column_name(tail) != raw_column_name(tail + "x"):
+        assert raw_column_name(long_header + tail) != raw_column_name(long_header + tail + "x")
