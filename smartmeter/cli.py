@@ -421,8 +421,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parse_location(os.environ[env].strip())
     except ConfigurationError as exc:
         parser.error(str(exc))
+    from dlt_pipelines.file_zones import load_zone_settings
+    from dlt_pipelines.layouts import LayoutConfigError, load_layouts
+
     try:
+        if args.command in ("init", "run", "ingest"):
+            load_layouts()  # a broken layouts.yml stops here, before any file is taken in
+            load_zone_settings(home.root)  # and so does a broken <home>/layout_zones.yml
         return args.handler(args, home)
+    except LayoutConfigError as exc:  # layouts.yml: one line naming the layout and the key
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigurationError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_USAGE

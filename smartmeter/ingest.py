@@ -26,6 +26,7 @@ from dlt.destinations.impl.postgres.configuration import (
 )
 
 from dlt_pipelines import archive, raw_load
+from dlt_pipelines.file_zones import load_zone_settings
 from dlt_pipelines.text_tables import TextTable, UnreadableFile, read_text_table
 from smartmeter import dead_letters, object_store, spark_lake
 from smartmeter.faults import crash_point
@@ -299,6 +300,7 @@ def load_pending(
         )
     }
     pipeline = make_pipeline(home, warehouse)
+    zone_rules = load_zone_settings(home.root)
     batch: list[tuple[Delivery, TextTable]] = []
     batch_bytes = 0
     for done, delivery in enumerate(pending, start=1):
@@ -311,7 +313,7 @@ def load_pending(
             continue
         data = object_store.read_archived(delivery.archive_path)
         try:
-            table = read_text_table(data, delivery.original_name, delivery.sha256)
+            table = read_text_table(data, delivery.original_name, delivery.sha256, zone_rules)
         except UnreadableFile as problem:
             report.outcomes.append(
                 _dead_letter_unreadable(home, warehouse, delivery, problem, run_id)

@@ -93,7 +93,7 @@ def _run_store(delivery: Delivery, root: Path, target: str, rerun: bool = False)
             assert again.returncode == 0, f"{target}: rerun failed\n{again.stdout}"
         queries = {
             "verdicts": VERDICTS,
-            "balance": "select source_file, raw_values, is_balanced "
+            "balance": "select source_file, raw_values - not_selected, is_balanced "
             "from marts.file_reading_balance",
         }
         if target == "duckdb":

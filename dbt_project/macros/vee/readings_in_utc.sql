@@ -55,10 +55,46 @@
     ({{ utc_to_wall_clock(wall_clock_to_utc(wall, tz), tz) }} = {{ wall }})
 {%- endmacro %}
 
+{#- The zones a data home sets for files of this layout (raw.file_zones, from
+    <home>/layout_zones.yml), read when the model is compiled: none, usually. -#}
+{% macro home_zones_of(layout) -%}
+    {%- set zones = [] -%}
+    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_zones') -%}
+    {%- if relation is not none -%}
+        {%- for row in run_query("select distinct timezone from " ~ relation ~ " where layout = " ~ sql_text(layout.layout)) -%}
+            {%- do zones.append(row[0]) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(zones) }}
+{%- endmacro %}
+
 {% macro readings_in_utc(relation, layout) -%}
     {%- if not execute -%}{{ return('select 1 as placeholder') }}{%- endif -%}
-    {%- set tz = layout.timezone -%}
-    {%- set tz_sql = "'" ~ tz ~ "'" -%}
+    {%- set home_zones = home_zones_of(layout) -%}
+    {%- if home_zones -%}
+        {#- A file the home sets a zone for is read in it; the others in the layout's. -#}
+        {%- set zones_relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_zones') -%}
+        {%- set relation -%}
+            (select
+                zoned.*,
+                coalesce(file_zones.timezone, {{ sql_text(layout.timezone) }}) as file_timezone
+            from {{ relation }} as zoned
+            left join (
+                select _file_sha256, max(timezone) as timezone
+                from {{ zones_relation }}
+                where layout = {{ sql_text(layout.layout) }}
+                group by _file_sha256
+            ) as file_zones
+                on zoned.file_sha256 = file_zones._file_sha256)
+        {%- endset -%}
+        {%- set tz = 'per file' -%}
+        {%- set tz_sql = 'adjusted.file_timezone' -%}
+        {%- set tz_column = 'candidates.file_timezone' -%}
+    {%- else -%}
+        {%- set tz = layout.timezone -%}
+        {%- set tz_sql = "'" ~ tz ~ "'" -%}
+        {%- set tz_column = tz_sql -%}
+    {%- endif -%}
     {%- set shifts = [-60, -30, 0, 30, 60] -%}
     select
         located.*,
@@ -92,7 +128,11 @@
             {%- for column in staging_contract_columns() %}
             candidates.{{ column }},
             {%- endfor %}
-            {{ row_or_layout('candidates', 'timezone', tz, layout) }} as timezone,
+            {%- if layout.shape == 'espi' %}
+            candidates.row_timezone as timezone,
+            {%- else %}
+            {{ tz_column }} as timezone,
+            {%- endif %}
             {{ row_or_layout('candidates', 'value_kind', layout.value_kind, layout) }} as value_kind,
             {{ channel_kind('candidates.channel', layout) }} as channel_kind,
             case
