@@ -94,8 +94,8 @@ registers as (
             and coalesce(trim(both ' ' from register_interval), '') = ''
         )
     {%- endif %}
-    {%- elif layout.value_columns_pattern %}
-    -- No file has brought a header field the pattern fits yet.
+    {%- elif layout.value_columns_pattern or layout.column_groups %}
+    -- No file has brought a header field the pattern (or a column group) fits yet.
     select
         source.*,
         cast(null as {{ dbt.type_string() }}) as channel_name,
