@@ -601,7 +601,9 @@ def _run_suggested(tmp_path: Path, specs: list[VendorSpec], stem: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     with duck(home) as con:
         loaded = dict(
-            con.execute("select layout, sum(kwh) from marts.fct_readings group by 1").fetchall()
+            con.execute(
+                "select layout, sum(kwh) from marts.fct_readings where not is_estimated group by 1"
+            ).fetchall()
         )
         balanced = con.execute(
             "select count(*) from marts.file_reading_balance where is_balanced and quarantined = 0"
