@@ -18,8 +18,16 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from dlt_pipelines.layouts import Layout, load_layouts, raw_column_name
-from dlt_pipelines.text_tables import HEADER_SCHEMA, TextTable
+from dlt_pipelines.espi_xml import COLUMNS as ESPI_COLUMNS
+from dlt_pipelines.layouts import (
+    Layout,
+    file_field_column,
+    load_layouts,
+    pattern_groups,
+    raw_column_name,
+    stamp_columns,
+)
+from dlt_pipelines.text_tables import HEADER_SCHEMA, PREAMBLE_SCHEMA, ZONE_SCHEMA, TextTable
 
 RAW_DATASET = "raw"
 LINEAGE_COLUMNS = {
@@ -66,18 +74,26 @@ def declared_columns(layout: Layout) -> list[str]:
         return ["field_0001"]
     if layout.shape == "nem12":  # the 200 and 400 record fields the models name
         return [f"field_{i:03d}" for i in range(1, 11)]
+    if layout.shape == "espi":
+        return list(ESPI_COLUMNS)
     d = layout.declaration
     headers = [
         (d.get(role) or {}).get("column")
         for role in ("meter_id", "channel", "value", "unit", "interval_minutes", "source_quality")
         if isinstance(d.get(role), dict)
     ]
-    headers.append(d["timestamp"].get("column"))
     headers.extend((d.get("registers") or {}).keys())
+    headers.append((d.get("select") or {}).get("column"))
+    headers.extend(pattern_groups((d.get("blocks") or {}).get("title")))
     names: list[str] = []
     for header in headers:
         if header and raw_column_name(header) not in names:
             names.append(raw_column_name(header))
+    for column in stamp_columns(d["timestamp"]) + stamp_columns(d["timestamp"].get("end") or {}):
+        if column not in names:
+            names.append(column)
+    for field_name in d.get("file_fields") or {}:
+        names += [file_field_column(field_name), f"{file_field_column(field_name)}_from"]
     return names
 
 
@@ -90,6 +106,14 @@ def empty_table(columns: Iterable[str]) -> pa.Table:
 HEADERS_SCHEMA = HEADER_SCHEMA.append(pa.field("_source_file", pa.string())).append(
     pa.field("_file_sha256", pa.string())
 )
+PREAMBLES_SCHEMA = PREAMBLE_SCHEMA.append(pa.field("_source_file", pa.string())).append(
+    pa.field("_file_sha256", pa.string())
+)
+PREAMBLE_TABLE = "file_preamble"
+ZONES_SCHEMA = ZONE_SCHEMA.append(pa.field("_source_file", pa.string())).append(
+    pa.field("_file_sha256", pa.string())
+)
+ZONE_TABLE = "file_zones"
 
 
 def _layouts_table(layouts: tuple[Layout, ...]) -> pa.Table:
@@ -148,6 +172,14 @@ def raw_resources(
     ]
     all_headers = pa.concat_tables(headers, promote_options="permissive")
     resources.append(_resource("file_headers", all_headers, **formats))
+    preambles = [PREAMBLES_SCHEMA.empty_table()] + [
+        tt.preamble for tt in text_tables if tt.preamble.num_rows
+    ]
+    all_preambles = pa.concat_tables(preambles, promote_options="permissive")
+    resources.append(_resource(PREAMBLE_TABLE, all_preambles, **formats))
+    zones = [ZONES_SCHEMA.empty_table()] + [tt.zone for tt in text_tables if tt.zone.num_rows]
+    all_zones = pa.concat_tables(zones, promote_options="permissive")
+    resources.append(_resource(ZONE_TABLE, all_zones, **formats))
     resources.append(
         _resource("layouts", _layouts_table(layouts), disposition="replace", **formats)
     )
@@ -258,8 +290,13 @@ def declared_schemas() -> dict[str, pa.Schema]:
         schemas[layout.raw_table].append(empty_table(declared_columns(layout)).schema)
     merged = {table: pa.unify_schemas(parts) for table, parts in schemas.items()}
     merged["file_headers"] = HEADERS_SCHEMA
+    merged[PREAMBLE_TABLE] = PREAMBLES_SCHEMA
+    merged[ZONE_TABLE] = ZONES_SCHEMA
     return merged
 
 
 def raw_tables() -> list[str]:
-    return sorted({layout.raw_table for layout in load_layouts()} | {"file_headers"})
+    return sorted(
+        {layout.raw_table for layout in load_layouts()}
+        | {"file_headers", PREAMBLE_TABLE, ZONE_TABLE}
+    )

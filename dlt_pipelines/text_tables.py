@@ -12,19 +12,25 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from dlt_pipelines import espi_xml
+from dlt_pipelines.file_zones import ZoneRule, zone_of_file
 from dlt_pipelines.layouts import (
     Layout,
     LayoutConfigError,
+    file_field_column,
+    leading_lines,
     load_layouts,
+    normalize_header,
     raw_column_name,
-    recognize,
+    recognize_lines,
     split_line,
 )
 
@@ -43,6 +49,22 @@ HEADER_SCHEMA = pa.schema(
         ("channel", pa.string()),
     ]
 )
+# The lines before a header (a customer download's Name/Account/Service lines): kept apart from
+# the readings, one row per non-empty line, split into key (first field) and value (the rest).
+PREAMBLE_SCHEMA = pa.schema(
+    [
+        ("_source_line", pa.int64()),
+        ("key", pa.string()),
+        ("value", pa.string()),
+        ("line_text", pa.string()),
+    ]
+)
+
+
+# The zone a file's wall clock is read in when its data home sets one (file_zones.py).
+ZONE_SCHEMA = pa.schema(
+    [("layout", pa.string()), ("timezone", pa.string()), ("timezone_from", pa.string())]
+)
 
 
 class UnreadableFile(Exception):
@@ -60,6 +82,8 @@ class TextTable:
     layout: Layout
     rows: pa.Table  # text fields + _source_line, _source_file, _file_sha256
     headers: pa.Table  # one row per header field (empty for record layouts)
+    preamble: pa.Table = field(default_factory=PREAMBLE_SCHEMA.empty_table)  # before the header
+    zone: pa.Table = field(default_factory=ZONE_SCHEMA.empty_table)  # the home's zone, if any
 
     @property
     def data_rows(self) -> int:
@@ -100,41 +124,165 @@ def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, type=pa.string())
 
 
-def read_text_table(data: bytes, source_file: str, sha256: str) -> TextTable:
-    """Recognize the layout of `data` (the bytes as delivered) and read it as text."""
+def read_text_table(
+    data: bytes, source_file: str, sha256: str, zone_rules: dict[str, ZoneRule] | None = None
+) -> TextTable:
+    """Recognize the layout of `data` (the bytes as delivered) and read it as text;
+    `zone_rules`: the data home's own zones (file_zones.py)."""
     content = decode_content(data)
-    header_index, first_line, body_start = _first_line(content)
-    layout = recognize(first_line, load_layouts())
-    if layout is None:
+    if espi_xml.looks_like_xml(content):
+        return _read_xml(content, source_file, sha256)
+    layouts = load_layouts()
+    lines = leading_lines(content[:SNIFF_BYTES].decode("utf-8", errors="replace"), layouts)
+    if not any(line.strip() for line in lines):
+        raise UnreadableFile("empty_file", "the file has no non-empty line")
+    found = recognize_lines(lines, layouts)
+    if found is None:
+        first_line = next(line for line in lines if line.strip())
         shown = first_line if len(first_line) <= 120 else first_line[:117] + "..."
         raise UnreadableFile(
             "unknown_layout",
             f"no layout in layouts.yml recognizes this file; its first line is {shown!r}",
         )
+    layout, header_index = found
     if layout.encoding != "utf-8":
         content = content.decode(layout.encoding).encode("utf-8")
-    if layout.has_header:
-        rows, headers = _read_tabular(content, header_index, first_line, body_start, layout)
+    body_start = _end_of_line(content, header_index)
+    starts, ends = line_spans(content[:body_start])
+    text_of = [
+        content[starts[i] : ends[i]].decode("utf-8", errors="replace")
+        for i in range(header_index + 1)
+    ]
+    preamble_lines = list(enumerate(text_of[:header_index]))
+    if layout.block_title is not None:
+        rows, headers, block_lines = _read_blocks(content, header_index, preamble_lines, layout)
+    elif layout.has_header:
+        rows, headers = _read_tabular(
+            content, header_index, text_of[header_index], body_start, layout
+        )
+        block_lines = []
     else:
         rows, headers = _read_records(content, layout), HEADER_SCHEMA.empty_table()
-    rows = rows.append_column("_source_file", constant(source_file, rows.num_rows))
-    rows = rows.append_column("_file_sha256", constant(sha256, rows.num_rows))
-    headers = headers.append_column("_source_file", constant(source_file, headers.num_rows))
-    headers = headers.append_column("_file_sha256", constant(sha256, headers.num_rows))
-    return TextTable(layout=layout, rows=rows, headers=headers)
+        block_lines = []
+    preamble = _preamble_table(preamble_lines + block_lines, layout)
+    for name, (value, origin) in file_fields(layout, preamble_lines, source_file).items():
+        column = file_field_column(name)
+        rows = rows.append_column(column, _constant_or_null(value, rows.num_rows))
+        rows = rows.append_column(f"{column}_from", _constant_or_null(origin, rows.num_rows))
+    found_zone = zone_of_file(zone_rules or {}, layout.name, source_file)
+    zone = pa.Table.from_pylist(
+        [dict(zip(ZONE_SCHEMA.names, (layout.name, *found_zone), strict=True))]
+        if found_zone
+        else [],
+        schema=ZONE_SCHEMA,
+    )
+    for column, text in (("_source_file", source_file), ("_file_sha256", sha256)):
+        rows = rows.append_column(column, constant(text, rows.num_rows))
+        headers = headers.append_column(column, constant(text, headers.num_rows))
+        preamble = preamble.append_column(column, constant(text, preamble.num_rows))
+        zone = zone.append_column(column, constant(text, zone.num_rows))
+    return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble, zone=zone)
 
 
-def _first_line(content: bytes) -> tuple[int, str, int]:
-    """The first non-empty line: its 0-based index, its text, and where the next line starts."""
-    index, pos = 0, 0
-    while pos < len(content):
+def _read_xml(content: bytes, source_file: str, sha256: str) -> TextTable:
+    """XML is Green Button (ESPI) or nothing: the layout of shape espi reads it."""
+    layout = next((lay for lay in load_layouts() if lay.shape == "espi"), None)
+    try:
+        if layout is None:
+            raise espi_xml.XmlRefused("unknown_layout", "no layout of shape espi in layouts.yml")
+        rows = espi_xml.read_espi_rows(content)
+    except espi_xml.XmlRefused as exc:
+        raise UnreadableFile(exc.reason, str(exc)) from exc
+    tables = [rows, HEADER_SCHEMA.empty_table(), PREAMBLE_SCHEMA.empty_table()]
+    tables.append(ZONE_SCHEMA.empty_table())
+    for column, text in (("_source_file", source_file), ("_file_sha256", sha256)):
+        tables = [t.append_column(column, constant(text, t.num_rows)) for t in tables]
+    rows, headers, preamble, zone = tables
+    return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble, zone=zone)
+
+
+def _constant_or_null(value: str | None, length: int) -> pa.ChunkedArray:
+    if value is None:
+        return pa.chunked_array([pa.nulls(length, pa.string())], type=pa.string())
+    return constant(value, length)
+
+
+def _end_of_line(content: bytes, index: int) -> int:
+    """Where the line after the 0-based line `index` starts (or the end of the content)."""
+    pos = 0
+    for _ in range(index + 1):
         end = content.find(b"\n", pos)
-        end = len(content) if end < 0 else end
-        line = content[pos:end].rstrip(b"\r")
-        if line.strip():
-            return index, line.decode("utf-8", errors="replace"), min(end + 1, len(content))
-        index, pos = index + 1, end + 1
-    raise UnreadableFile("empty_file", "the file has no non-empty line")
+        if end < 0:
+            return len(content)
+        pos = end + 1
+    return pos
+
+
+def _preamble_table(lines: list[tuple[int, str]], layout: Layout) -> pa.Table:
+    rows = [(i, split_line(text, layout.delimiter), text) for i, text in lines if text.strip()]
+    return pa.table(
+        {
+            "_source_line": pa.array([i + 1 for i, _, _ in rows], pa.int64()),
+            "key": pa.array([_clean_field(f[0]) if f else "" for _, f, _ in rows], pa.string()),
+            "value": pa.array(
+                [layout.delimiter.join(f[1:]).strip(layout.delimiter + " ") for _, f, _ in rows],
+                pa.string(),
+            ),
+            "line_text": pa.array([text for _, _, text in rows], pa.string()),
+        },
+        schema=PREAMBLE_SCHEMA,
+    )
+
+
+def _clean_field(text: str) -> str:
+    """A preamble key or file-level value as compared and kept: trimmed (also of non-breaking
+    spaces), an Excel text formula ="0123" unwrapped."""
+    text = text.replace("\u00a0", " ").strip()
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        text = text[2:-1]
+    return text
+
+
+def file_fields(
+    layout: Layout, preamble: list[tuple[int, str]], source_file: str
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each declared file-level field (`file_fields`): its value and where it came from (a
+    preamble line, the file name or the declaration), trying the sources in order; (None, None)
+    when no source has it (a meter id then fails validation as missing)."""
+    keyed: list[tuple[int, str, str]] = []
+    for index, text in preamble:
+        fields = split_line(text, layout.delimiter)
+        if len(fields) >= 2:
+            keyed.append((index, _clean_field(fields[0]).rstrip(":").strip(), fields[1]))
+    base = source_file.replace("\\", "/").rsplit("/", 1)[-1]
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for name, sources in (layout.declaration.get("file_fields") or {}).items():
+        found[name] = (None, None)
+        for source in sources:
+            value = _file_field_from(source, keyed, base)
+            if value is not None:
+                found[name] = value
+                break
+    return found
+
+
+def _file_field_from(
+    source: dict[str, str], keyed: list[tuple[int, str, str]], file_name: str
+) -> tuple[str, str] | None:
+    ((kind, spec),) = source.items()
+    if kind == "fixed":
+        return str(spec), "fixed"
+    if kind == "preamble":
+        wanted = _clean_field(str(spec)).rstrip(":").strip().casefold()
+        for index, key, text in keyed:
+            if key.casefold() == wanted and _clean_field(text):
+                return _clean_field(text), f"preamble line {index + 1}: {key}"
+        return None
+    match = re.search(spec, file_name)
+    if not match:
+        return None
+    value = match.groupdict().get("value") or next((g for g in match.groups() if g), None)
+    return (value.strip(), "file name") if value and value.strip() else None
 
 
 def _bad_utf8(content: bytes) -> UnreadableFile:
@@ -163,13 +311,81 @@ def _column_names(layout: Layout, header: list[str]) -> list[str]:
     return names
 
 
-def _read_tabular(
-    content: bytes, header_index: int, header_line: str, body_start: int, layout: Layout
-) -> tuple[pa.Table, pa.Table]:
-    if "\ufffd" in header_line:
-        raise _bad_utf8(content)
-    header = split_line(header_line, layout.delimiter)
+def _read_blocks(
+    content: bytes, header_index: int, preamble: list[tuple[int, str]], layout: Layout
+) -> tuple[pa.Table, pa.Table, list[tuple[int, str]]]:
+    """A file of blocks (`blocks.title`): a title line opens a block and sets its fields (named
+    groups: a channel, a date) on every row until the next title; a copy of the header inside
+    the file is skipped. Titles and repeated headers are kept with the preamble, not read as
+    rows. A title before the first header, or the header itself, opens the first block; a
+    title may be a block's own header, whose fields are read by position as the first's."""
+    try:
+        lines = content.decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise _bad_utf8(content) from exc
+    lines = [line.removesuffix("\r") for line in lines]
+    header = split_line(lines[header_index], layout.delimiter)
     names = _column_names(layout, header)
+    title = layout.block_title
+    fields = list(title.groupindex)
+    clash = [f for f in fields if raw_column_name(f) in names]
+    if clash:
+        raise UnreadableFile(
+            "unexpected_header",
+            f"layout '{layout.name}': the block field {clash[0]!r} is also a header field",
+        )
+    block: dict[str, str | None] = dict.fromkeys(fields)
+
+    def opens_block(text: str) -> bool:
+        """A title sets the fields its match took part in; the others keep their value."""
+        found = title.search(text)
+        if found:
+            block.update({f: v for f, v in found.groupdict().items() if v is not None})
+        return found is not None
+
+    for _, text in [*preamble, (header_index, lines[header_index])]:
+        opens_block(text)  # a title before the header, or the header itself
+    wanted = [normalize_header(h) for h in header]
+    columns: list[list[str | None]] = [[] for _ in names + fields]
+    numbers: list[int] = []
+    kept: list[tuple[int, str]] = []
+    for index in range(header_index + 1, len(lines)):
+        text = lines[index]
+        if not text.strip():
+            continue
+        cells = split_line(text, layout.delimiter)
+        # a title (which may be a block's own header: "Energy Received time period,...") or a
+        # copy of the header is kept with the preamble, never read as a row
+        if opens_block(text) or [normalize_header(c) for c in cells] == wanted:
+            kept.append((index, text))
+            continue
+        if len(cells) != len(names):
+            raise UnreadableFile(
+                "ragged_rows",
+                f"ragged row on line {index + 1}: {len(cells)} fields where the header has "
+                f"{len(names)}: {text[:80]!r}",
+            )
+        for column, value in zip(columns, [*cells, *block.values()], strict=True):
+            column.append(value)
+        numbers.append(index + 1)
+    table = pa.table(
+        {
+            **{
+                name: pa.array(column, pa.string())
+                for name, column in zip(
+                    names + [raw_column_name(f) for f in fields], columns, strict=True
+                )
+            },
+            "_source_line": pa.array(numbers, pa.int64()),
+        }
+    )
+    return table, _header_table(header, names, header_index, layout), kept
+
+
+def _header_table(
+    header: list[str], names: list[str], header_index: int, layout: Layout
+) -> pa.Table:
+    """One row per header field: its raw column and, in a wide file, its role."""
     if layout.shape == "wide":
         try:
             roles = layout.wide_header_roles(header)
@@ -177,7 +393,7 @@ def _read_tabular(
             raise UnreadableFile("unexpected_header", str(exc)) from exc
     else:
         roles = [(None, None, None)] * len(header)
-    headers = pa.table(
+    return pa.table(
         {
             "position": pa.array(range(1, len(header) + 1), pa.int32()),
             "raw_column": pa.array(names, pa.string()),
@@ -189,6 +405,16 @@ def _read_tabular(
         },
         schema=HEADER_SCHEMA,
     )
+
+
+def _read_tabular(
+    content: bytes, header_index: int, header_line: str, body_start: int, layout: Layout
+) -> tuple[pa.Table, pa.Table]:
+    if "\ufffd" in header_line:
+        raise _bad_utf8(content)
+    header = split_line(header_line, layout.delimiter)
+    names = _column_names(layout, header)
+    headers = _header_table(header, names, header_index, layout)
     ragged: list[pacsv.InvalidRow] = []
 
     def note_ragged(row: pacsv.InvalidRow) -> str:

@@ -287,6 +287,12 @@ def cmd_report(args: argparse.Namespace, home: Home) -> int:
     return EXIT_OK
 
 
+def cmd_layouts(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter import layouts_cli
+
+    return layouts_cli.run(args)
+
+
 # -- parser ----------------------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace, Home], int]
@@ -339,7 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create the data home, the ops tables and empty raw tables", False)
     add("ingest", cmd_ingest, "archive and load every file waiting in landing/")
-    add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    run = add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    run.add_argument(
+        "--no-forecast",
+        action="store_true",
+        help="skip the learned forecast step (or SMARTMETER_FORECAST=off)",
+    )
     build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
     test = add("test", cmd_test, "dbt test on whole tables (a build tests what it wrote)")
@@ -383,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "folders, recent runs, open alerts", False)
     report = add("report", cmd_report, "write the self-contained HTML report", False)
     report.add_argument("--output", help="where to write it (default <home>/reports/)")
+    layouts = add("layouts", cmd_layouts, "check, explain, preview and draft layouts", False)
+    from smartmeter.layouts_cli import register as register_layouts
+
+    register_layouts(layouts, lambda p: _common(p, top=False))
     return parser
 
 
@@ -399,7 +414,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # with the data home.
     flags = {f"{place}_url": getattr(args, f"{place}_url", None) for place in LOCATION_FLAGS}
     try:
-        settings = Settings.resolve({**flags, "target": args.target})
+        no_forecast = getattr(args, "no_forecast", False)
+        settings = Settings.resolve(
+            {**flags, "target": args.target, "forecast": False if no_forecast else None}
+        )
         for url in (settings.landing_url, settings.archive_url, settings.parquet_url):
             if url:
                 parse_location(url)
@@ -409,8 +427,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"SMARTMETER_TARGET={settings.target!r}: choose one of {', '.join(TARGETS)}")
     args.target = settings.target
     home = Home.resolve(args.home, settings)
+    from dlt_pipelines.file_zones import load_zone_settings
+    from dlt_pipelines.layouts import LayoutConfigError, load_layouts
+
     try:
+        if args.command in ("init", "run", "ingest"):
+            load_layouts()  # a broken layouts.yml stops here, before any file is taken in
+            load_zone_settings(home.root)  # and so does a broken <home>/layout_zones.yml
         return args.handler(args, home)
+    except LayoutConfigError as exc:  # layouts.yml: one line naming the layout and the key
+        print(f"smartmeter: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigurationError as exc:
         print(f"smartmeter: {exc}", file=sys.stderr)
         return EXIT_USAGE

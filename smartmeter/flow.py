@@ -270,7 +270,7 @@ class Run:
             self._step("build", work)
         except StepFailed as exc:
             failure = exc
-            if not exc.transient and result is not None and isolation.failed_models(result):
+            if not exc.transient and result is not None and isolation.failed_nodes(result):
                 rebuilt = self._set_aside_bad_files(result, since)
                 if rebuilt is not None:
                     result = rebuilt
@@ -315,8 +315,9 @@ class Run:
                 warehouse.close()
 
     def _set_aside_bad_files(self, result: DbtResult, since: str | None) -> DbtResult | None:
-        """A model raised an error: find the new files whose values cause it (isolation.py),
-        dead-letter them, and rebuild the rest. None when the data is not the cause."""
+        """A model raised an error or an error-severity test failed: find the new files whose
+        values cause it (isolation.py), dead-letter them, and rebuild the rest. None when the
+        data is not the cause."""
         step = self.summary.steps["build"]
         set_aside: list[str] = []
         rebuild = isolation.rebuild_marker(self.home, self.target)
@@ -325,15 +326,18 @@ class Run:
         for _ in range(ATTEMPTS):  # a model skipped behind the first failure may fail next
             with self._connected() as warehouse:
                 suspects = isolation.suspect_files(warehouse, since)
-            models = [node["unique_id"].split(".")[-1] for node in isolation.failed_models(result)]
+            nodes = [isolation.node_name(node) for node in isolation.failed_nodes(result)]
+            tests = bool(isolation.failed_tests(result))
             found = isolation.find_culprits(
-                suspects, isolation.Prober(self.home, self.target, self._warehouse, models)
+                suspects, isolation.Prober(self.home, self.target, self._warehouse, nodes, tests)
             )
             with self._connected() as warehouse:
                 if found is None:
                     isolation.hold_back(warehouse, [])
                     return None
-                isolation.set_aside(self.home, warehouse, found.culprits, self.summary.run_id)
+                isolation.set_aside(
+                    self.home, warehouse, found.culprits, self.summary.run_id, tests
+                )
                 for file, error in found.culprits:
                     set_aside.append(file.original_name)
                     self._alert(warehouse, _file_alert(file.original_name, error))
@@ -348,7 +352,7 @@ class Run:
             result = self._dbt_build("--full-refresh")
             if result.killed:
                 raise StepFailed(result.summary(), transient=True)
-            if not isolation.failed_models(result):
+            if not isolation.failed_nodes(result):
                 rebuild.unlink()
                 self.files_set_aside = set_aside
                 return result
@@ -370,6 +374,24 @@ class Run:
                 self._park_batch("export", exc)
                 self.summary.steps["export"].status = "dead_lettered"
             raise
+
+    def forecast(self) -> None:
+        """The learned day-ahead forecast (smartmeter/forecast.py) from the archive just
+        written, then the marts that score it. Off with --no-forecast (settings.forecast)."""
+        from smartmeter import forecast
+
+        if not self.home.settings.forecast:
+            return
+
+        def work() -> str:
+            settings = forecast.Settings.from_project(threads=self.home.settings.forecast_threads)
+            with self._connected() as warehouse:
+                outcome = forecast.run_forecast(self.home, warehouse, settings)
+            if outcome.rows:
+                _raise_if_failed(self._dbt_build("--select", *forecast.SCORING_MODELS))
+            return outcome.detail
+
+        self._step("forecast", work)
 
     def send_alerts(self) -> None:
         def work() -> str:
@@ -572,6 +594,7 @@ class Run:
             report = self.ingest()
             self.build()
             self.export()
+            self.forecast()
             self.send_alerts()
             self._counts_from_warehouse(report)
             summary.status = "ok" if report.ok and not self.files_set_aside else "failed"

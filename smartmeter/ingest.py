@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import dlt
 
 from dlt_pipelines import raw_load
+from dlt_pipelines.file_zones import load_zone_settings
 from dlt_pipelines.text_tables import TextTable, UnreadableFile, read_text_table
 from smartmeter import dead_letters, storage, targets
 from smartmeter.faults import crash_point
@@ -310,6 +311,7 @@ def load_pending(
         )
     }
     pipeline = make_pipeline(home, warehouse)
+    zone_rules = load_zone_settings(home.root)
     batch: list[tuple[Delivery, TextTable]] = []
     batch_bytes = 0
     for done, delivery in enumerate(pending, start=1):
@@ -322,7 +324,7 @@ def load_pending(
             continue
         data = storage.read_entry(delivery.archive_path, home.settings.s3_timeout_seconds)
         try:
-            table = read_text_table(data, delivery.original_name, delivery.sha256)
+            table = read_text_table(data, delivery.original_name, delivery.sha256, zone_rules)
         except UnreadableFile as problem:
             report.outcomes.append(
                 _dead_letter_unreadable(home, warehouse, delivery, problem, run_id)

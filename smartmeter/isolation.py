@@ -1,14 +1,16 @@
 """When `dbt build` fails on data, find the file(s) responsible and set them aside.
 
-A model that raises a runtime error (a conversion, an overflow, a value out of range) because of
-what one file holds would otherwise fail every build from then on, and hold back every other
-file. Validation gives every value a verdict without raising, so this is the last line of
-defence, for errors no rule foresaw (or a model an analyst added).
+A model that raises a runtime error (a conversion, an overflow, a value out of range), or an
+error-severity test that fails, because of what one file holds would otherwise fail every build
+from then on, and hold back every other file. Validation gives every value a verdict without
+raising, so this is the last line of defence, for errors no rule foresaw (or a model or test an
+analyst added).
 
 How the culprits are found: the suspects are the files loaded since the last build every model
 finished (the loads past the oldest incremental watermark when the build started). A probe
 rebuilds the failing models and everything upstream of them from scratch (`dbt run
---full-refresh`, no tests) with some suspects held back (ops.held_back_files, read by
+--full-refresh`; for a failing test, `dbt build --full-refresh` of the test and its upstream, so
+the test runs too) with some suspects held back (ops.held_back_files, read by
 int_readings_unioned and int_files_counted when var hold_back_files is set). If the probe with
 every suspect held back fails too, the data is not the cause and nothing is set aside.
 Otherwise a binary search finds each file whose values make the probe fail: about log2(n)
@@ -69,6 +71,26 @@ def failed_models(result: DbtResult) -> list[dict]:
     ]
 
 
+def failed_tests(result: DbtResult) -> list[dict]:
+    """Test nodes that failed at error severity, or could not run."""
+    return [
+        r
+        for r in result.results
+        if r["unique_id"].startswith("test.") and r["status"] in ("fail", "error")
+    ]
+
+
+def failed_nodes(result: DbtResult) -> list[dict]:
+    """What a search looks for: models that raised, and tests that failed at error severity."""
+    return failed_models(result) + failed_tests(result)
+
+
+def node_name(node: dict) -> str:
+    """The selectable name of a node: `test.smartmeter.not_null_x_meter_id.ab12` ->
+    `not_null_x_meter_id`."""
+    return node["unique_id"].split(".")[2]
+
+
 def oldest_watermark(warehouse: Warehouse) -> str | None:
     """The oldest load every incremental model has consumed ('' when none has run yet), or
     None when no build ever ran."""
@@ -97,22 +119,30 @@ def hold_back(warehouse: Warehouse, files: list[SuspectFile]) -> None:
 
 
 def _error_text(result: DbtResult) -> str:
-    failed = failed_models(result)
+    failed = failed_nodes(result)
     if not failed:
         return result.summary()
-    return "; ".join(
-        f"{r['unique_id'].split('.')[-1]}: {(r.get('message') or 'error').strip()}" for r in failed
-    )[:2000]
+    return "; ".join(f"{node_name(r)}: {(r.get('message') or 'error').strip()}" for r in failed)[
+        :2000
+    ]
 
 
 class Prober:
-    """Runs the probes: the failing models and their upstream, rebuilt with files held back."""
+    """Runs the probes: the failing models (and tests) and their upstream, rebuilt with files
+    held back. With a failing test the probe is a `build`, so the test runs after its models."""
 
     def __init__(
-        self, home: Home, target: str, connect: Callable[[], Warehouse], models: list[str]
+        self,
+        home: Home,
+        target: str,
+        connect: Callable[[], Warehouse],
+        models: list[str],
+        tests: bool = False,
     ):
         self.home, self.target, self.connect = home, target, connect
         self.select = " ".join(f"+{name}" for name in models)
+        self.command = "build" if tests else "run"
+        self.failing = failed_nodes if tests else failed_models
         self.count = 0
         self.last_error = ""
 
@@ -126,20 +156,21 @@ class Prober:
         result = run_dbt(
             self.home,
             targets.get(self.target),
-            "run",
+            self.command,
             "--full-refresh",
             "--select",
             self.select,
+            *(["--exclude-resource-type", "unit_test"] if self.command == "build" else []),
             "--vars",
             json.dumps({"hold_back_files": True}),
         )
         crash_point(f"isolation:after_probe:{self.count}")
         if result.killed:
             raise RuntimeError(result.summary())
-        if result.returncode != 0 and not failed_models(result):
+        if result.returncode != 0 and not self.failing(result):
             raise RuntimeError(f"a probe build failed without a model error: {result.summary()}")
-        self.last_error = _error_text(result) if failed_models(result) else ""
-        return not failed_models(result)
+        self.last_error = _error_text(result) if self.failing(result) else ""
+        return not self.failing(result)
 
 
 def find_culprits(suspects: list[SuspectFile], prober: Prober) -> Isolation | None:
@@ -183,8 +214,15 @@ def set_aside(
     warehouse: Warehouse,
     culprits: list[tuple[SuspectFile, str]],
     run_id: str,
+    tests: bool = False,
 ) -> None:
-    """Dead-letter each culprit (archive untouched) and remove its raw rows."""
+    """Dead-letter each culprit (archive untouched) and remove its raw rows. `tests`: the build
+    failed on an error-severity test, not a model error."""
+    reason, what = (
+        ("dbt_test_failed", "an error-severity dbt test failed on this file's values")
+        if tests
+        else ("dbt_runtime_error", "dbt build failed on this file's values")
+    )
     for file, error in culprits:
         delivery = Delivery(file.delivery_id, file.original_name, file.sha256, file.archive_path, 1)
         dead_letter_delivery(
@@ -192,8 +230,8 @@ def set_aside(
             warehouse,
             delivery,
             stage="load",
-            reason="dbt_runtime_error",
-            message=f"dbt build failed on this file's values: {error}",
+            reason=reason,
+            message=f"{what}: {error}",
             run_id=run_id,
         )
         delete_raw_rows(warehouse, [file.sha256])

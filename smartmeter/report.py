@@ -22,13 +22,16 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from smartmeter import targets
 from smartmeter.home import Home
-from smartmeter.warehouse import PostgresSettings, Warehouse, connected
+from smartmeter.warehouse import Warehouse, connected
 
+REPORT_ZONE_ENV = "SMARTMETER_REPORT_TIMEZONE"
 NO_DATA = "no data yet: run `smartmeter run` first"
 # What the report reads: a warehouse built by an older version lacks some of it.
 REQUIRED_COLUMNS = {
@@ -48,6 +51,7 @@ REQUIRED_COLUMNS = {
         "period_end_at",
         "kw",
         "peak_rank",
+        "excluded_energy_share",
     ),
     "marts.fct_usage_profiles": ("scope", "season", "day_type", "local_hour", "avg_kw"),
     "marts.quarantined_readings": ("reason",),
@@ -109,8 +113,8 @@ REQUIRED_COLUMNS = {
         "forecast_method",
         "forecast_kw",
     ),
-    "intermediate.int_forecasts_backtested": (
-        "meter_id",
+    "intermediate.int_forecasts_scored": (
+        "scope",
         "local_date",
         "local_hour",
         "actual_kw",
@@ -119,6 +123,25 @@ REQUIRED_COLUMNS = {
         "forecast_kw",
     ),
 }
+# The day-ahead methods, as the report draws them (the learned one first).
+METHODS = {
+    "lightgbm_quantile": ("learned model (LightGBM, P50; fleet: mean)", "#2e7d32"),
+    "same_hour_median": ("same-hour median, 7 days", "#7b4fb3"),
+    "like_day_average": ("like-day average", "#3b6fc4"),
+    "naive_persistence": ("naive persistence", "#ef6c00"),
+}
+LEARNED = "lightgbm_quantile"
+ACCURACY_COLUMNS = [
+    "method",
+    "horizon (days)",
+    "from",
+    "to",
+    "hours",
+    "MAE kW",
+    "RMSE kW",
+    "MAPE %",
+    "skill",
+]
 MAX_CHART_POINTS = 10_000
 HEATMAP_DAYS = 366
 TABLE_ROWS = 200
@@ -245,7 +268,7 @@ def write_report(home: Home, target: str, output: Path | None = None) -> Path:
     """Write the report and return its path: by default <home>/reports/report-<UTC time>.html,
     also copied to <home>/reports/latest.html."""
     generated_at = datetime.now(UTC)
-    if target == "duckdb" and not home.warehouse.exists():
+    if not targets.get(target).is_built(home):
         raise ReportError(NO_DATA)
     with connected(home, target) as warehouse:
         require_marts(warehouse)
@@ -294,9 +317,10 @@ def write_atomically(path: Path, text: str) -> None:
 def render_page(warehouse: Warehouse, home: Home, target: str, generated_at: datetime) -> str:
     totals = fetch_totals(warehouse)
     fleet = fetch_fleet_demand(warehouse)
+    zone = fleet_zone(warehouse)
     panels = [
         fleet_load_panel(warehouse, fleet),
-        heatmap_panel(fleet),
+        heatmap_panel(fleet, zone),
         profiles_panel(warehouse),
         data_quality_panel(warehouse, totals),
         meter_health_panel(warehouse, totals),
@@ -364,6 +388,7 @@ def fetch_fleet_demand(warehouse: Warehouse) -> FleetSeries:
         "from marts.fct_readings as readings "
         "inner join marts.meter_health as health on readings.meter_id = health.meter_id "
         "where readings.channel_kind = 'consumption' and not health.is_excluded_from_peaks "
+        "and not readings.is_outlier "
         "group by readings.reading_start_at order by readings.reading_start_at"
     )
     return [(at, float(kw)) for at, kw in rows if kw is not None]
@@ -373,9 +398,7 @@ def fetch_fleet_demand(warehouse: Warehouse) -> FleetSeries:
 
 
 def header_html(home: Home, target: str, generated_at: datetime, totals: Totals) -> str:
-    where = target
-    if target == "postgres":
-        where += f" ({PostgresSettings.from_env().describe()})"
+    where = targets.get(target).describe(home)
     span = "no readings yet"
     if totals.first_reading_at:
         span = f"readings {fmt(totals.first_reading_at)} to {fmt(totals.last_reading_at)} UTC"
@@ -416,8 +439,9 @@ def header_html(home: Home, target: str, generated_at: datetime, totals: Totals)
 
 def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     explanation = (
-        "Fleet demand in kW (the sum of the healthy meters, general channel, UTC) with each "
-        "month's peak interval and the highest hours of the whole history marked."
+        "Fleet demand in kW (the meters' consumption channels summed, outlier readings left "
+        "out, UTC) with each month's peak interval and the highest hours of the whole history "
+        "marked."
     )
     if not fleet:
         return Panel("fleet-load", "Fleet load", explanation, empty_note("no readings"))
@@ -432,6 +456,10 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
             name=f"fleet demand ({label})",
             line={"width": 1.2, "color": "#3b6fc4"},
         )
+    )
+    shares = warehouse.query(
+        "select period_month, excluded_energy_share from marts.fct_peak_periods "
+        "where scope = 'fleet' and peak_type = 'interval' order by period_month"
     )
     peaks = warehouse.query(
         "select peak_type, period_start_at, period_end_at, kw, peak_rank "
@@ -468,23 +496,43 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     )
     caption = (
         f"{len(fleet):,} interval starts shown as {label}; "
-        f"{len(monthly)} monthly peaks, top {len(hours)} hours."
+        f"{len(monthly)} monthly peaks, top {len(hours)} hours. Left out of each month's peak "
+        "(outliers, readings inside fault or suspect episodes), as a share of the fleet's "
+        "energy: "
+        + ", ".join(f"{month:%Y-%m} {100 * (share or 0):.2f}%" for month, share in shares)
+        + "."
     )
     return Panel(
         "fleet-load", "Fleet load", explanation, chart(figure, "fleet-load") + caption_html(caption)
     )
 
 
-def heatmap_panel(fleet: FleetSeries) -> Panel:
+def fleet_zone(warehouse: Warehouse) -> str:
+    """The zone the fleet's day is drawn in: SMARTMETER_REPORT_TIMEZONE (UTC on request), else
+    the zone most of the meters keep (an evening peak reads 18:00 local)."""
+    chosen = warehouse.home.settings.report_timezone if warehouse.home is not None else ""
+    if chosen:
+        ZoneInfo(chosen)  # an unknown zone is a clear error, not a silent UTC
+        return chosen
+    rows = warehouse.query(
+        "select timezone, count(*) from marts.dim_meters where timezone is not null "
+        "group by timezone order by count(*) desc, timezone limit 1"
+    )
+    return rows[0][0] if rows else "UTC"
+
+
+def heatmap_panel(fleet: FleetSeries, zone: str = "UTC") -> Panel:
     explanation = (
-        "Average fleet kW by UTC hour of day (rows) and UTC date (columns), "
-        f"over the last {HEATMAP_DAYS} dates with readings."
+        f"Average fleet kW by hour of day (rows) and date (columns) in {zone} time, "
+        f"over the last {HEATMAP_DAYS} dates with readings ({REPORT_ZONE_ENV} chooses the zone)."
     )
     if not fleet:
         return Panel("heatmap", "Hour-by-day heatmap", explanation, empty_note("no readings"))
     sums: dict[tuple[date, int], float] = defaultdict(float)
     counts: dict[tuple[date, int], int] = defaultdict(int)
-    for at, kw in fleet:
+    local = ZoneInfo(zone)
+    for utc_at, kw in fleet:
+        at = utc_at.replace(tzinfo=UTC).astimezone(local)
         sums[at.date(), at.hour] += kw
         counts[at.date(), at.hour] += 1
     days = sorted({day for day, _ in sums})[-HEATMAP_DAYS:]
@@ -495,7 +543,7 @@ def heatmap_panel(fleet: FleetSeries) -> Panel:
         ]
         for hour in range(24)
     ]
-    figure = new_figure(height=430, yaxis_title="UTC hour", xaxis_title="UTC date")
+    figure = new_figure(height=430, yaxis_title=f"{zone} hour", xaxis_title=f"{zone} date")
     figure.add_trace(
         go.Heatmap(
             x=[day.isoformat() for day in days],
@@ -503,7 +551,7 @@ def heatmap_panel(fleet: FleetSeries) -> Panel:
             z=z,
             colorscale="Viridis",
             colorbar={"title": {"text": "kW"}},
-            hovertemplate="%{x} %{y}:00 UTC<br>%{z:.2f} kW<extra></extra>",
+            hovertemplate="%{x} %{y}:00 " + html.escape(zone) + "<br>%{z:.2f} kW<extra></extra>",
         )
     )
     figure.update_yaxes(dtick=3)
@@ -725,29 +773,38 @@ def anomalies_panel(warehouse: Warehouse) -> Panel:
 def forecast_panel(warehouse: Warehouse) -> Panel:
     explanation = (
         "Fleet day-ahead forecasts against what happened over the last "
-        f"{BACKTEST_DAYS} days of the backtest, then the forecast for the next day, and "
-        "each method's accuracy."
+        f"{BACKTEST_DAYS} days of the backtest (every method on the same meter-hours), then "
+        "the forecast for the next day, and each method's accuracy."
     )
     figure = new_figure(height=420, yaxis_title="fleet kW", xaxis_title="local time")
     backtest = fetch_backtest(warehouse)
     if backtest:
-        x = [stamp(local_hour_start(day, hour)) for day, hour, *_ in backtest]
-        for column, name, colour in (
-            (2, "actual", "#1f2430"),
-            (3, "like-day average (day ahead)", "#3b6fc4"),
-            (4, "naive persistence (day ahead)", "#ef6c00"),
-        ):
-            figure.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=[rounded(row[column]) for row in backtest],
-                    mode="lines",
-                    name=name,
-                    line={"color": colour, "width": 2.2 if column == 2 else 1.4},
-                )
+        hours = sorted({(day, hour) for day, hour, *_ in backtest})
+        x = [stamp(local_hour_start(day, hour)) for day, hour in hours]
+        actual = {(day, hour): kw for day, hour, _, kw, _ in backtest}
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[rounded(actual[key]) for key in hours],
+                mode="lines",
+                name="actual",
+                line={"color": "#1f2430", "width": 2.2},
             )
+        )
+        for method, (label, colour) in METHODS.items():
+            forecasts = {(d, h): kw for d, h, m, _, kw in backtest if m == method}
+            if forecasts:
+                figure.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=[rounded(forecasts.get(key)) for key in hours],
+                        mode="lines",
+                        name=f"{label} (day ahead)",
+                        line={"color": colour, "width": 1.4},
+                    )
+                )
     next_day = fetch_next_day_forecast(warehouse)
-    for method, colour in (("like_day_average", "#3b6fc4"), ("naive_persistence", "#ef6c00")):
+    for method, (label, colour) in METHODS.items():
         points = [(at, kw) for at, m, kw in next_day if m == method]
         if points:
             figure.add_trace(
@@ -755,58 +812,58 @@ def forecast_panel(warehouse: Warehouse) -> Panel:
                     x=[stamp(at) for at, _ in points],
                     y=[rounded(kw) for _, kw in points],
                     mode="lines",
-                    name=f"next day: {method.replace('_', ' ')}",
+                    name=f"next day: {label}",
                     line={"color": colour, "width": 2, "dash": "dash"},
                 )
             )
     accuracy = warehouse.query(
         "select forecast_method, horizon_days, first_date, last_date, hours_scored, mae_kw, "
-        "mape_pct, skill_vs_naive from marts.forecast_accuracy where scope = 'fleet' "
-        "order by horizon_days, forecast_method"
+        "rmse_kw, mape_pct, skill_vs_naive from marts.forecast_accuracy where scope = 'fleet' "
+        "order by horizon_days, skill_vs_naive desc, forecast_method"
+    )
+    learned = [row for row in accuracy if row[0] == LEARNED and row[1] == 1]
+    verdict = (
+        f"<p>The learned model's day-ahead skill against naive persistence: "
+        f"<strong>{fmt(learned[0][8])}</strong> on the fleet, on the same hours.</p>"
+        if learned
+        else "<p>The learned forecast: not enough history yet (it needs the days "
+        "`forecast_min_history_days` declares), or `smartmeter run --no-forecast`.</p>"
     )
     accuracy_html = (
         table(
-            ["method", "horizon (days)", "from", "to", "hours", "MAE kW", "MAPE %", "skill"],
+            ACCURACY_COLUMNS,
             accuracy,
         )
-        + caption_html("skill: 1 - MAE / MAE of naive persistence; above 0 beats naive.")
+        + caption_html(
+            "skill: 1 - MAE / MAE of naive persistence on the same hours; above 0 beats naive."
+        )
         if accuracy
         else empty_note("no fleet backtest yet")
     )
     chart_html = (
         chart(figure, "forecast")
-        + caption_html("Sums over the healthy meters' hours that both methods could forecast.")
+        + caption_html("Sums over the meter-hours every method forecast (int_forecasts_scored).")
         if figure.data
         else empty_note("no forecasts yet")
     )
-    body = f"{chart_html}<h3>Accuracy (fleet)</h3>{accuracy_html}"
+    body = f"{verdict}{chart_html}<h3>Accuracy (fleet)</h3>{accuracy_html}"
     return Panel("forecast", "Forecast against actual", explanation, body)
 
 
 def fetch_backtest(warehouse: Warehouse) -> list[tuple[Any, ...]]:
-    """Per local date and hour of the last BACKTEST_DAYS days: the healthy meters' actual kW
-    and both methods' day-ahead forecasts, over the meter-hours both methods forecast."""
-    healthy = (
-        "inner join marts.meter_health as health on naive.meter_id = health.meter_id "
-        "where naive.forecast_method = 'naive_persistence' and naive.horizon_days = 1 "
-        "and not health.is_excluded_from_peaks"
-    )
+    """Per local date, hour and method of the last BACKTEST_DAYS days of the fleet's backtest:
+    actual and day-ahead forecast kW, on the hours every method forecast."""
     last_date = warehouse.scalar(
-        f"select max(naive.local_date) from intermediate.int_forecasts_backtested as naive "
-        f"{healthy}"
+        "select max(local_date) from intermediate.int_forecasts_scored "
+        "where scope = 'fleet' and horizon_days = 1"
     )
     if last_date is None:
         return []
     return warehouse.query(
-        "select naive.local_date, naive.local_hour, sum(naive.actual_kw), "
-        "sum(like_day.forecast_kw), sum(naive.forecast_kw) "
-        "from intermediate.int_forecasts_backtested as naive "
-        "inner join intermediate.int_forecasts_backtested as like_day "
-        "on like_day.meter_id = naive.meter_id and like_day.local_date = naive.local_date "
-        "and like_day.local_hour = naive.local_hour "
-        "and like_day.forecast_method = 'like_day_average' and like_day.horizon_days = 1 "
-        f"{healthy} and naive.local_date > %s "
-        "group by naive.local_date, naive.local_hour order by naive.local_date, naive.local_hour",
+        "select local_date, local_hour, forecast_method, actual_kw, forecast_kw "
+        "from intermediate.int_forecasts_scored "
+        "where scope = 'fleet' and horizon_days = 1 and local_date > %s "
+        "order by local_date, local_hour, forecast_method",
         (last_date - timedelta(days=BACKTEST_DAYS),),
     )
 

@@ -68,6 +68,9 @@ class Settings:
     dbt_project: Path | None = None  # a project of one's own instead of the bundled one
     spark_raw_url: str | None = None
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    forecast: bool = True  # the learned forecast step of a run (--no-forecast)
+    forecast_threads: int = 1  # LightGBM's threads (more only pays on a quiet machine)
+    report_timezone: str = ""  # the report's local zone: "" the fleet's own, or an IANA name
 
     @classmethod
     def resolve(
@@ -95,7 +98,16 @@ class Settings:
             dbt_project=Path(project).expanduser().resolve() if project else None,
             spark_raw_url=pick("spark_raw_url", "SMARTMETER_SPARK_RAW_URL") or None,
             postgres=PostgresSettings.from_env(env),
+            forecast=_switch(given.get("forecast"), env.get("SMARTMETER_FORECAST", "on")),
+            forecast_threads=int(pick("forecast_threads", "SMARTMETER_FORECAST_THREADS") or 1),
+            report_timezone=pick("report_timezone", "SMARTMETER_REPORT_TIMEZONE"),
         )
+
+
+def _switch(flag: object, variable: str) -> bool:
+    if flag is not None:
+        return bool(flag)
+    return variable.strip().lower() not in ("off", "0", "false", "no")
 
 
 def home_root(flag: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None):

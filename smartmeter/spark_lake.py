@@ -184,6 +184,22 @@ def held_back_dir(home: Home) -> Path:
     return raw_dir(home).parent / "ops" / "held_back_files"
 
 
+def lake_table_dir(home: Home, relation: str) -> Path:
+    """The folder a lake table (schema.name, declared by the dbt project over
+    <lake>/<schema>/<name>, as forecasts.learned_forecasts is) keeps its Parquet in."""
+    schema, name = relation.split(".")
+    return raw_dir(home).parent / schema / name
+
+
+def replace_lake_table(home: Home, relation: str, table: pa.Table) -> None:
+    folder = lake_table_dir(home, relation)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(table, folder / "rows.parquet")
+    for stale in folder.glob("*.parquet"):
+        if stale.name != "rows.parquet":
+            stale.unlink()
+
+
 def write_held_back(home: Home, sha256s: list[str]) -> None:
     folder = held_back_dir(home)
     folder.mkdir(parents=True, exist_ok=True)

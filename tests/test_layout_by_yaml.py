@@ -3,13 +3,11 @@ the marts follow from it, with no other file touched."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
-from conftest import REPO, cli_env, duck
+from conftest import duck
+from layout_projects import project_copy, run_in
 
 pytestmark = pytest.mark.slow
 
@@ -48,29 +46,12 @@ ROWS = [
 @pytest.fixture(scope="module")
 def copied_project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    project = root / "smartmeter"
-    for part in ("dbt_project", "dlt_pipelines", "smartmeter"):
-        shutil.copytree(
-            REPO / part,
-            project / part,
-            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", ".user.yml"),
-        )
-    for part in ("profiles.yml", "pyproject.toml"):
-        shutil.copy(REPO / part, project / part)
-    layouts = project / "dlt_pipelines" / "layouts.yml"
-    layouts.write_text(layouts.read_text() + NEW_LAYOUT)
+    project = project_copy(root, NEW_LAYOUT)
     home = root / "home"
     (home / "landing").mkdir(parents=True)
     lines = ["MeterNo|Register|ReadTime|kWh|Status|Revision"] + ["|".join(row) for row in ROWS]
     (home / "landing" / "acme.txt").write_text("\n".join(lines) + "\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
-        cwd=project,
-        env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project)),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run_in(project, home, "run")
     return project, home, result
 
 

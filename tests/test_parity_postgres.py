@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 from channel_inputs import write_prosumer_file, write_register_file, write_wide_file
-from conftest import REPO, duck, land, pg_connect, run_cli
+from conftest import FIXTURES, REPO, duck, land, pg_connect, run_cli
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -88,6 +88,7 @@ def both_stores(tmp_path_factory, real_data):
         *sorted(files.glob("*.csv")),
         real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",
         real_data / "lcl-london-smart-meters/kaggle-halfhourly-2013/MAC000037.csv",
+        *sorted(FIXTURES.glob("green_button_*/*.xml")),  # Green Button XML, local days in LA
     ]
     homes = {}
     for target in ("duckdb", "postgres"):

@@ -18,7 +18,7 @@ from channel_inputs import (
     write_register_file,
     write_wide_file,
 )
-from conftest import REPO, duck, land, run_cli
+from conftest import FIXTURES, REPO, duck, land, run_cli
 from test_object_storage import CREDENTIALS, Aws, endpoint  # noqa: F401 (a fixture)
 from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
@@ -71,6 +71,7 @@ def both_stores(tmp_path_factory, real_data):
         real_data / "sgsc-smart-grid-smart-city/sgsc_interval_2013-04-05_to_2013-04-09.csv",
         real_data / "lcl-london-smart-meters/kaggle-halfhourly-2013/MAC000037.csv",
         nem12,
+        *sorted(FIXTURES.glob("green_button_*/*.xml")),
     ]
     homes = {target: base / target for target in ("duckdb", "spark")}
     for home in homes.values():

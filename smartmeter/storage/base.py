@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 # Files still being written: the watcher convention is to write under one of these names and
 # rename when complete.
@@ -74,6 +75,12 @@ def hash_chunks(chunks: Iterator[bytes], sink: Callable[[bytes], object] | None 
         if sink is not None:
             sink(chunk)
     return digest.hexdigest(), size
+
+
+def parquet_scan_sql(pattern: str) -> str:
+    """DuckDB's read_parquet over a glob (a path or an s3:// URL), quoted as a literal."""
+    quoted = pattern.replace("'", "''")
+    return f"read_parquet('{quoted}', hive_partitioning = true, union_by_name = true)"
 
 
 class Store(ABC):
@@ -174,6 +181,11 @@ class Store(ABC):
 
     @abstractmethod
     def url_of(self, key: str) -> str: ...
+
+    @abstractmethod
+    def duckdb_parquet_scan(self, con: Any) -> str:
+        """A DuckDB `read_parquet(...)` over every Parquet file below this store, with hive
+        partitions, for the analytics that read the archive; "" when there is none yet."""
 
     def __str__(self) -> str:
         return self.url

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from smartmeter.storage.base import (
     CHUNK,
@@ -27,6 +28,7 @@ from smartmeter.storage.base import (
     Stored,
     hash_chunks,
     is_complete_name,
+    parquet_scan_sql,
 )
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -216,3 +218,8 @@ class FolderStore(Store):
 
     def url_of(self, key: str) -> str:
         return str(self._path(key))
+
+    def duckdb_parquet_scan(self, con: Any) -> str:
+        if not self.root.is_dir() or not any(self.root.rglob("*.parquet")):
+            return ""
+        return parquet_scan_sql(str(self.root / "**" / "*.parquet"))

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 from smartmeter.faults import crash_point
 from smartmeter.storage import aws
@@ -31,6 +33,7 @@ from smartmeter.storage.base import (
     Stored,
     StoreError,
     hash_chunks,
+    parquet_scan_sql,
 )
 
 SHA_METADATA = "sha256"
@@ -301,3 +304,42 @@ class S3Store(Store):
 
     def url_of(self, key: str) -> str:
         return self.location.url(self._key(key))
+
+    def duckdb_parquet_scan(self, con: Any) -> str:
+        if not any(e.key.endswith(".parquet") for e in self.list()):
+            return ""
+        _configure_httpfs(con, self.timeout)
+        return parquet_scan_sql(self.url.rstrip("/") + "/**/*.parquet")
+
+
+def _configure_httpfs(con: Any, timeout: float) -> None:
+    """DuckDB's httpfs, loaded from its PyPI wheel, with the AWS chain's credentials and
+    endpoint in a temporary secret (this connection's memory only, never a file)."""
+    import duckdb_extension_httpfs as wheel
+
+    extension = next(Path(wheel.__file__).parent.glob("extensions/*/httpfs.*"))
+    con.execute("load '" + str(extension).replace("'", "''") + "'")
+    credentials = aws.session().get_credentials()
+    if credentials is None:
+        raise StoreError(
+            "no AWS credentials found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or a role)"
+        )
+    frozen = credentials.get_frozen_credentials()
+    options = {
+        "key_id": frozen.access_key,
+        "secret": frozen.secret_key,
+        "region": aws.session().region_name or "us-east-1",
+    }
+    if frozen.token:
+        options["session_token"] = frozen.token
+    extra = ""
+    custom_endpoint = aws.endpoint("s3")
+    if custom_endpoint:
+        parsed = urlparse(custom_endpoint)
+        options["endpoint"] = parsed.netloc
+        options["url_style"] = "path"
+        extra = f", use_ssl {'true' if parsed.scheme == 'https' else 'false'}"
+    body = ", ".join(f"{k} '{v.replace(chr(39), chr(39) * 2)}'" for k, v in options.items())
+    con.execute(f"create or replace temporary secret smartmeter_s3 (type s3, {body}{extra})")
+    con.execute(f"set http_retries = {aws.ATTEMPTS - 1}")
+    con.execute(f"set http_timeout = {max(1, round(timeout))}")

@@ -65,6 +65,11 @@ class Warehouse(ABC):
             )
         )
 
+    @abstractmethod
+    def replace_rows(self, relation: str, table: Any) -> None:
+        """Replace every row of `relation` (schema.name, declared by the dbt project) with the
+        rows of the Arrow `table` (its columns named as the relation's), all or nothing."""
+
     def refresh_lake(self) -> None:  # noqa: B027 (only a target with a lake has one)
         """Make tables written outside this connection visible to it."""
 
@@ -81,6 +86,14 @@ class Target(ABC):
 
     @abstractmethod
     def connect(self, home: Home) -> Warehouse: ...
+
+    def describe(self, home: Home) -> str:
+        """Where the warehouse is, for people (no secret)."""
+        return self.name
+
+    def is_built(self, home: Home) -> bool:
+        """False when no warehouse was ever created here (nothing to read yet)."""
+        return True
 
     @contextmanager
     def connected(self, home: Home) -> Iterator[Warehouse]:

@@ -49,12 +49,30 @@ class DuckDBWarehouse(Warehouse):
             raise
         self.connection.execute("commit")
 
+    def replace_rows(self, relation: str, table: Any) -> None:
+        names = ", ".join(table.schema.names)
+        with self.transaction():
+            self.execute(f"delete from {relation}")
+            self.connection.register("replacement_rows", table)
+            try:
+                self.connection.execute(
+                    f"insert into {relation} ({names}) select {names} from replacement_rows"
+                )
+            finally:
+                self.connection.unregister("replacement_rows")
+
 
 class DuckDBTarget(Target):
     name = "duckdb"
 
     def connect(self, home: Home) -> Warehouse:
         return DuckDBWarehouse(self.name, open_file(home, home.warehouse), home)
+
+    def describe(self, home: Home) -> str:
+        return f"{self.name} ({home.warehouse})"
+
+    def is_built(self, home: Home) -> bool:
+        return home.warehouse.exists()
 
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         return dlt.destinations.duckdb(warehouse.connection)

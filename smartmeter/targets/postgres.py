@@ -73,6 +73,15 @@ class PostgresWarehouse(Warehouse):
         with self.connection.transaction():
             yield
 
+    def replace_rows(self, relation: str, table: Any) -> None:
+        names = ", ".join(table.schema.names)
+        with self.transaction():
+            self.execute(f"delete from {relation}")
+            copy_sql = f"copy {relation} ({names}) from stdin"
+            with self.connection.cursor() as cur, cur.copy(copy_sql) as copy:
+                for row in zip(*(column.to_pylist() for column in table.columns), strict=True):
+                    copy.write_row(row)
+
 
 def _postgres_scanner(con: duckdb.DuckDBPyConnection) -> None:
     """Load DuckDB's postgres scanner from its PyPI wheel (no extension downloads offline)."""
@@ -96,6 +105,9 @@ class PostgresTarget(Target):
                 f"cannot connect to PostgreSQL at {settings.describe()}: {exc}".strip()
             ) from exc
         return PostgresWarehouse(self.name, conn, home)
+
+    def describe(self, home: Home) -> str:
+        return f"{self.name} ({home.settings.postgres.describe()})"
 
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         credentials = LibpqCredentials()

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dlt
 
@@ -55,6 +56,11 @@ class SparkWarehouse(DuckDBWarehouse):
     def _fetch(self, sql, params):
         self.refresh_lake()
         return super()._fetch(sql, params)
+
+    def replace_rows(self, relation: str, table: Any) -> None:
+        # Spark's table reads a folder of the lake: one Parquet file swapped in.
+        spark_lake.replace_lake_table(self.home, relation, table)
+        self.refresh_lake()
 
     def refresh_lake(self) -> None:
         signature = spark_lake.lake_signature(self.home)

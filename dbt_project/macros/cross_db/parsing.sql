@@ -249,9 +249,18 @@
     {%- set declared -%}
         select timestamp_format from raw.layouts union select version_format from raw.layouts
     {%- endset -%}
-    {%- for row in run_query(declared) -%}
-        {%- if row[0] and row[0] not in ('iso8601', 'number') and row[0] not in formats -%}
-            {%- do formats.append(row[0]) -%}
+    {%- set found = [] -%}
+    {%- for row in run_query(declared) -%}{%- do found.append(row[0]) -%}{%- endfor -%}
+    {#- a layout may list several formats (timestamp_formats, a JSON list) #}
+    {%- set listed = adapter.get_columns_in_relation(adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts')) | map(attribute='name') | list -%}
+    {%- if 'timestamp_formats' in listed -%}
+        {%- for row in run_query('select timestamp_formats from raw.layouts') -%}
+            {%- do found.extend(fromjson(row[0] or '[]')) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for format in found -%}
+        {%- if format and format not in ('iso8601', 'number') and format not in formats -%}
+            {%- do formats.append(format) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return(formats) }}

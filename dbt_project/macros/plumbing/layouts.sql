@@ -25,7 +25,21 @@
         'channel_kinds': fromjson(config.get('channel_kinds') or '{}'),
         'channel_kind_prefixes': fromjson(config.get('channel_kind_prefixes') or '{}'),
         'default_channel_kind': config.get('default_channel_kind') or 'consumption',
-        'source_quality_estimated': fromjson(config.get('source_quality_estimated') or '[]')
+        'source_quality_estimated': fromjson(config.get('source_quality_estimated') or '[]'),
+        'source_quality_map': fromjson(config.get('source_quality_map') or '{}'),
+        'timestamp_columns': fromjson(config.get('timestamp_columns') or '[]')
+            or ([config['timestamp_column']] if config.get('timestamp_column') else []),
+        'timestamp_formats': fromjson(config.get('timestamp_formats') or '[]')
+            or ([config['timestamp_format']] if config.get('timestamp_format') else []),
+        'timestamp_pattern_groups': fromjson(config.get('timestamp_pattern_groups') or '{}'),
+        'end_timestamp_columns': fromjson(config.get('end_timestamp_columns') or '[]'),
+        'end_is_inclusive': config.get('end_is_inclusive') == 'true',
+        'meter_id_clean': fromjson(config.get('meter_id_clean') or '[]'),
+        'value_missing': fromjson(config.get('value_missing') or '[]'),
+        'value_clean': fromjson(config.get('value_clean') or '[]'),
+        'value_columns_channels': fromjson(config.get('value_columns_channels') or '{}'),
+        'select_values': fromjson(config.get('select_values') or '[]'),
+        'column_groups': fromjson(config.get('column_groups') or '{}')
     }) -%}
     {{ return(config) }}
 {%- endmacro %}
@@ -105,8 +119,12 @@
 
 {#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
     none is declared. -#}
-{% macro stage_layouts_of_shape(shape) -%}
-    {%- set names = layouts_of_shape(shape) -%}
+{% macro stage_layouts_of_shape(shape, selected=true) -%}
+    {%- set names = [] -%}
+    {%- for name in layouts_of_shape(shape) -%}
+        {#- the rows a layout's `select` leaves out: only layouts that declare one #}
+        {%- if selected or layout_config(name).select_column -%}{%- do names.append(name) -%}{%- endif -%}
+    {%- endfor -%}
     {%- if not names %}
     select
         cast(null as {{ dbt.type_string() }}) as layout,
@@ -137,11 +155,29 @@
         {%- if shape == 'wide' %}
         {{ stage_wide_layout(relation, source('raw', 'file_headers'), name) }}
         {%- else %}
-        {{ stage_long_layout(relation, name) }}
+        {{ stage_long_layout(relation, name, selected) }}
         {%- endif %}
     ) as {{ name }}_rows
         {%- if not loop.last %}
     union all
         {%- endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- Is the text one of the tokens its layout declares as "no value" (`value.missing`: `?`,
+    `-`), compared trimmed and case-insensitively? Read from raw.layouts when compiled. -#}
+{% macro is_declared_missing_token(layout_expr, expr) -%}
+    {%- set declared = [] -%}
+    {%- for name, tokens in layout_settings('value_missing').items() -%}
+        {%- if fromjson(tokens or '[]') -%}{%- do declared.append((name, fromjson(tokens))) -%}{%- endif -%}
+    {%- endfor -%}
+    (
+    {%- for name, tokens in declared %}
+        ({{ layout_expr }} = '{{ name }}' and lower(trim(both ' ' from {{ expr }})) in (
+            {%- for token in tokens -%}
+                {{ sql_text(token | lower) }}{{ ", " if not loop.last }}
+            {%- endfor -%}
+        )) or
+    {%- endfor %} 1 = 0
+    )
 {%- endmacro %}

@@ -29,7 +29,9 @@
     {%- for row in run_query('select distinct raw_table from raw.layouts') -%}
         {%- do register_raw_table(row[0]) -%}
     {%- endfor -%}
-    {%- do register_raw_table('file_headers') -%}
+    {%- for name in ['file_headers', 'file_preamble', 'file_zones'] -%}
+        {%- do register_raw_table(name) -%}
+    {%- endfor -%}
     {%- if var('hold_back_files', false) -%}
         {#- the files isolation.py holds back (written beside the raw tables) -#}
         {%- do run_query('create schema if not exists ops') -%}

@@ -2,7 +2,8 @@
     a value whose time could not be read): published in fct_readings (estimated fill-ins have
     no file), quarantined, an exact copy of a value already delivered, a register read whose
     increase is a long gap's known energy (register_gap_reads), or an older version of an
-    interval the source has since corrected (superseded). `window` (from
+    interval the source has since corrected (superseded), or in a row the layout's `select`
+    leaves out (not_selected: a gas row of a Green Button download). `window` (from
     scope_window) limits an incremental build to the days around new data; without it every
     row counts. -#}
 {% macro file_verdict_tallies(window=none) -%}
@@ -13,6 +14,7 @@
         ('duplicate_copies', ref('int_readings_validated'), 'is_duplicate_copy'),
         ('register_gap_reads', ref('int_register_gap_energy'), 'true'),
         ('superseded', ref('int_readings_validated'), 'is_superseded'),
+        ('not_selected', not_selected_values(), 'true'),
     ] -%}
     with
 
@@ -47,7 +49,24 @@
 
 {#- The verdicts a delivered value can get; every value gets exactly one. -#}
 {% macro file_verdicts() -%}
-    {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded']) }}
+    {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded', 'not_selected']) }}
+{%- endmacro %}
+
+{#- Every delivered value's file and load: those judged in validation, and those of rows a
+    layout's `select` leaves out. A load of a file whose rows are all left out (a Green Button
+    download of gas rows only) is a load like any other: it advances the file tallies'
+    watermarks, and a reload of the file replaces its tallies (delete_file_days_touched). -#}
+{% macro delivered_values() -%}
+    {{ return("(select file_sha256, load_id from " ~ ref('int_readings_validated')
+        ~ " union all select file_sha256, load_id from " ~ ref('stg_long__unselected_values')
+        ~ ") as delivered_values") }}
+{%- endmacro %}
+
+{#- The values of rows a layout's `select` leaves out (never readings, so never given a day:
+    they are counted once, when their file is new). -#}
+{% macro not_selected_values() -%}
+    {{ return("(select file_sha256, load_id, cast(null as timestamp) as reading_start_at from "
+        ~ ref('stg_long__unselected_values') ~ ") as not_selected_values") }}
 {%- endmacro %}
 
 {#- The balance of each file: what it holds (int_files_counted) against what became of its values

@@ -437,7 +437,7 @@
                 {{ this }}.value_date is null
                 and {{ this }}.file_sha256 in (
                     select file_sha256
-                    from {{ ref('int_readings_validated') }}
+                    from {{ delivered_values() }}
                     where load_id > {{ watermark() }}
                 )
             )

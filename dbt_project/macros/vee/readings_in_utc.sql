@@ -37,6 +37,16 @@
     ]) }}
 {%- endmacro %}
 
+{#- The layout's zone or value kind, or, for Green Button XML (shape espi), whose files say
+    their own local zone and mix interval and register series, the staged row's. -#}
+{% macro row_or_layout(relation, setting, declared, layout) -%}
+    {%- if layout.shape == 'espi' -%}
+        {{ relation }}.row_{{ setting }}
+    {%- else -%}
+        '{{ declared }}'
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro is_utc_zone(tz) -%}
     {{ return(tz in ('UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Z')) }}
 {%- endmacro %}
@@ -45,10 +55,46 @@
     ({{ utc_to_wall_clock(wall_clock_to_utc(wall, tz), tz) }} = {{ wall }})
 {%- endmacro %}
 
+{#- The zones a data home sets for files of this layout (raw.file_zones, from
+    <home>/layout_zones.yml), read when the model is compiled: none, usually. -#}
+{% macro home_zones_of(layout) -%}
+    {%- set zones = [] -%}
+    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_zones') -%}
+    {%- if relation is not none -%}
+        {%- for row in run_query("select distinct timezone from " ~ relation ~ " where layout = " ~ sql_text(layout.layout)) -%}
+            {%- do zones.append(row[0]) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(zones) }}
+{%- endmacro %}
+
 {% macro readings_in_utc(relation, layout) -%}
     {%- if not execute -%}{{ return('select 1 as placeholder') }}{%- endif -%}
-    {%- set tz = layout.timezone -%}
-    {%- set tz_sql = "'" ~ tz ~ "'" -%}
+    {%- set home_zones = home_zones_of(layout) -%}
+    {%- if home_zones -%}
+        {#- A file the home sets a zone for is read in it; the others in the layout's. -#}
+        {%- set zones_relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_zones') -%}
+        {%- set relation -%}
+            (select
+                zoned.*,
+                coalesce(file_zones.timezone, {{ sql_text(layout.timezone) }}) as file_timezone
+            from {{ relation }} as zoned
+            left join (
+                select _file_sha256, max(timezone) as timezone
+                from {{ zones_relation }}
+                where layout = {{ sql_text(layout.layout) }}
+                group by _file_sha256
+            ) as file_zones
+                on zoned.file_sha256 = file_zones._file_sha256)
+        {%- endset -%}
+        {%- set tz = 'per file' -%}
+        {%- set tz_sql = 'adjusted.file_timezone' -%}
+        {%- set tz_column = 'candidates.file_timezone' -%}
+    {%- else -%}
+        {%- set tz = layout.timezone -%}
+        {%- set tz_sql = "'" ~ tz ~ "'" -%}
+        {%- set tz_column = tz_sql -%}
+    {%- endif -%}
     {%- set shifts = [-60, -30, 0, 30, 60] -%}
     select
         located.*,
@@ -65,8 +111,8 @@
             {%- for column in staging_contract_columns() %}
             staged.{{ column }},
             {%- endfor %}
-            '{{ tz }}' as timezone,
-            '{{ layout.value_kind }}' as value_kind,
+            {{ row_or_layout('staged', 'timezone', tz, layout) }} as timezone,
+            {{ row_or_layout('staged', 'value_kind', layout.value_kind, layout) }} as value_kind,
             {{ channel_kind('staged.channel', layout) }} as channel_kind,
             case
                 when staged.utc_offset_minutes is not null
@@ -82,8 +128,12 @@
             {%- for column in staging_contract_columns() %}
             candidates.{{ column }},
             {%- endfor %}
-            '{{ tz }}' as timezone,
-            '{{ layout.value_kind }}' as value_kind,
+            {%- if layout.shape == 'espi' %}
+            candidates.row_timezone as timezone,
+            {%- else %}
+            {{ tz_column }} as timezone,
+            {%- endif %}
+            {{ row_or_layout('candidates', 'value_kind', layout.value_kind, layout) }} as value_kind,
             {{ channel_kind('candidates.channel', layout) }} as channel_kind,
             case
                 when candidates.utc_offset_minutes is not null

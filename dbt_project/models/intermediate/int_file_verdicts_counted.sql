@@ -10,8 +10,9 @@
         materialized='incremental',
         indexes=lookup_indexes([['file_sha256'], ['value_date']]),
         incremental_strategy='append',
+        on_schema_change='append_new_columns',
         pre_hook="{{ delete_file_days_touched() }}",
-        post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",
+        post_hook="{{ advance_watermark(delivered_values()) }}",
     )
 }}
 

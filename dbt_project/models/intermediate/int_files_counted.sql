@@ -5,11 +5,12 @@
       raw_rows             rows dlt loaded into raw
       rows_without_values  rows that carry no reading by design (NEM12 100/200/400/900 records)
       rows_with_values     rows that yielded at least one value
-      raw_values           values in those rows (a line of registers or a wide row holds several) -#}
+      raw_values           values in those rows (a line of registers or a wide row holds several),
+                           also those of rows a layout's `select` leaves out -#}
 -- depends_on: {{ source('raw', 'layouts') }}
 {#- Every declared layout's raw table (raw.layouts lists them). #}
 {%- set layouts = [] %}
-{%- for shape in ['long', 'wide', 'nem12'] %}
+{%- for shape in ['long', 'wide', 'nem12', 'espi'] %}
     {%- for name in layouts_of_shape(shape) %}
         {%- do layouts.append(layout_config(name)) %}
     {%- endfor %}
@@ -20,7 +21,7 @@
         indexes=lookup_indexes([['file_sha256']]),
         incremental_strategy='delete+insert',
         unique_key='file_sha256',
-        post_hook="{{ advance_watermark(ref('int_readings_validated')) }}",
+        post_hook="{{ advance_watermark(delivered_values()) }}",
     )
 }}
 
@@ -54,11 +55,41 @@ raw_rows as (
 
 values_by_file as (
 
+    -- every value: those judged in validation, and those of rows a layout's `select` leaves
+    -- out. A raw row is a line, except in Green Button XML, where it is an IntervalReading
+    -- (many may share a line): its position in the file.
+    {%- set readings_by_position = layouts | selectattr('shape', 'equalto', 'espi')
+        | map(attribute='layout') | list %}
     select
         file_sha256,
         count(*) as raw_values,
+        {%- if readings_by_position %}
+            count(
+                distinct case
+                    when layout in ('{{ readings_by_position | join("', '") }}') then value_position
+                    else source_line
+                end
+            ) as rows_with_values
+        {%- else %}
         count(distinct source_line) as rows_with_values
-    from {{ ref('int_readings_validated') }}
+        {%- endif %}
+    from (
+        select
+            file_sha256,
+            layout,
+            source_line,
+            value_position,
+            load_id
+        from {{ ref('int_readings_validated') }}
+        union all
+        select
+            file_sha256,
+            layout,
+            source_line,
+            value_position,
+            load_id
+        from {{ ref('stg_long__unselected_values') }}
+    ) as delivered_values
     {%- if is_incremental() %}
     where load_id > {{ watermark() }}
     {%- endif %}

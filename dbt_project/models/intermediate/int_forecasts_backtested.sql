@@ -3,8 +3,12 @@
                                 weeks before (MDM like-day estimation); the same for a forecast
                                 made 1 or 7 days ahead
       naive_persistence         the same hour `horizon` days before (1: yesterday, 7: last week)
+      same_hour_median          the median of the same hour over the var median_baseline_days
+                                days before the forecast was made (days present; at least half
+                                of them), with the dispatched median aggregate
     Forecasts use only days before the forecast was made. -#}
 {%- set weeks = var('like_day_weeks') %}
+{%- set median_days = var('median_baseline_days') %}
 {%- set window = scope_window('int_forecasts_backtested', 7 * weeks + 1, 7 * weeks) %}
 {{
     config(
@@ -96,6 +100,52 @@ targets as (
 
 ),
 
+median_inputs as (
+
+    -- Each target hour with the same hour of the days a median forecast may read (by a join,
+    -- so that a missing day does not shift what a lag would find).
+    select
+        targets.meter_id,
+        targets.local_date,
+        targets.local_hour,
+        targets.kw as actual_kw,
+        earlier.local_date as earlier_date,
+        earlier.kw as earlier_kw
+    from targets
+    inner join meter_hours as earlier
+        on
+            targets.meter_id = earlier.meter_id
+            and targets.local_hour = earlier.local_hour
+            and targets.local_date > earlier.local_date
+            and targets.local_date
+            <= {{ dbt.dateadd('day', 7 + median_days - 1, 'earlier.local_date') }}
+
+),
+
+medians as (
+
+    {%- for horizon in [1, 7] %}
+        select
+            meter_id,
+            local_date,
+            local_hour,
+            max(actual_kw) as actual_kw,
+            'same_hour_median' as forecast_method,
+            {{ horizon }} as horizon_days,
+            {{ median('earlier_kw') }} as forecast_kw
+        from median_inputs
+        where
+            earlier_date <= {{ dbt.dateadd('day', -horizon, 'local_date') }}
+            and earlier_date > {{ dbt.dateadd('day', -(horizon + median_days), 'local_date') }}
+        group by meter_id, local_date, local_hour
+        having count(*) * 2 >= {{ median_days }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
 forecasts as (
 
     {%- for horizon in [1, 7] %}
@@ -128,10 +178,9 @@ forecasts as (
             {{ horizon }} as horizon_days,
             {{ 'yesterday_kw' if horizon == 1 else 'week_1_kw' }} as forecast_kw
         from targets
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        union all
     {%- endfor %}
+    select * from medians
 
 )
 

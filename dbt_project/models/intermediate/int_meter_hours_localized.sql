@@ -1,9 +1,12 @@
-{#- Each meter's average demand per local hour, on complete days only: what profiles,
-    baseloads and forecasts learn from. Incremental like fct_daily_consumption. -#}
+{#- Each meter's average demand per local hour, on complete days only, without the readings
+    flagged as outliers: what profiles, baseloads and forecasts learn from (int_meter_hours_screened
+    also leaves out the hours of fault and suspect episodes). hour_start_at / hour_end_at give the
+    hour's UTC span, to match it against episodes. Incremental like fct_daily_consumption. -#}
 {%- set window = scope_window('int_meter_hours_localized') %}
 {{
     config(
         materialized='incremental',
+        on_schema_change='append_new_columns',
         indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         partition_by=spark_partition_column('local_date', 'local_month'),
@@ -34,6 +37,7 @@ readings as (
     {%- endif %}
     where
         complete_days.is_complete
+        and not readings.is_outlier
     {%- if is_incremental() %}
         and readings.reading_start_at >= {{ window.start }}
         and readings.reading_start_at < {{ window.end }}
@@ -51,6 +55,8 @@ meter_hours as (
         bool_and(is_weekend) as is_weekend,
         min(season) as season,
         avg(kw) as kw,
+        min({{ dbt.date_trunc('hour', 'reading_start_at') }}) as hour_start_at,
+        max(reading_end_at) as hour_end_at,
         cast({{ dbt.date_trunc('month', 'local_date') }} as date) as local_month
     from readings
     group by meter_id, local_date, local_hour

@@ -14,6 +14,8 @@ consumption as (
         sum(kw) as kw,
         sum(kwh) as kwh,
         max(case when is_estimated then 1 else 0 end) = 1 as is_estimated,
+        -- an interval with an outlier on any consumption channel is kept out of analytics
+        max(case when is_outlier then 1 else 0 end) = 1 as is_outlier,
         max(
             case when not is_estimated and source_quality_flag in ('E', 'S', 'F') then 1 else 0 end
         ) = 1 as is_source_estimated

@@ -14,10 +14,12 @@
 -- depends_on: {{ ref('stg_long__readings') }}
 -- depends_on: {{ ref('stg_wide__readings') }}
 -- depends_on: {{ ref('int_nem12_intervals_unpivoted') }}
+-- depends_on: {{ ref('stg_espi__interval_readings') }}
 {%- set staged_by_shape = {
     'long': ref('stg_long__readings'),
     'wide': ref('stg_wide__readings'),
     'nem12': ref('int_nem12_intervals_unpivoted'),
+    'espi': ref('stg_espi__interval_readings'),
 } %}
 {%- set staged_layouts = [] %}
 {%- for shape, relation in staged_by_shape.items() %}

@@ -68,7 +68,10 @@ row_checked as (
                         cast({{ epoch_seconds('wall_clock_at') }} as bigint), interval_minutes * 60
                     ) <> 0
                     then 'off_grid_timestamp'
-                when {{ is_missing_token('value_text') }} then 'missing_value'
+                when
+                    {{ is_missing_token('value_text') }}
+                    or {{ is_declared_missing_token('layout', 'value_text') }}
+                    then 'missing_value'
                 when value is null and {{ is_unholdable_number('value_text') }}
                     then 'implausible_value'
                 when value is null then 'unparseable_value'

@@ -31,7 +31,8 @@ readings as (
         max(reading_end_at) as last_reading_at,
         count(distinct channel) as channels,
         count(*) as published_readings,
-        sum(case when is_estimated then 1 else 0 end) as estimated_readings
+        sum(case when is_estimated then 1 else 0 end) as estimated_readings,
+        sum(case when is_outlier then 1 else 0 end) as outlier_readings
     from {{ ref('fct_readings') }}
     group by meter_id
 
@@ -47,7 +48,8 @@ final as (
         readings.last_reading_at,
         coalesce(readings.channels, 0) as channels,
         coalesce(readings.published_readings, 0) as published_readings,
-        coalesce(readings.estimated_readings, 0) as estimated_readings
+        coalesce(readings.estimated_readings, 0) as estimated_readings,
+        coalesce(readings.outlier_readings, 0) as outlier_readings
     from latest_source
     left join readings on latest_source.meter_id = readings.meter_id
 

@@ -144,6 +144,10 @@ clean_spans as (
         lag(kw) over clean_order as previous_kw,
         reading_start_at as next_start_at,
         kw as next_kw,
+        -- an estimate's lineage is the reading that closed the span (same file and load)
+        layout,
+        source_file,
+        file_sha256,
         load_id
     from flagged
     where outlier_reason is null
@@ -199,6 +203,9 @@ estimated as (
             as kw,
         'E' as quality_flag,
         'linear_interpolation' as estimation_method,
+        span_points.layout,
+        span_points.source_file,
+        span_points.file_sha256,
         span_points.load_id
     from span_points
     where not exists (
@@ -256,10 +263,10 @@ published as (
         cast(null as {{ dbt.type_string() }}) as outlier_reason,
         cast(null as {{ dbt.type_string() }}) as source_quality_flag,
         cast(null as {{ dbt.type_string() }}) as source_reason_code,
-        cast(null as {{ dbt.type_string() }}) as layout,
-        cast(null as {{ dbt.type_string() }}) as source_file,
+        layout,
+        source_file,
         cast(null as bigint) as source_line,
-        cast(null as {{ dbt.type_string() }}) as file_sha256,
+        file_sha256,
         load_id
     from estimated
 

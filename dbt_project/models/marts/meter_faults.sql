@@ -9,6 +9,7 @@ runs as (
     select
         meter_id,
         channel,
+        channel_kind,
         run_kind as fault_kind,
         run_start_at as started_at,
         run_end_at as ended_at,
@@ -58,7 +59,7 @@ episodes as (
 
 ),
 
-deviations as (
+deviation_episodes as (
 
     select
         meter_id,
@@ -76,6 +77,51 @@ deviations as (
     from episodes
     group by meter_id, channel, episode_number
     having count(*) >= {{ var('deviation_min_hours') }}
+
+),
+
+episode_channels as (
+
+    select distinct
+        meter_id,
+        channel
+    from deviation_episodes
+
+),
+
+deviating_channels as (
+
+    -- The kind of each channel with an episode (analytics leave out consumption episodes).
+    select distinct
+        fct_readings.meter_id,
+        fct_readings.channel,
+        fct_readings.channel_kind
+    from {{ ref('fct_readings') }} as fct_readings
+    inner join episode_channels
+        on
+            fct_readings.meter_id = episode_channels.meter_id
+            and fct_readings.channel = episode_channels.channel
+    where fct_readings.channel_kind in ('{{ var("deviation_checked_kinds") | join("', '") }}')
+
+),
+
+deviations as (
+
+    select
+        deviation_episodes.meter_id,
+        deviation_episodes.channel,
+        deviating_channels.channel_kind,
+        deviation_episodes.fault_kind,
+        deviation_episodes.started_at,
+        deviation_episodes.ended_at,
+        deviation_episodes.duration_hours,
+        deviation_episodes.severity,
+        deviation_episodes.detail
+    from deviation_episodes
+    left join deviating_channels
+        on
+            deviation_episodes.meter_id = deviating_channels.meter_id
+            and deviation_episodes.channel = deviating_channels.channel
 
 ),
 

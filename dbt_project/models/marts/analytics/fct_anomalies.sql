@@ -1,6 +1,7 @@
 {#- Anomalies, one row each, with what was expected, a score and the reason:
       interval  readings flagged as outliers (above max_plausible_kw, or a spike); expected is
-                the meter's usual demand for that hour of the week
+                the meter's usual demand for that hour of the week, or, without enough
+                history for that, its average demand that day
       hour      hours whose robust z against the same hour of the week over baseline_days is
                 beyond deviation_z_threshold (int_meter_hours_scored)
       day       complete days whose energy is beyond var anomaly_day_z_threshold robust z from the
@@ -17,16 +18,24 @@ with
 
 interval_outliers as (
 
+    -- Expected: the hour-of-week baseline where the meter has one (int_meter_hours_scored),
+    -- else the day's average demand; the spread: the baseline's MAD, else a tenth of expected
+    -- (at least 0.1 kW), as the day anomalies do.
     select
         fct_readings.meter_id,
         'interval' as anomaly_level,
         fct_readings.reading_start_at as period_start_at,
         fct_readings.reading_end_at as period_end_at,
         fct_readings.kw as observed,
-        meter_hours.baseline_kw as expected,
+        coalesce(meter_hours.baseline_kw, meter_days.kwh / 24.0) as expected,
         'kW' as unit,
-        (fct_readings.kw - meter_hours.baseline_kw)
-        / (1.4826 * meter_hours.baseline_mad_kw) as score,
+        (fct_readings.kw - coalesce(meter_hours.baseline_kw, meter_days.kwh / 24.0))
+        / (
+            1.4826 * coalesce(
+                nullif(meter_hours.baseline_mad_kw, 0),
+                greatest(0.1 * coalesce(meter_hours.baseline_kw, meter_days.kwh / 24.0), 0.1)
+            )
+        ) as score,
         fct_readings.outlier_reason as reason
     from {{ ref('fct_readings') }} as fct_readings
     left join {{ ref('int_meter_hours_scored') }} as meter_hours
@@ -35,6 +44,11 @@ interval_outliers as (
             and fct_readings.channel = meter_hours.channel
             and {{ dbt.date_trunc('hour', 'fct_readings.reading_start_at') }}
             = meter_hours.hour_start_at
+    left join {{ ref('fct_daily_consumption') }} as meter_days
+        on
+            fct_readings.meter_id = meter_days.meter_id
+            and fct_readings.reading_start_at >= meter_days.day_start_at
+            and fct_readings.reading_start_at < meter_days.day_end_at
     where fct_readings.is_outlier
 
 ),

@@ -1,5 +1,5 @@
 {#- Baseload: what a meter draws when the household sleeps. Per meter and local month, the
-    median over complete nights of the lowest hourly demand among the local hours in
+    median over complete nights (their healthy hours: int_meter_hours_screened) of the lowest hourly demand among the local hours in
     var baseload_night_hours. A jump from one month to the next is worth a look (a new
     always-on appliance, or a fault). -#}
 
@@ -12,7 +12,7 @@ night_hours as (
         local_date,
         local_hour,
         kw
-    from {{ ref('int_meter_hours_localized') }}
+    from {{ ref('int_meter_hours_screened') }}
     where local_hour in ({{ var('baseload_night_hours') | join(', ') }})
 
 ),

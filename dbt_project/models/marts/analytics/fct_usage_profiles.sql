@@ -1,12 +1,13 @@
-{#- Average load profiles by local hour of day, from complete days: per meter and for the fleet
-    (the mean of the healthy meters' profiles, each meter counting once), for weekdays,
+{#- Average load profiles by local hour of day, from the healthy hours of complete days
+    (int_meter_hours_screened: no outliers, nothing inside a fault or suspect episode): per meter
+    and for the fleet (the mean of the meters' profiles, each meter counting once), for weekdays,
     weekends and all days, per season and over all seasons. -#}
 
 with
 
 readings as (
 
-    select * from {{ ref('int_meter_hours_localized') }}
+    select * from {{ ref('int_meter_hours_screened') }}
 
 ),
 
@@ -81,9 +82,6 @@ fleet as (
         sum(buckets.hours) as hours,
         count(*) as meters
     from buckets
-    inner join {{ ref('meter_health') }} as health
-        on buckets.meter_id = health.meter_id
-    where not health.is_excluded_from_peaks
     group by buckets.season, buckets.day_type, buckets.local_hour
 
 ),
