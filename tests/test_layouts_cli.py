@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, REPO, cli_env, duck, run_cli
+from conftest import FIXTURES, cli_env, duck, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from layout_projects import layouts_file, project_copy, run_in
 from vendor_files import VendorSpec, vendor_specs
 
 from dlt_pipelines.layouts import LAYOUTS_FILE, LayoutConfigError, _parse_entry, load_layouts
@@ -560,18 +561,10 @@ def _run_suggested(tmp_path: Path, specs: list[VendorSpec], stem: str) -> None:
     """Suggest an entry for each file, append them all to a copy of the project's layouts.yml,
     and load the files with `smartmeter run`: each layout's kWh is its file's own sum, every
     file balances with nothing quarantined."""
-    project = tmp_path / "project"
-    for part in ("dbt_project", "dlt_pipelines", "smartmeter"):
-        shutil.copytree(
-            REPO / part,
-            project / part,
-            ignore=shutil.ignore_patterns("target", "logs", "__pycache__", ".user.yml"),
-        )
-    for part in ("profiles.yml", "pyproject.toml"):
-        shutil.copy(REPO / part, project / part)
+    project = project_copy(tmp_path)
     home = tmp_path / "home"
     (home / "landing").mkdir(parents=True)
-    layouts_file = project / "dlt_pipelines" / "layouts.yml"
+    layouts = layouts_file(project)
     expected = {}
     for i, spec in enumerate(specs):
         sample = tmp_path / f"vendor{i}" / f"{stem}_{'abcdefgh'[i]}.csv"
@@ -587,17 +580,10 @@ def _run_suggested(tmp_path: Path, specs: list[VendorSpec], stem: str) -> None:
         )
         assert drafted.returncode == 0, drafted.stderr
         assert "Not loadable yet" not in drafted.stdout, drafted.stdout
-        layouts_file.write_text(layouts_file.read_text() + "\n" + drafted.stdout)
+        layouts.write_text(layouts.read_text() + "\n" + drafted.stdout)
         expected[yaml.safe_load(drafted.stdout)[0]["name"]] = spec.expected_kwh
         shutil.copy(sample, home / "landing" / sample.name)
-    result = subprocess.run(
-        [sys.executable, "-m", "smartmeter.cli", "--home", str(home), "run"],
-        cwd=project,
-        env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project)),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run_in(project, home, "run")
     assert result.returncode == 0, result.stdout + result.stderr
     with duck(home) as con:
         loaded = dict(
