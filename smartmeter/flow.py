@@ -384,7 +384,7 @@ class Run:
             return
 
         def work() -> str:
-            settings = forecast.Settings.from_project(threads=self.home.settings.forecast_threads)
+            settings = forecast.Settings.from_project(self.home)
             with self._connected() as warehouse:
                 outcome = forecast.run_forecast(self.home, warehouse, settings)
             if outcome.rows:

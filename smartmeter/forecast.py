@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -95,18 +94,18 @@ class Settings:
     threads: int = 1
 
     @classmethod
-    def from_project(cls, project_dir: Path | None = None, threads: int = 1) -> Settings:
+    def from_project(cls, home: Home) -> Settings:
         """The dbt vars (dbt_project/dbt_project.yml): one place declares them for both."""
         from smartmeter.dbt_runner import dbt_project_dir
 
-        path = (project_dir or dbt_project_dir()) / "dbt_project.yml"
+        path = dbt_project_dir(home) / "dbt_project.yml"
         vars_ = yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]
         return cls(
             refit_days=int(vars_["forecast_refit_days"]),
             training_days=int(vars_["forecast_training_days"]),
             min_history_days=int(vars_["forecast_min_history_days"]),
             backtest_days=int(vars_["backtest_days"]),
-            threads=threads,
+            threads=home.settings.forecast_threads,
         )
 
 
