@@ -319,7 +319,7 @@ def render_page(warehouse: Warehouse, home: Home, target: str, generated_at: dat
     fleet = fetch_fleet_demand(warehouse)
     zone = fleet_zone(warehouse)
     panels = [
-        fleet_load_panel(warehouse, fleet),
+        fleet_load_panel(warehouse, fleet, zone),
         heatmap_panel(fleet, zone),
         profiles_panel(warehouse),
         data_quality_panel(warehouse, totals),
@@ -437,20 +437,25 @@ def header_html(home: Home, target: str, generated_at: datetime, totals: Totals)
 # -- panels -----------------------------------------------------------------------------------
 
 
-def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
+def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries, zone: str = "UTC") -> Panel:
     explanation = (
         "Fleet demand in kW (the meters' consumption channels summed, outlier readings left "
-        "out, UTC) with each month's peak interval and the highest hours of the whole history "
-        "marked."
+        f"out) in {zone} time, with each month's peak interval and the highest hours of the "
+        f"whole history marked ({REPORT_ZONE_ENV} chooses the zone)."
     )
+    local = ZoneInfo(zone)
+
+    def shown(at: datetime) -> str:
+        return stamp(at.replace(tzinfo=UTC).astimezone(local))
+
     if not fleet:
         return Panel("fleet-load", "Fleet load", explanation, empty_note("no readings"))
     resolution, label = pick_resolution(fleet)
     points = with_gaps(bucket_maxima(fleet, resolution), resolution)
-    figure = new_figure(height=430, yaxis_title="fleet kW", xaxis_title="UTC")
+    figure = new_figure(height=430, yaxis_title="fleet kW", xaxis_title=f"{zone} time")
     figure.add_trace(
         go.Scatter(
-            x=[stamp(at) for at, _ in points],
+            x=[shown(at) for at, _ in points],
             y=[rounded(kw) for _, kw in points],
             mode="lines",
             name=f"fleet demand ({label})",
@@ -471,24 +476,24 @@ def fleet_load_panel(warehouse: Warehouse, fleet: FleetSeries) -> Panel:
     hours = [row for row in peaks if row[0] == "hour"]
     figure.add_trace(
         go.Scatter(
-            x=[stamp(start) for _, start, _, _, _ in monthly],
+            x=[shown(start) for _, start, _, _, _ in monthly],
             y=[rounded(kw) for _, _, _, kw, _ in monthly],
             mode="markers",
             name="monthly peak interval",
             marker={"symbol": "diamond", "size": 10, "color": "#c62828"},
-            hovertext=[f"{fmt(start)} UTC: {kw:,.2f} kW" for _, start, _, kw, _ in monthly],
+            hovertext=[f"{shown(start)} {zone}: {kw:,.2f} kW" for _, start, _, kw, _ in monthly],
             hoverinfo="text",
         )
     )
     figure.add_trace(
         go.Scatter(
-            x=[stamp(start + (end - start) / 2) for _, start, end, _, _ in hours],
+            x=[shown(start + (end - start) / 2) for _, start, end, _, _ in hours],
             y=[rounded(kw) for _, _, _, kw, _ in hours],
             mode="markers",
             name="top hours",
             marker={"symbol": "circle-open", "size": 12, "color": "#ef6c00", "line": {"width": 2}},
             hovertext=[
-                f"#{rank} hour {fmt(start)} UTC: {kw:,.2f} kW avg"
+                f"#{rank} hour {shown(start)} {zone}: {kw:,.2f} kW avg"
                 for _, start, _, kw, rank in hours
             ],
             hoverinfo="text",
@@ -560,7 +565,8 @@ def heatmap_panel(fleet: FleetSeries, zone: str = "UTC") -> Panel:
 
 def profiles_panel(warehouse: Warehouse) -> Panel:
     explanation = (
-        "Average kW per healthy meter by local hour of day (each meter's own time zone): "
+        "Average kW per healthy meter by local hour of day (each meter's own time zone, the "
+        "fleet's where it keeps one): "
         "weekdays against weekends, and each season over all days."
     )
     rows = warehouse.query(

@@ -143,6 +143,15 @@ def test_report_renders_offline_in_headless_chromium(
     assert text.count("* plotly.js v") == 1, "plotly.js should be embedded inline exactly once"
     for section_id in SECTIONS:
         assert f'<section id="{section_id}"' in text
+    # the fleet's day in one zone: the fleet load and the heatmap name the same one
+    zones = re.findall(r"in ([A-Za-z_/+-]+) time", text)
+    assert len(zones) >= 2 and len(set(zones)) == 1, zones
+    in_utc = run_cli(home, "report", "--output", str(tmp_path / "utc.html"),
+                     env={"SMARTMETER_REPORT_TIMEZONE": "UTC"})  # fmt: skip
+    assert in_utc.returncode == 0, in_utc.stdout + in_utc.stderr
+    assert set(re.findall(r"in ([A-Za-z_/+-]+) time", (tmp_path / "utc.html").read_text())) == {
+        "UTC"
+    }
 
     dump = browse(chromium, page, tmp_path / "profile", "--dump-dom")
     assert dump.returncode == 0, dump.stderr[-2000:]
