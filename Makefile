@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_portable_sql.py
+	$(BIN)/python scripts/sync_dbt_docs.py --check
 	rm -rf .lint-home && $(BIN)/smartmeter --home .lint-home init
 	SMARTMETER_HOME=$(CURDIR)/.lint-home $(BIN)/sqlfluff lint dbt_project
 

@@ -398,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     from smartmeter.layouts_cli import register as register_layouts
 
     register_layouts(layouts, lambda p: _common(p, top=False))
+    from smartmeter.sql_shell import add_arguments, cmd_sql
+
+    add_arguments(add("sql", cmd_sql, "a read-only SQL shell on the warehouse (DuckDB)", False))
     return parser
 
 

@@ -25,3 +25,25 @@ def test_docs_generate_on_a_fresh_home(home: Path, tmp_path: Path):
     manifest = json.loads((target / "manifest.json").read_text())
     assert "model.smartmeter.fct_readings" in manifest["nodes"]
     assert (target / "index.html").exists() and (target / "catalog.json").exists()
+    assert_lineage_complete(manifest)
+
+
+def assert_lineage_complete(manifest: dict) -> None:
+    """Every raw table flows into a model, every exposure stands on models, every project macro
+    says what it does."""
+    raw = [uid for uid in manifest["sources"] if uid.startswith("source.smartmeter.raw.")]
+    assert len(raw) >= 10
+    childless = [uid for uid in raw if not manifest["child_map"].get(uid)]
+    assert not childless, f"raw sources no model reads: {childless}"
+    assert {"file_manifest", "dead_letters", "alerts", "pipeline_runs"} <= {
+        s["name"] for s in manifest["sources"].values() if s["source_name"] == "ops"
+    }
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert {"html_report", "parquet_archive", "learned_forecasts"} <= set(exposures)
+    assert all(e["depends_on"]["nodes"] for e in exposures.values())
+    undescribed = [
+        m["name"]
+        for m in manifest["macros"].values()
+        if m["package_name"] == "smartmeter" and not m["description"]
+    ]
+    assert not undescribed, f"macros without a description: {undescribed}"

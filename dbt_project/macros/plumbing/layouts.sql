@@ -117,9 +117,21 @@
     )) }}
 {%- endmacro %}
 
+{#- The raw tables of a shape's layouts declared in the repository (declared_layout_tables), as
+    sources: a staging model passes them to stage_layouts_of_shape, so dbt's lineage shows each
+    raw table flowing into it. -#}
+{% macro declared_layout_sources(shape) -%}
+    {%- set relations = {} -%}
+    {%- for table in declared_layout_tables(shape) -%}
+        {%- do relations.update({table: source('raw', table)}) -%}
+    {%- endfor -%}
+    {{ return(relations) }}
+{%- endmacro %}
+
 {#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
-    none is declared. -#}
-{% macro stage_layouts_of_shape(shape, selected=true) -%}
+    none is declared. `sources`: the declared layouts' raw tables (declared_layout_sources) by
+    name; a layout the data home added later is read from its raw table directly. -#}
+{% macro stage_layouts_of_shape(shape, sources, selected=true) -%}
     {%- set names = [] -%}
     {%- for name in layouts_of_shape(shape) -%}
         {#- the rows a layout's `select` leaves out: only layouts that declare one #}
@@ -150,7 +162,8 @@
     where false
     {%- endif %}
     {%- for name in names %}
-        {%- set relation = layout_raw_relation(layout_config(name)) %}
+        {%- set layout = layout_config(name) %}
+        {%- set relation = sources[layout.raw_table] if layout.raw_table in sources else layout_raw_relation(layout) %}
     select * from (
         {%- if shape == 'wide' %}
         {{ stage_wide_layout(relation, source('raw', 'file_headers'), name) }}

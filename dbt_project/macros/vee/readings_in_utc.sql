@@ -68,12 +68,14 @@
     {{ return(zones) }}
 {%- endmacro %}
 
-{% macro readings_in_utc(relation, layout) -%}
+{#- One layout's staged rows on the UTC time line, read in its zone (or the zone its data home
+    sets for a file) with its conventions. `file_zones`: source('raw', 'file_zones'), passed by
+    the model so that its lineage shows it. -#}
+{% macro readings_in_utc(relation, layout, file_zones) -%}
     {%- if not execute -%}{{ return('select 1 as placeholder') }}{%- endif -%}
     {%- set home_zones = home_zones_of(layout) -%}
     {%- if home_zones -%}
         {#- A file the home sets a zone for is read in it; the others in the layout's. -#}
-        {%- set zones_relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='file_zones') -%}
         {%- set relation -%}
             (select
                 zoned.*,
@@ -81,7 +83,7 @@
             from {{ relation }} as zoned
             left join (
                 select _file_sha256, max(timezone) as timezone
-                from {{ zones_relation }}
+                from {{ file_zones }}
                 where layout = {{ sql_text(layout.layout) }}
                 group by _file_sha256
             ) as file_zones

@@ -21,6 +21,8 @@
     'nem12': ref('int_nem12_intervals_unpivoted'),
     'espi': ref('stg_espi__interval_readings'),
 } %}
+{#- the zones a data home sets for some files (read only when it sets any) -#}
+{%- set file_zones = source('raw', 'file_zones') %}
 {%- set staged_layouts = [] %}
 {%- for shape, relation in staged_by_shape.items() %}
     {%- for name in layouts_of_shape(shape) %}
@@ -35,7 +37,8 @@ with
 
         {{ readings_in_utc(
             "(select * from " ~ relation ~ " where layout = '" ~ name ~ "')",
-            layout_config(name)
+            layout_config(name),
+            file_zones
         ) }}
 
     ),

@@ -4,4 +4,4 @@
     layout each row comes from. -#}
 -- depends_on: {{ source('raw', 'layouts') }}
 -- depends_on: {{ source('raw', 'file_headers') }}
-{{ stage_layouts_of_shape('wide') }}
+{{ stage_layouts_of_shape('wide', declared_layout_sources('wide')) }}
