@@ -1,17 +1,20 @@
 """The `smartmeter` command line: parses flags, calls the step, prints what happened.
 
 Exit codes: 0 all good; 1 needs attention (a file dead-lettered, the quality gate failed, a step
-failed, the warehouse unreachable); 2 bad usage or an unusable data home (read-only, full disk);
-3 another run holds the data home's lock; 130 interrupted.
+failed, the warehouse unreachable); 2 bad usage, a data home that does not exist (or was built
+with another target) or is unusable (read-only, full disk); 3 another run holds the data home's
+lock; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from smartmeter import __version__
@@ -133,6 +136,14 @@ def _dbt_command(command: str, *defaults: str):
         extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
         with home.lock(wait=args.wait):
             result = run_dbt(home, targets.get(args.target), command, *defaults, *extra)
+        if result.ok and not result.results:  # dbt's own exit code is 0 for an empty selection
+            print(result.output, file=sys.stderr, end="")
+            return _fail(
+                args,
+                f"dbt {command} selected nothing",
+                "check the --select/--exclude arguments (`dbt ls` lists the nodes)",
+                EXIT_ATTENTION,
+            )
         print(result.output if not args.json else json.dumps({"ok": result.ok}))
         return EXIT_OK if result.ok else EXIT_ATTENTION
 
@@ -227,8 +238,8 @@ def replay(args: argparse.Namespace, home: Home) -> int:
     else:
         letter = dead_letters.find(home, args.id) if args.id else None
         if letter is None:
-            print(f"smartmeter: no dead letter {args.id!r} (see `smartmeter dlq list`)")
-            return EXIT_USAGE
+            hint = "see `smartmeter dlq list`"
+            return _fail(args, f"no dead letter {args.id!r}", hint, EXIT_USAGE)
         if letter.status != dead_letters.OPEN:
             print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
             return EXIT_OK
@@ -269,17 +280,16 @@ def cmd_status(args: argparse.Namespace, home: Home) -> int:
         _print_json(status)
     else:
         print("\n".join(status_lines(status)))
-    return EXIT_OK
+    unreachable = str(status["warehouse"]).startswith("unreachable") or any(
+        count == "unreachable" for count in status["folders"].values()
+    )
+    return EXIT_ATTENTION if unreachable else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, home: Home) -> int:
-    from smartmeter.report import ReportError, write_report
+    from smartmeter.report import write_report
 
-    try:
-        path = write_report(home, args.target, Path(args.output) if args.output else None)
-    except ReportError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+    path = write_report(home, args.target, Path(args.output) if args.output else None)
     if args.json:
         _print_json({"report": str(path)})
     else:
@@ -312,7 +322,13 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         "--json",
         action="store_true",
         default=False if top else argparse.SUPPRESS,
-        help="machine-readable JSON output",
+        help="machine-readable JSON output (errors too: error, hint, exit_code)",
+    )
+    parser.add_argument(
+        "--switch-target",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="use --target on a home built with another target (remembered from now on)",
     )
     for place, env in LOCATION_FLAGS.items():
         parser.add_argument(
@@ -408,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
         parser.error("dlq replay needs a dead letter id or --all")
     from smartmeter.settings import Settings
-    from smartmeter.storage import ConfigurationError, StoreError, parse_location
+    from smartmeter.storage import ConfigurationError, parse_location
 
     # Every setting resolved once (flags over the environment over defaults), passed down
     # with the data home.
@@ -425,37 +441,88 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if settings.target not in TARGETS:
         parser.error(f"SMARTMETER_TARGET={settings.target!r}: choose one of {', '.join(TARGETS)}")
-    args.target = settings.target
     home = Home.resolve(args.home, settings)
     from dlt_pipelines.file_zones import load_zone_settings
-    from dlt_pipelines.layouts import LayoutConfigError, load_layouts
+    from dlt_pipelines.layouts import load_layouts
 
     try:
+        if args.command not in ("init", "layouts") and not home.root.is_dir():
+            raise HomeError(
+                f"no data home at {home.root}",
+                f"create it with `smartmeter --home {home.root} init`",
+            )
+        home = _with_home_target(args, home)
+        args.target = home.settings.target
         if args.command in ("init", "run", "ingest"):
             load_layouts()  # a broken layouts.yml stops here, before any file is taken in
             load_zone_settings(home.root)  # and so does a broken <home>/layout_zones.yml
-        return args.handler(args, home)
-    except LayoutConfigError as exc:  # layouts.yml: one line naming the layout and the key
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigurationError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
-    except LockedError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except HomeError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except WarehouseUnavailable as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+        code = args.handler(args, home)
+        if args.command in ("init", "run", "ingest") and code in (EXIT_OK, EXIT_ATTENTION):
+            home.remember_target(args.target)
+        return code
+    except BrokenPipeError:  # `smartmeter status --json | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
-        print("smartmeter: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        hint = "run it again: nothing half-done is kept"
+        return _fail(args, "interrupted", hint, EXIT_INTERRUPTED)
+    except Exception as exc:
+        failure = _failure(exc)
+        if failure is None:
+            raise
+        return _fail(args, str(exc.args[0]) if exc.args else str(exc), *failure)
+
+
+def _with_home_target(args: argparse.Namespace, home: Home) -> Home:
+    """The home's remembered target unless one is given; a different one only on request."""
+    remembered = home.remembered_target()
+    given = home.settings.target
+    if remembered is None or remembered == given:
+        return home
+    if not home.settings.target_given:
+        return replace(home, settings=replace(home.settings, target=remembered))
+    if getattr(args, "switch_target", False):
+        return home
+    raise HomeError(
+        f"the data home {home.root} was built with --target {remembered}, not {given}",
+        f"drop --target (and SMARTMETER_TARGET), or add --switch-target to use {given} from now on",
+    )
+
+
+# Exit code and hint of each error the command line reports on one line (no traceback).
+def _failure(exc: Exception) -> tuple[str, int] | None:
+    from dlt_pipelines.layouts import LayoutConfigError
+    from smartmeter.report import ReportError
+    from smartmeter.storage import ConfigurationError, StoreError
+
+    if isinstance(exc, LockedError):
+        return _hint(exc, "wait for it to finish, or pass --wait"), EXIT_LOCKED
+    if isinstance(exc, HomeError):
+        return _hint(exc, "see `smartmeter --help` for --home"), EXIT_USAGE
+    if isinstance(exc, LayoutConfigError):
+        return "fix layouts.yml (`smartmeter layouts check`)", EXIT_USAGE
+    if isinstance(exc, ConfigurationError):
+        return "check the --*-url flags and SMARTMETER_* variables", EXIT_USAGE
+    if isinstance(exc, WarehouseUnavailable):
+        return "check that the warehouse is up (PG* variables for postgres)", EXIT_ATTENTION
+    if isinstance(exc, StoreError):
+        return "check that the object store is reachable and the credentials", EXIT_ATTENTION
+    if isinstance(exc, ReportError):
+        return "run `smartmeter run` first", EXIT_ATTENTION
+    return None
+
+
+def _hint(exc: Exception, default: str) -> str:
+    return str(exc.args[1]) if len(exc.args) > 1 else default
+
+
+def _fail(args: argparse.Namespace, message: str, hint: str, code: int) -> int:
+    """One error: a JSON object on stdout with --json, else one line on stderr."""
+    if getattr(args, "json", False):
+        _print_json({"error": message, "hint": hint, "exit_code": code})
+    else:
+        print(f"smartmeter: {message}; {hint}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
