@@ -212,6 +212,8 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
 def cmd_dlq(args: argparse.Namespace, home: Home) -> int:
     from smartmeter import dead_letters
 
+    if args.dlq_command == "discard":
+        return discard(args, home)
     if args.dlq_command == "list":
         letters = dead_letters.all_letters(home) if args.all else dead_letters.open_letters(home)
         if args.json:
@@ -229,6 +231,55 @@ def cmd_dlq(args: argparse.Namespace, home: Home) -> int:
     return replay(args, home)
 
 
+def _open_letter(args: argparse.Namespace, home: Home):
+    """The letter named on the command line, or an exit code saying why there is none."""
+    from smartmeter import dead_letters
+
+    letter = dead_letters.find(home, args.id)
+    if letter is None:
+        hint = "see `smartmeter dlq list`"
+        return _fail(args, f"no dead letter {args.id!r}", hint, EXIT_USAGE)
+    if letter.status != dead_letters.OPEN:
+        if not args.json:
+            print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
+        else:
+            _print_json({"dead_letter_id": letter.dead_letter_id, "status": letter.status})
+        return EXIT_OK
+    return letter
+
+
+def _close_file_alerts(home: Home, target: str, letters: list) -> None:
+    """The letters' `file_dead_lettered` alerts are closed, and ops.dead_letters mirrors them
+    (both wait for the next run when the warehouse is away)."""
+    from smartmeter import alerts, dead_letters
+
+    try:
+        with connected(home, target) as warehouse:
+            for letter in letters:
+                subject = f"file {letter.original_name}"
+                alerts.close(warehouse, kind="file_dead_lettered", subject=subject)
+            dead_letters.sync_table(home, warehouse)
+    except WarehouseUnavailable:
+        pass
+
+
+def discard(args: argparse.Namespace, home: Home) -> int:
+    """Retire a letter that can never load, for good, with the operator's reason."""
+    from smartmeter import dead_letters
+
+    with home.lock(wait=args.wait):
+        letter = _open_letter(args, home)
+        if isinstance(letter, int):
+            return letter
+        dead_letters.discard(home, letter, args.reason)
+        _close_file_alerts(home, args.target, [letter])
+    if args.json:
+        _print_json(letter.__dict__)
+    else:
+        print(f"{letter.dead_letter_id}: discarded ({args.reason}); kept in {letter.dlq_path}")
+    return EXIT_OK
+
+
 def replay(args: argparse.Namespace, home: Home) -> int:
     """Replay dead letters after their cause is fixed: each goes through exactly once."""
     from smartmeter import dead_letters
@@ -236,14 +287,23 @@ def replay(args: argparse.Namespace, home: Home) -> int:
     if args.all:
         letters = dead_letters.open_letters(home, args.target)
     else:
-        letter = dead_letters.find(home, args.id) if args.id else None
-        if letter is None:
-            hint = "see `smartmeter dlq list`"
-            return _fail(args, f"no dead letter {args.id!r}", hint, EXIT_USAGE)
-        if letter.status != dead_letters.OPEN:
-            print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
-            return EXIT_OK
+        letter = _open_letter(args, home)
+        if isinstance(letter, int):
+            return letter
         letters = [letter]
+    unchanged = [lt for lt in letters if not args.force and dead_letters.cause_unchanged(home, lt)]
+    letters = [lt for lt in letters if lt not in unchanged]
+    for letter in unchanged:
+        if not args.json:
+            print(
+                f"{letter.dead_letter_id}: unchanged since it was parked (same file, layouts and "
+                f"code; {letter.reason}): fix the file in dlq/ or layouts.yml, or "
+                f"`smartmeter dlq discard {letter.dead_letter_id} --reason ...` (--force to try)"
+            )
+    if unchanged and not letters:
+        if args.json:
+            _print_json({"unchanged": [lt.dead_letter_id for lt in unchanged], "replayed": []})
+        return EXIT_ATTENTION
     if not letters:
         print("no open dead letters to replay")
         return EXIT_OK
@@ -260,16 +320,39 @@ def replay(args: argparse.Namespace, home: Home) -> int:
             else:
                 dead_letters.set_status(letter, dead_letters.OPEN)
         if summary.ok:
-            try:
-                with connected(home, args.target) as warehouse:
-                    dead_letters.sync_table(home, warehouse)
-            except WarehouseUnavailable:
-                pass
+            _close_file_alerts(home, args.target, letters)
     names = ", ".join(letter.dead_letter_id for letter in letters)
     if not args.json:
         state = "replayed" if summary.ok else "still open (the run failed)"
         print(f"{names}: {state}")
     return _report_run(args, summary)
+
+
+def cmd_alerts(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter import alerts
+
+    with connected(home, args.target) as warehouse:
+        if args.alerts_command == "ack":
+            if not alerts.close(warehouse, alert_id=args.id):
+                hint = "see `smartmeter alerts list`"
+                return _fail(args, f"no open alert {args.id!r}", hint, EXIT_USAGE)
+            if args.json:
+                _print_json({"alert_id": args.id, "acknowledged": True})
+            else:
+                print(f"{args.id}: acknowledged (closed; it is raised again if it recurs)")
+            return EXIT_OK
+        listed = alerts.list_alerts(warehouse, include_resolved=args.all)
+    if args.json:
+        _print_json(listed)
+    elif not listed:
+        print("no open alerts")
+    for alert in [] if args.json else listed:
+        closed = f"  (closed {alert['resolved_at']})" if alert["resolved_at"] else ""
+        print(
+            f"{alert['alert_id']}  {alert['raised_at']}  {alert['severity']:<8} "
+            f"{alert['kind']:<20} {alert['subject']}{closed}\n    {alert['message']}"
+        )
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace, home: Home) -> int:
@@ -397,16 +480,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="a bucket landing without --queue is listed this often (default 10)",
     )
-    dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay", False)
+
+    def action(actions, name: str, help_text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text)
+        _common(p, top=False)
+        return p
+
+    dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay, discard", False)
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
-    dlq_list = dlq_sub.add_parser("list", help="list dead letters (open ones; --all for all)")
-    _common(dlq_list, top=False)
-    dlq_list.add_argument("--all", action="store_true", help="also replayed letters")
-    dlq_replay = dlq_sub.add_parser("replay", help="replay one dead letter, or --all")
-    _common(dlq_replay, top=False)
+    dlq_list = action(dlq_sub, "list", "list dead letters (open ones; --all for all)")
+    dlq_list.add_argument("--all", action="store_true", help="also replayed and discarded ones")
+    dlq_replay = action(dlq_sub, "replay", "replay one dead letter, or --all")
     dlq_replay.add_argument("id", nargs="?", help="the dead letter id (dl-...)")
     dlq_replay.add_argument("--all", action="store_true", help="every open dead letter")
-    dlq_replay.add_argument("--wait", action="store_true", help="wait for a running run")
+    dlq_replay.add_argument(
+        "--force", action="store_true", help="replay even when nothing changed since it was parked"
+    )
+    dlq_discard = action(dlq_sub, "discard", "retire a letter that can never load")
+    dlq_discard.add_argument("id", help="the dead letter id (dl-...)")
+    dlq_discard.add_argument("--reason", required=True, help="why (kept with the letter)")
+    for p in (dlq_replay, dlq_discard):
+        p.add_argument("--wait", action="store_true", help="wait for a running run")
+    alerts = add("alerts", cmd_alerts, "open alerts: list, ack", False)
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alerts_list = action(alerts_sub, "list", "open alerts (--all: closed ones too)")
+    alerts_list.add_argument("--all", action="store_true", help="also closed alerts")
+    action(alerts_sub, "ack", "acknowledge (close) an open alert").add_argument(
+        "id", help="the alert id (al-...)"
+    )
     add("status", cmd_status, "folders, recent runs, open alerts", False)
     report = add("report", cmd_report, "write the self-contained HTML report", False)
     report.add_argument("--output", help="where to write it (default <home>/reports/)")

@@ -35,7 +35,7 @@ from tenacity import (
 
 from smartmeter import alerts, dead_letters, isolation, targets
 from smartmeter.alerts import Alert
-from smartmeter.dbt_runner import DbtResult, run_dbt
+from smartmeter.dbt_runner import DbtResult, dbt_project_dir, run_dbt
 from smartmeter.export import ExportError, export_warehouse
 from smartmeter.home import Home, HomeError
 from smartmeter.ingest import IngestReport, archive_key, ingest
@@ -384,7 +384,8 @@ class Run:
             return
 
         def work() -> str:
-            settings = forecast.Settings.from_project(threads=self.home.settings.forecast_threads)
+            project, threads = dbt_project_dir(self.home), self.home.settings.forecast_threads
+            settings = forecast.Settings.from_project(project, threads=threads)
             with self._connected() as warehouse:
                 outcome = forecast.run_forecast(self.home, warehouse, settings)
             if outcome.rows:

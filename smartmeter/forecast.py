@@ -97,9 +97,9 @@ class Settings:
     @classmethod
     def from_project(cls, project_dir: Path | None = None, threads: int = 1) -> Settings:
         """The dbt vars (dbt_project/dbt_project.yml): one place declares them for both."""
-        from smartmeter.dbt_runner import dbt_project_dir
+        from smartmeter.dbt_runner import DBT_PROJECT
 
-        path = (project_dir or dbt_project_dir()) / "dbt_project.yml"
+        path = (project_dir or DBT_PROJECT) / "dbt_project.yml"
         vars_ = yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]
         return cls(
             refit_days=int(vars_["forecast_refit_days"]),
