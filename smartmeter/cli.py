@@ -124,7 +124,9 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
 
     home.create()
     with StopOnSignal() as stop, home.lock(wait=args.wait), _progress_bar(args) as progress:
-        summary = run_pipeline(home, args.target, trigger, stop.event.is_set, progress)
+        summary = run_pipeline(
+            home, args.target, trigger, stop.event.is_set, progress, force=args.force
+        )
     return _report_run(args, summary)
 
 
@@ -449,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-forecast",
         action="store_true",
         help="skip the learned forecast step (or SMARTMETER_FORECAST=off)",
+    )
+    run.add_argument(
+        "--force", action="store_true", help="build and export even when nothing is new"
     )
     build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
