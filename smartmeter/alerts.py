@@ -191,3 +191,32 @@ def _post(url: str, payload: dict) -> None:
 
 def outbox_alerts(home: Home) -> list[Path]:
     return sorted(home.outbox.glob("al-*.json"))
+
+
+ALERT_COLUMNS = ("alert_id", "raised_at", "severity", "kind", "subject", "message", "resolved_at")
+
+
+def list_alerts(warehouse: Warehouse, include_resolved: bool = False) -> list[dict]:
+    """Open alerts (or all), newest first."""
+    where = "" if include_resolved else "where resolved_at is null "
+    rows = warehouse.query(
+        f"select {', '.join(ALERT_COLUMNS)} from ops.alerts {where}order by raised_at desc"
+    )
+    return [dict(zip(ALERT_COLUMNS, row, strict=True)) for row in rows]
+
+
+def close(warehouse: Warehouse, *, alert_id: str | None = None, kind: str = "", subject: str = ""):
+    """Close one open alert by id (an operator's ack), or every open one of a kind about a
+    subject (its problem went away). Returns how many were closed; a recurrence alerts again."""
+    if alert_id is not None:
+        condition, params = "alert_id = %s", (alert_id,)
+    else:
+        condition, params = "kind = %s and subject = %s", (kind, subject)
+    closed = warehouse.scalar(
+        f"select count(*) from ops.alerts where {condition} and resolved_at is null", params
+    )
+    warehouse.execute(
+        f"update ops.alerts set resolved_at = %s where {condition} and resolved_at is null",
+        (datetime.now(UTC), *params),
+    )
+    return int(closed or 0)

@@ -1,17 +1,20 @@
 """The `smartmeter` command line: parses flags, calls the step, prints what happened.
 
 Exit codes: 0 all good; 1 needs attention (a file dead-lettered, the quality gate failed, a step
-failed, the warehouse unreachable); 2 bad usage or an unusable data home (read-only, full disk);
-3 another run holds the data home's lock; 130 interrupted.
+failed, the warehouse unreachable); 2 bad usage, a data home that does not exist (or was built
+with another target) or is unusable (read-only, full disk); 3 another run holds the data home's
+lock; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from smartmeter import __version__
@@ -121,7 +124,9 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
 
     home.create()
     with StopOnSignal() as stop, home.lock(wait=args.wait), _progress_bar(args) as progress:
-        summary = run_pipeline(home, args.target, trigger, stop.event.is_set, progress)
+        summary = run_pipeline(
+            home, args.target, trigger, stop.event.is_set, progress, force=args.force
+        )
     return _report_run(args, summary)
 
 
@@ -133,6 +138,14 @@ def _dbt_command(command: str, *defaults: str):
         extra = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
         with home.lock(wait=args.wait):
             result = run_dbt(home, targets.get(args.target), command, *defaults, *extra)
+        if result.ok and not result.results:  # dbt's own exit code is 0 for an empty selection
+            print(result.output, file=sys.stderr, end="")
+            return _fail(
+                args,
+                f"dbt {command} selected nothing",
+                "check the --select/--exclude arguments (`dbt ls` lists the nodes)",
+                EXIT_ATTENTION,
+            )
         print(result.output if not args.json else json.dumps({"ok": result.ok}))
         return EXIT_OK if result.ok else EXIT_ATTENTION
 
@@ -201,6 +214,8 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
 def cmd_dlq(args: argparse.Namespace, home: Home) -> int:
     from smartmeter import dead_letters
 
+    if args.dlq_command == "discard":
+        return discard(args, home)
     if args.dlq_command == "list":
         letters = dead_letters.all_letters(home) if args.all else dead_letters.open_letters(home)
         if args.json:
@@ -218,6 +233,55 @@ def cmd_dlq(args: argparse.Namespace, home: Home) -> int:
     return replay(args, home)
 
 
+def _open_letter(args: argparse.Namespace, home: Home):
+    """The letter named on the command line, or an exit code saying why there is none."""
+    from smartmeter import dead_letters
+
+    letter = dead_letters.find(home, args.id)
+    if letter is None:
+        hint = "see `smartmeter dlq list`"
+        return _fail(args, f"no dead letter {args.id!r}", hint, EXIT_USAGE)
+    if letter.status != dead_letters.OPEN:
+        if not args.json:
+            print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
+        else:
+            _print_json({"dead_letter_id": letter.dead_letter_id, "status": letter.status})
+        return EXIT_OK
+    return letter
+
+
+def _close_file_alerts(home: Home, target: str, letters: list) -> None:
+    """The letters' `file_dead_lettered` alerts are closed, and ops.dead_letters mirrors them
+    (both wait for the next run when the warehouse is away)."""
+    from smartmeter import alerts, dead_letters
+
+    try:
+        with connected(home, target) as warehouse:
+            for letter in letters:
+                subject = f"file {letter.original_name}"
+                alerts.close(warehouse, kind="file_dead_lettered", subject=subject)
+            dead_letters.sync_table(home, warehouse)
+    except WarehouseUnavailable:
+        pass
+
+
+def discard(args: argparse.Namespace, home: Home) -> int:
+    """Retire a letter that can never load, for good, with the operator's reason."""
+    from smartmeter import dead_letters
+
+    with home.lock(wait=args.wait):
+        letter = _open_letter(args, home)
+        if isinstance(letter, int):
+            return letter
+        dead_letters.discard(home, letter, args.reason)
+        _close_file_alerts(home, args.target, [letter])
+    if args.json:
+        _print_json(letter.__dict__)
+    else:
+        print(f"{letter.dead_letter_id}: discarded ({args.reason}); kept in {letter.dlq_path}")
+    return EXIT_OK
+
+
 def replay(args: argparse.Namespace, home: Home) -> int:
     """Replay dead letters after their cause is fixed: each goes through exactly once."""
     from smartmeter import dead_letters
@@ -225,14 +289,23 @@ def replay(args: argparse.Namespace, home: Home) -> int:
     if args.all:
         letters = dead_letters.open_letters(home, args.target)
     else:
-        letter = dead_letters.find(home, args.id) if args.id else None
-        if letter is None:
-            print(f"smartmeter: no dead letter {args.id!r} (see `smartmeter dlq list`)")
-            return EXIT_USAGE
-        if letter.status != dead_letters.OPEN:
-            print(f"{letter.dead_letter_id} was already {letter.status}; nothing to do")
-            return EXIT_OK
+        letter = _open_letter(args, home)
+        if isinstance(letter, int):
+            return letter
         letters = [letter]
+    unchanged = [lt for lt in letters if not args.force and dead_letters.cause_unchanged(home, lt)]
+    letters = [lt for lt in letters if lt not in unchanged]
+    for letter in unchanged:
+        if not args.json:
+            print(
+                f"{letter.dead_letter_id}: unchanged since it was parked (same file, layouts and "
+                f"code; {letter.reason}): fix the file in dlq/ or layouts.yml, or "
+                f"`smartmeter dlq discard {letter.dead_letter_id} --reason ...` (--force to try)"
+            )
+    if unchanged and not letters:
+        if args.json:
+            _print_json({"unchanged": [lt.dead_letter_id for lt in unchanged], "replayed": []})
+        return EXIT_ATTENTION
     if not letters:
         print("no open dead letters to replay")
         return EXIT_OK
@@ -249,16 +322,39 @@ def replay(args: argparse.Namespace, home: Home) -> int:
             else:
                 dead_letters.set_status(letter, dead_letters.OPEN)
         if summary.ok:
-            try:
-                with connected(home, args.target) as warehouse:
-                    dead_letters.sync_table(home, warehouse)
-            except WarehouseUnavailable:
-                pass
+            _close_file_alerts(home, args.target, letters)
     names = ", ".join(letter.dead_letter_id for letter in letters)
     if not args.json:
         state = "replayed" if summary.ok else "still open (the run failed)"
         print(f"{names}: {state}")
     return _report_run(args, summary)
+
+
+def cmd_alerts(args: argparse.Namespace, home: Home) -> int:
+    from smartmeter import alerts
+
+    with connected(home, args.target) as warehouse:
+        if args.alerts_command == "ack":
+            if not alerts.close(warehouse, alert_id=args.id):
+                hint = "see `smartmeter alerts list`"
+                return _fail(args, f"no open alert {args.id!r}", hint, EXIT_USAGE)
+            if args.json:
+                _print_json({"alert_id": args.id, "acknowledged": True})
+            else:
+                print(f"{args.id}: acknowledged (closed; it is raised again if it recurs)")
+            return EXIT_OK
+        listed = alerts.list_alerts(warehouse, include_resolved=args.all)
+    if args.json:
+        _print_json(listed)
+    elif not listed:
+        print("no open alerts")
+    for alert in [] if args.json else listed:
+        closed = f"  (closed {alert['resolved_at']})" if alert["resolved_at"] else ""
+        print(
+            f"{alert['alert_id']}  {alert['raised_at']}  {alert['severity']:<8} "
+            f"{alert['kind']:<20} {alert['subject']}{closed}\n    {alert['message']}"
+        )
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace, home: Home) -> int:
@@ -269,17 +365,16 @@ def cmd_status(args: argparse.Namespace, home: Home) -> int:
         _print_json(status)
     else:
         print("\n".join(status_lines(status)))
-    return EXIT_OK
+    unreachable = str(status["warehouse"]).startswith("unreachable") or any(
+        count == "unreachable" for count in status["folders"].values()
+    )
+    return EXIT_ATTENTION if unreachable else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, home: Home) -> int:
-    from smartmeter.report import ReportError, write_report
+    from smartmeter.report import write_report
 
-    try:
-        path = write_report(home, args.target, Path(args.output) if args.output else None)
-    except ReportError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+    path = write_report(home, args.target, Path(args.output) if args.output else None)
     if args.json:
         _print_json({"report": str(path)})
     else:
@@ -312,7 +407,13 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         "--json",
         action="store_true",
         default=False if top else argparse.SUPPRESS,
-        help="machine-readable JSON output",
+        help="machine-readable JSON output (errors too: error, hint, exit_code)",
+    )
+    parser.add_argument(
+        "--switch-target",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="use --target on a home built with another target (remembered from now on)",
     )
     for place, env in LOCATION_FLAGS.items():
         parser.add_argument(
@@ -351,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the learned forecast step (or SMARTMETER_FORECAST=off)",
     )
+    run.add_argument(
+        "--force", action="store_true", help="build and export even when nothing is new"
+    )
     build = add("build", cmd_build, "dbt build alone (extra arguments go to dbt after --)")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="e.g. -- --select fct_readings")
     test = add("test", cmd_test, "dbt test on whole tables (a build tests what it wrote)")
@@ -381,16 +485,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="a bucket landing without --queue is listed this often (default 10)",
     )
-    dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay", False)
+
+    def action(actions, name: str, help_text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text)
+        _common(p, top=False)
+        return p
+
+    dlq = add("dlq", cmd_dlq, "the dead-letter queue: list, replay, discard", False)
     dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
-    dlq_list = dlq_sub.add_parser("list", help="list dead letters (open ones; --all for all)")
-    _common(dlq_list, top=False)
-    dlq_list.add_argument("--all", action="store_true", help="also replayed letters")
-    dlq_replay = dlq_sub.add_parser("replay", help="replay one dead letter, or --all")
-    _common(dlq_replay, top=False)
+    dlq_list = action(dlq_sub, "list", "list dead letters (open ones; --all for all)")
+    dlq_list.add_argument("--all", action="store_true", help="also replayed and discarded ones")
+    dlq_replay = action(dlq_sub, "replay", "replay one dead letter, or --all")
     dlq_replay.add_argument("id", nargs="?", help="the dead letter id (dl-...)")
     dlq_replay.add_argument("--all", action="store_true", help="every open dead letter")
-    dlq_replay.add_argument("--wait", action="store_true", help="wait for a running run")
+    dlq_replay.add_argument(
+        "--force", action="store_true", help="replay even when nothing changed since it was parked"
+    )
+    dlq_discard = action(dlq_sub, "discard", "retire a letter that can never load")
+    dlq_discard.add_argument("id", help="the dead letter id (dl-...)")
+    dlq_discard.add_argument("--reason", required=True, help="why (kept with the letter)")
+    for p in (dlq_replay, dlq_discard):
+        p.add_argument("--wait", action="store_true", help="wait for a running run")
+    alerts = add("alerts", cmd_alerts, "open alerts: list, ack", False)
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alerts_list = action(alerts_sub, "list", "open alerts (--all: closed ones too)")
+    alerts_list.add_argument("--all", action="store_true", help="also closed alerts")
+    action(alerts_sub, "ack", "acknowledge (close) an open alert").add_argument(
+        "id", help="the alert id (al-...)"
+    )
     add("status", cmd_status, "folders, recent runs, open alerts", False)
     report = add("report", cmd_report, "write the self-contained HTML report", False)
     report.add_argument("--output", help="where to write it (default <home>/reports/)")
@@ -411,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dlq" and args.dlq_command == "replay" and not (args.id or args.all):
         parser.error("dlq replay needs a dead letter id or --all")
     from smartmeter.settings import Settings
-    from smartmeter.storage import ConfigurationError, StoreError, parse_location
+    from smartmeter.storage import ConfigurationError, parse_location
 
     # Every setting resolved once (flags over the environment over defaults), passed down
     # with the data home.
@@ -428,37 +550,88 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if settings.target not in TARGETS:
         parser.error(f"SMARTMETER_TARGET={settings.target!r}: choose one of {', '.join(TARGETS)}")
-    args.target = settings.target
     home = Home.resolve(args.home, settings)
     from dlt_pipelines.file_zones import load_zone_settings
-    from dlt_pipelines.layouts import LayoutConfigError, load_layouts
+    from dlt_pipelines.layouts import load_layouts
 
     try:
+        if args.command not in ("init", "layouts") and not home.root.is_dir():
+            raise HomeError(
+                f"no data home at {home.root}",
+                f"create it with `smartmeter --home {home.root} init`",
+            )
+        home = _with_home_target(args, home)
+        args.target = home.settings.target
         if args.command in ("init", "run", "ingest"):
             load_layouts()  # a broken layouts.yml stops here, before any file is taken in
             load_zone_settings(home.root)  # and so does a broken <home>/layout_zones.yml
-        return args.handler(args, home)
-    except LayoutConfigError as exc:  # layouts.yml: one line naming the layout and the key
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigurationError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
-    except LockedError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except HomeError as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except WarehouseUnavailable as exc:
-        print(f"smartmeter: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+        code = args.handler(args, home)
+        if args.command in ("init", "run", "ingest") and code in (EXIT_OK, EXIT_ATTENTION):
+            home.remember_target(args.target)
+        return code
+    except BrokenPipeError:  # `smartmeter status --json | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
-        print("smartmeter: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        hint = "run it again: nothing half-done is kept"
+        return _fail(args, "interrupted", hint, EXIT_INTERRUPTED)
+    except Exception as exc:
+        failure = _failure(exc)
+        if failure is None:
+            raise
+        return _fail(args, str(exc.args[0]) if exc.args else str(exc), *failure)
+
+
+def _with_home_target(args: argparse.Namespace, home: Home) -> Home:
+    """The home's remembered target unless one is given; a different one only on request."""
+    remembered = home.remembered_target()
+    given = home.settings.target
+    if remembered is None or remembered == given:
+        return home
+    if not home.settings.target_given:
+        return replace(home, settings=replace(home.settings, target=remembered))
+    if getattr(args, "switch_target", False):
+        return home
+    raise HomeError(
+        f"the data home {home.root} was built with --target {remembered}, not {given}",
+        f"drop --target (and SMARTMETER_TARGET), or add --switch-target to use {given} from now on",
+    )
+
+
+# Exit code and hint of each error the command line reports on one line (no traceback).
+def _failure(exc: Exception) -> tuple[str, int] | None:
+    from dlt_pipelines.layouts import LayoutConfigError
+    from smartmeter.report import ReportError
+    from smartmeter.storage import ConfigurationError, StoreError
+
+    if isinstance(exc, LockedError):
+        return _hint(exc, "wait for it to finish, or pass --wait"), EXIT_LOCKED
+    if isinstance(exc, HomeError):
+        return _hint(exc, "see `smartmeter --help` for --home"), EXIT_USAGE
+    if isinstance(exc, LayoutConfigError):
+        return "fix layouts.yml (`smartmeter layouts check`)", EXIT_USAGE
+    if isinstance(exc, ConfigurationError):
+        return "check the --*-url flags and SMARTMETER_* variables", EXIT_USAGE
+    if isinstance(exc, WarehouseUnavailable):
+        return "check that the warehouse is up (PG* variables for postgres)", EXIT_ATTENTION
+    if isinstance(exc, StoreError):
+        return "check that the object store is reachable and the credentials", EXIT_ATTENTION
+    if isinstance(exc, ReportError):
+        return "run `smartmeter run` first", EXIT_ATTENTION
+    return None
+
+
+def _hint(exc: Exception, default: str) -> str:
+    return str(exc.args[1]) if len(exc.args) > 1 else default
+
+
+def _fail(args: argparse.Namespace, message: str, hint: str, code: int) -> int:
+    """One error: a JSON object on stdout with --json, else one line on stderr."""
+    if getattr(args, "json", False):
+        _print_json({"error": message, "hint": hint, "exit_code": code})
+    else:
+        print(f"smartmeter: {message}; {hint}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

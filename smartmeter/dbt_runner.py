@@ -93,6 +93,8 @@ def dbt_env(home: Home, target: DbtTarget) -> dict[str, str]:
         DBT_LOG_PATH=str(dbt_state_dir(home) / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DO_NOT_TRACK="1",
+        # colour codes only for a terminal (dbt's output is piped through us)
+        DBT_USE_COLORS="true" if sys.stdout.isatty() else "false",
     )
     if settings.spark_raw_url:
         env["SMARTMETER_SPARK_RAW_URL"] = settings.spark_raw_url

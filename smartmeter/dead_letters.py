@@ -4,7 +4,8 @@ The dlq/ folder is the source of truth: each dead letter is `dlq/<id>.json` (the
 when it concerns a file, `dlq/<id>__<original name>` (a copy of the bytes). The table
 ops.dead_letters mirrors the sidecars whenever the warehouse is reachable, so a dead letter is
 never lost because the warehouse was the thing that failed. A replayed letter moves to
-dlq/replayed/.
+dlq/replayed/; a discarded one (`dlq discard`, a file that can never load) to dlq/discarded/,
+with the reason (the raw archive's copy is never touched).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smartmeter.home import Home
+from smartmeter.replay_cause import cause_fingerprint
 from smartmeter.storage import Store
 from smartmeter.warehouse import Warehouse
 
-OPEN, REPLAYING, REPLAYED = "open", "replaying", "replayed"
+OPEN, REPLAYING, REPLAYED, DISCARDED = "open", "replaying", "replayed", "discarded"
+DONE_FOLDERS = {REPLAYED: "replayed", DISCARDED: "discarded"}
 
 
 @dataclass
@@ -43,6 +46,9 @@ class DeadLetter:
     run_id: str | None = None
     target: str | None = None
     requeued_at: str | None = None
+    cause_fingerprint: str | None = None  # smartmeter.replay_cause when parked
+    discarded_at: str | None = None
+    discard_reason: str | None = None
 
     @property
     def sidecar(self) -> Path:
@@ -115,6 +121,7 @@ def park(
         dlq_path=str(dlq_file),
         run_id=run_id,
         target=target,
+        cause_fingerprint=cause_fingerprint(home),
     )
     _write_json_atomically(letter.sidecar, asdict(letter))
     return letter
@@ -125,9 +132,10 @@ def read(path: Path) -> DeadLetter:
 
 
 def all_letters(home: Home) -> list[DeadLetter]:
-    """Open letters first, then replayed ones, each oldest first."""
+    """Open letters first, then replayed and discarded ones, each oldest first."""
     found = [read(p) for p in sorted(home.dlq.glob("dl-*.json"))]
-    found += [read(p) for p in sorted((home.dlq / "replayed").glob("dl-*.json"))]
+    for folder in DONE_FOLDERS.values():
+        found += [read(p) for p in sorted((home.dlq / folder).glob("dl-*.json"))]
     return found
 
 
@@ -184,11 +192,33 @@ def requeue_replaying(home: Home, warehouse: Warehouse, landing: Store) -> list[
     return requeued
 
 
+def cause_unchanged(home: Home, letter: DeadLetter) -> bool:
+    """A file refused for what it holds, with the same bytes in dlq/ and the same layouts,
+    settings and code as when it was parked: a replay would only fail again."""
+    parked = Path(letter.dlq_path)
+    if letter.error_class != "permanent" or not letter.cause_fingerprint or not parked.exists():
+        return False
+    same_bytes = hashlib.sha256(parked.read_bytes()).hexdigest() == letter.sha256
+    return same_bytes and letter.cause_fingerprint == cause_fingerprint(home)
+
+
 def mark_replayed(home: Home, letter: DeadLetter) -> DeadLetter:
     """Move a letter (sidecar and file) to dlq/replayed/ with its new status."""
-    done = home.dlq / "replayed"
+    letter.replayed_at = now_iso()
+    return _retire(home, letter, REPLAYED)
+
+
+def discard(home: Home, letter: DeadLetter, reason: str) -> DeadLetter:
+    """Retire a letter for good (dlq/discarded/, the reason kept); the raw archive keeps its
+    copy of the file."""
+    letter.discarded_at, letter.discard_reason = now_iso(), reason
+    return _retire(home, letter, DISCARDED)
+
+
+def _retire(home: Home, letter: DeadLetter, status: str) -> DeadLetter:
+    done = home.dlq / DONE_FOLDERS[status]
     done.mkdir(parents=True, exist_ok=True)
-    letter.status, letter.replayed_at = REPLAYED, now_iso()
+    letter.status = status
     old_sidecar, old_file = letter.sidecar, Path(letter.dlq_path)
     if old_file.exists():
         os.replace(old_file, done / old_file.name)
@@ -221,6 +251,8 @@ def sync_table(home: Home, warehouse: Warehouse) -> None:
     with warehouse.transaction():
         for letter in all_letters(home):
             row = asdict(letter)
+            if letter.discard_reason:  # the table's audit trail keeps why it was discarded
+                row["message"] = f"{letter.message} | discarded: {letter.discard_reason}"
             warehouse.execute(
                 "delete from ops.dead_letters where dead_letter_id = %s", (letter.dead_letter_id,)
             )

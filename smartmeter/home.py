@@ -62,6 +62,20 @@ class Home:
     state = property(lambda self: self.root / ".state")
     warehouse = property(lambda self: self.root / "warehouse.duckdb")
 
+    # The target a home was made for: written at `init` or its first run, so that a home built
+    # on PostgreSQL is not read later as an empty DuckDB warehouse.
+    target_file = property(lambda self: self.state / "target")
+
+    def remembered_target(self) -> str | None:
+        try:
+            return self.target_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def remember_target(self, target: str) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.target_file.write_text(target + "\n")
+
     def pipelines_dir(self, target: str) -> Path:
         return self.state / "dlt" / target
 

@@ -55,6 +55,7 @@ class PostgresSettings:
 @dataclass(frozen=True)
 class Settings:
     target: str = DEFAULT_TARGET
+    target_given: bool = False  # --target or SMARTMETER_TARGET (else the home's own target)
     # Where files arrive, the raw archive and the Parquet archive: s3://bucket/prefix or a
     # folder; "" for the data home's own folder.
     landing_url: str = ""
@@ -87,6 +88,7 @@ class Settings:
         project = pick("dbt_project", "SMARTMETER_DBT_PROJECT")
         return cls(
             target=pick("target", "SMARTMETER_TARGET") or DEFAULT_TARGET,
+            target_given=bool(pick("target", "SMARTMETER_TARGET")),
             landing_url=pick("landing_url", "SMARTMETER_LANDING_URL"),
             archive_url=pick("archive_url", "SMARTMETER_ARCHIVE_URL"),
             parquet_url=pick("parquet_url", "SMARTMETER_PARQUET_URL"),
