@@ -33,7 +33,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from smartmeter import alerts, dead_letters, isolation, targets
+from smartmeter import alerts, dead_letters, isolation, quiet_run, targets
 from smartmeter.alerts import Alert
 from smartmeter.dbt_runner import DbtResult, run_dbt
 from smartmeter.export import ExportError, export_warehouse
@@ -132,7 +132,9 @@ class Run:
         trigger: str = "manual",
         should_stop: Callable[[], bool] = lambda: False,
         progress: Progress | None = None,
+        force: bool = False,
     ):
+        self.force = force  # build even when nothing is new (run --force)
         self.home = home
         self.target = target
         self.should_stop = should_stop
@@ -543,6 +545,18 @@ class Run:
         finally:
             warehouse.close()
 
+    def _must_build(self, report: IngestReport) -> bool:
+        with self._connected() as warehouse:
+            reason = quiet_run.pending_work(
+                self.home, warehouse, self.target, self.summary.trigger,
+                self.summary.run_id, report.count("loaded"),
+            )  # fmt: skip
+        if reason is None and not self.force:
+            self.summary.messages.append(
+                "nothing new: build and export skipped (run --force to build anyway)"
+            )
+        return reason is not None or self.force
+
     def _counts_from_warehouse(self, report: IngestReport) -> None:
         shas = [o.sha256 for o in report.outcomes if o.status == "loaded"]
         with self._connected() as warehouse:
@@ -551,17 +565,19 @@ class Run:
                 "from marts.fct_readings"
             )[0]
             quarantined = warehouse.scalar("select count(*) from marts.quarantined_readings")
-            this_run = (0, 0)
+            this_run = (0, 0, 0)
             if shas:
                 marks = ", ".join(["%s"] * len(shas))
                 this_run = warehouse.query(
-                    "select coalesce(sum(published), 0), coalesce(sum(quarantined), 0) "
+                    "select coalesce(sum(published), 0), coalesce(sum(quarantined), 0), "
+                    "coalesce(sum(raw_values), 0) "
                     f"from marts.file_reading_balance where file_sha256 in ({marks})",
                     shas,
                 )[0]
         self.summary.counts.update(
             published_from_new_files=int(this_run[0]),
             quarantined_from_new_files=int(this_run[1]),
+            readings_in=int(this_run[2]),
             published_total=int(totals[0] or 0),
             estimated_total=int(totals[1] or 0),
             quarantined_total=int(quarantined or 0),
@@ -592,9 +608,10 @@ class Run:
         summary = self.summary
         try:
             report = self.ingest()
-            self.build()
-            self.export()
-            self.forecast()
+            if self._must_build(report):
+                self.build()
+                self.export()
+                self.forecast()
             self.send_alerts()
             self._counts_from_warehouse(report)
             summary.status = "ok" if report.ok and not self.files_set_aside else "failed"
@@ -687,10 +704,11 @@ def run_pipeline(
     trigger: str = "manual",
     should_stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> RunSummary:
     """One whole run under the data home's lock (the caller takes it)."""
     home.create()
-    return Run(home, target, trigger, should_stop, progress).execute()
+    return Run(home, target, trigger, should_stop, progress, force).execute()
 
 
 def summary_lines(summary: RunSummary) -> list[str]:
@@ -699,12 +717,15 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"run {summary.run_id} ({summary.trigger}, {summary.target}): {summary.status.upper()} "
         f"in {c.get('seconds', 0)} s",
         f"  files: {c.get('files_loaded', 0)} loaded, {c.get('files_duplicate', 0)} duplicate, "
-        f"{c.get('files_dead_lettered', 0)} dead-lettered; rows in: {c.get('rows_in', 0):,}",
+        f"{c.get('files_dead_lettered', 0)} dead-lettered",
     ]
     if "published_total" in c:
+        published, quarantined = c["published_from_new_files"], c["quarantined_from_new_files"]
         lines.append(
-            f"  from new files: {c['published_from_new_files']:,} published, "
-            f"{c['quarantined_from_new_files']:,} quarantined"
+            f"  from new files: {c.get('files_loaded', 0)} files, {c.get('rows_in', 0):,} rows, "
+            f"{c['readings_in']:,} readings (a wide row holds several): {published:,} "
+            f"published, {quarantined:,} quarantined, "
+            f"{c['readings_in'] - published - quarantined:,} duplicate, superseded or not selected"
         )
         lines.append(
             f"  warehouse: {c['published_total']:,} readings published "

@@ -182,23 +182,40 @@ def hourly_history(home: Home, fleet: Fleet, since: date | None = None) -> pa.Ta
         source = archive_readings(con, home)
         if not source or fleet.channels.num_rows == 0:
             return pa.table({"meter_id": [], "local_date": [], "local_hour": [], "kw": []})
-        con.register("channels", fleet.channels)
-        con.register("findings", fleet.findings)
+        # Copied into typed tables: an Arrow scan's statistics (an empty table, a column of
+        # nulls) can fail DuckDB's planner.
+        con.register("channels_given", fleet.channels)
+        con.register("findings_given", fleet.findings)
+        con.execute(
+            "create temp table channels as select cast(meter_id as varchar) as meter_id, "
+            "cast(channel as varchar) as channel, cast(timezone as varchar) as timezone "
+            "from channels_given"
+        )
+        con.execute(
+            "create temp table findings as select cast(meter_id as varchar) as meter_id, "
+            "cast(started_at as timestamp) as started_at, cast(ended_at as timestamp) as ended_at "
+            "from findings_given"
+        )
         since_filter = f"and reading_date >= date '{since.isoformat()}'" if since else ""
-        return con.execute(
+        # The archive's rows first into a table: planning the aggregates straight over the
+        # Parquet scan's statistics hit a DuckDB internal error on some archives.
+        con.execute(
             f"""
-            with readings as (
-                select
-                    meter_id,
-                    channel,
-                    cast(reading_start_at as timestamptz) as start_at,
-                    cast(reading_end_at as timestamptz) as end_at,
-                    kw,
-                    coalesce(is_outlier, false) as is_outlier
-                from {source}
-                where kw is not null {since_filter}
-            ),
-            intervals as (
+            create temp table readings as
+            select
+                cast(meter_id as varchar) as meter_id,
+                cast(channel as varchar) as channel,
+                cast(reading_start_at as timestamptz) as start_at,
+                cast(reading_end_at as timestamptz) as end_at,
+                cast(kw as double) as kw,
+                coalesce(cast(is_outlier as boolean), false) as is_outlier
+            from {source}
+            where kw is not null {since_filter}
+            """
+        )
+        return con.execute(
+            """
+            with intervals as (
                 select
                     readings.meter_id,
                     channels.timezone,
