@@ -123,7 +123,7 @@ def test_a_draft_is_checked_with_the_active_layouts(tmp_path):
 @FAST
 @given(st.data())
 def test_a_near_miss_names_exactly_the_header_fields_missing(tmp_path_factory, data):
-    layouts = [lay for lay in load_layouts() if lay.shape != "nem12"]
+    layouts = [lay for lay in load_layouts() if lay.shape in ("long", "wide")]
     layout = data.draw(st.sampled_from(layouts))
     fields = list(layout.header_includes)
     dropped = data.draw(st.sets(st.sampled_from(fields), min_size=1, max_size=len(fields)))
