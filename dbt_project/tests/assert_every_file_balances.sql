@@ -12,6 +12,7 @@
 -- depends_on: {{ ref('int_register_gap_energy') }}
 -- depends_on: {{ ref('int_files_counted') }}
 -- depends_on: {{ ref('file_reading_balance') }}
+-- depends_on: {{ ref('stg_long__unselected_values') }}
 {%- if flags.WHICH == 'build' and var('test_new_data_only') %}
     select *
     from {{ ref('file_reading_balance') }}
