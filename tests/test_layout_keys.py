@@ -420,7 +420,10 @@ def test_a_broken_edited_or_removed_entry_never_leaves_the_warehouse_unbuildable
     layouts.write_text(original.replace("unit: {fixed: Wh}\n", "unit: {fixed: Wh}\n    x: 1\n"))
     for command in ("init", "run"):
         error = run(command, code=2).strip()
-        assert error == "smartmeter: layout 'awkward_vendor': key 'x': not a layout key (a typo?)"
+        assert error == (
+            "smartmeter: layout 'awkward_vendor': key 'x': not a layout key (a typo?)"
+            "; fix layouts.yml (`smartmeter layouts check`)"
+        )
     layouts.write_text(original)
     run("run")
     edited = original.replace("value: {column: select,", "value: {column: amount,")
