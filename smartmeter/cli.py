@@ -125,9 +125,20 @@ def cmd_run(args: argparse.Namespace, home: Home, trigger: str = "manual") -> in
     home.create()
     with StopOnSignal() as stop, home.lock(wait=args.wait), _progress_bar(args) as progress:
         summary = run_pipeline(
-            home, args.target, trigger, stop.event.is_set, progress, force=args.force
+            home,
+            args.target,
+            trigger,
+            stop.event.is_set,
+            progress,
+            force=args.force,
+            on_notice=_notice,
         )
     return _report_run(args, summary)
+
+
+def _notice(message: str) -> None:
+    """What an operator should see while a run goes on (a store away and waited for)."""
+    print(f"smartmeter: {message}", file=sys.stderr, flush=True)
 
 
 def _dbt_command(command: str, *defaults: str):
@@ -186,7 +197,7 @@ def cmd_watch(args: argparse.Namespace, home: Home) -> int:
     from smartmeter.places import home_places
 
     landing = home_places(home).landing
-    with StopOnSignal() as stop:
+    with StopOnSignal("stopping after the current run (Ctrl-C again to stop now)") as stop:
         if not args.json:
             where = f"{args.queue} for {landing}" if args.queue else str(landing)
             print(f"watching {where} (Ctrl-C to stop)", flush=True)
@@ -425,6 +436,16 @@ def _common(parser: argparse.ArgumentParser, top: bool) -> None:
         )
 
 
+def _outage_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--outage-window",
+        type=float,
+        metavar="SECONDS",
+        help="how long a step waits out an unreachable warehouse or object store before the "
+        "run fails with the files still pending ($SMARTMETER_OUTAGE_WINDOW_SECONDS; default 300)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smartmeter",
@@ -447,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create the data home, the ops tables and empty raw tables", False)
     add("ingest", cmd_ingest, "archive and load every file waiting in landing/")
     run = add("run", cmd_run, "ingest, dbt build (the quality gate), Parquet export, alerts")
+    _outage_window(run)
     run.add_argument(
         "--no-forecast",
         action="store_true",
@@ -462,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = add("export", cmd_export, "write the queued partitions of the Parquet archive")
     export.add_argument("--partition-scheme", choices=("date/meter_id", "date", "month/meter_id"))
     watch = add("watch", cmd_watch, "run whenever complete files arrive in landing/", False)
+    _outage_window(watch)
     watch.add_argument(
         "--settle-seconds",
         type=float,
@@ -541,7 +564,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         no_forecast = getattr(args, "no_forecast", False)
         settings = Settings.resolve(
-            {**flags, "target": args.target, "forecast": False if no_forecast else None}
+            {
+                **flags,
+                "target": args.target,
+                "forecast": False if no_forecast else None,
+                "outage_window": getattr(args, "outage_window", None),
+            }
         )
         for url in (settings.landing_url, settings.archive_url, settings.parquet_url):
             if url:

@@ -6,6 +6,8 @@ run_results.json) under .state/dbt, so two homes never share state.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -20,6 +22,8 @@ import yaml
 
 from smartmeter.faults import crash_if_dbt_starts
 from smartmeter.home import Home
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
@@ -101,6 +105,13 @@ def dbt_env(home: Home, target: DbtTarget) -> dict[str, str]:
     return target.dbt_env(env)
 
 
+def _die_with_parent() -> None:
+    """In the dbt child, before exec: Linux sends it SIGTERM when the run that started it dies
+    (killed, out of memory), so no orphaned dbt goes on writing the warehouse."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def run_dbt(
     home: Home, target: DbtTarget, *args: str, on_line: Callable[[str], None] | None = None
 ) -> DbtResult:
@@ -127,6 +138,7 @@ def run_dbt(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # Ctrl-C reaches us, and we stop dbt between our steps
+        preexec_fn=_die_with_parent,
     )
     lines = []
     try:

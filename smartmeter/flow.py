@@ -1,18 +1,20 @@
 """One pipeline run: ingest -> dbt build (the quality gate) -> Parquet export -> alerts.
 
-Each step is retried on transient failures (the warehouse unreachable or locked, an I/O error,
-a killed dbt) up to 3 attempts in all with exponential backoff (tenacity). A step that still
-fails dead-letters its work: the landing files for ingest, the build or the export batch for
-the later steps. A quality-gate failure (an error-severity test) is not transient: it stops the
-export and raises alerts. Every critical problem raises an alert; the run is recorded in
-ops.pipeline_runs.
+Each step is retried as smartmeter/retry_policy.py says: an outage of the warehouse or the
+object store is waited out (backoff with jitter over the outage window) and never blamed on a
+file: when the window is spent the run fails with one alert and the files stay pending for the
+next run. Other transient failures (an I/O error, a killed dbt) get 3 attempts in all; a step
+that still fails dead-letters its work: the landing files for ingest, the build or the export
+batch for the later steps. A quality-gate failure (an error-severity test) is not transient: it
+stops the export and raises alerts. Every critical problem raises an alert; the run is recorded
+in ops.pipeline_runs. A first Ctrl-C stops the run after the current step, a second at once;
+either way the run is recorded as interrupted and the next one completes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import gc
 import json
 import re
@@ -22,63 +24,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
-import duckdb
 import pyarrow
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
+from tenacity import RetryCallState, Retrying
 
 from smartmeter import alerts, dead_letters, isolation, quiet_run, targets
 from smartmeter.alerts import Alert
 from smartmeter.dbt_runner import DbtResult, run_dbt
 from smartmeter.export import ExportError, export_warehouse
-from smartmeter.home import Home, HomeError
+from smartmeter.home import Home
 from smartmeter.ingest import IngestReport, archive_key, ingest
 from smartmeter.ops_tables import ensure_ops_tables
 from smartmeter.places import home_places
-from smartmeter.storage import StoreError
-from smartmeter.warehouse import Warehouse, WarehouseUnavailable, connect
-
-ATTEMPTS = 3
-PERMANENT_OS_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
-TRANSIENT_DBT_OUTPUT = re.compile(
-    r"could not connect|connection refused|server closed the connection|terminating connection"
-    r"|could not set lock|conflicting lock|database is locked|no such file or directory.*socket"
-    r"|the database system is (?:shutting down|starting up|in recovery mode)",
-    re.IGNORECASE,
+from smartmeter.retry_policy import (
+    ATTEMPTS,
+    UNREACHABLE,
+    StepFailed,
+    StopRequested,
+    is_outage,
+    is_transient,
+    retrying,
 )
-
-
-class StepFailed(Exception):
-    """A step failed; `transient` says whether trying again may help."""
-
-    def __init__(self, message: str, transient: bool):
-        super().__init__(message)
-        self.transient = transient
-
-
-class StopRequested(Exception):
-    """SIGINT/SIGTERM arrived: the run stops between steps."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, StepFailed):
-        return exc.transient
-    if isinstance(exc, WarehouseUnavailable | duckdb.IOException):
-        return True
-    if isinstance(exc, HomeError):
-        return False
-    if isinstance(exc, OSError):
-        return exc.errno not in PERMANENT_OS_ERRORS
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and cause is not exc:
-        return is_transient(cause)
-    return "OperationalError" in type(exc).__name__
+from smartmeter.storage import StoreError
+from smartmeter.warehouse import Warehouse, connect
 
 
 @dataclass
@@ -100,6 +69,7 @@ class RunSummary:
     steps: dict[str, StepResult] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    retry_later: bool = False  # the store stayed away: the files wait for the next run
 
     @property
     def ok(self) -> bool:
@@ -110,6 +80,7 @@ class RunSummary:
 
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 def release_memory() -> None:
@@ -133,8 +104,10 @@ class Run:
         should_stop: Callable[[], bool] = lambda: False,
         progress: Progress | None = None,
         force: bool = False,
+        on_notice: Callable[[str], None] | None = None,
     ):
         self.force = force  # build even when nothing is new (run --force)
+        self.on_notice = on_notice  # what an operator should see at once (a store away)
         self.home = home
         self.target = target
         self.should_stop = should_stop
@@ -151,18 +124,24 @@ class Run:
     # -- plumbing --------------------------------------------------------------------------
 
     def _retrying(self) -> Retrying:
-        base = self.home.settings.retry_base_seconds
+        settings = self.home.settings
 
         def note(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            self.summary.messages.append(f"attempt {state.attempt_number} failed: {exc}")
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            if exc is not None and is_outage(exc):
+                message = (
+                    f"the store is unreachable (attempt {state.attempt_number}, waiting up to "
+                    f"{settings.outage_window_seconds:g} s): {first_line}"
+                )
+            else:
+                message = f"attempt {state.attempt_number} failed: {first_line}"
+            self.summary.messages.append(message)
+            if self.on_notice is not None:
+                self.on_notice(message)
 
-        return Retrying(
-            stop=stop_after_attempt(ATTEMPTS),
-            wait=wait_exponential(multiplier=base, min=base, max=base * 8),
-            retry=retry_if_exception(is_transient),
-            before_sleep=note,
-            reraise=True,
+        return retrying(
+            settings.retry_base_seconds, settings.outage_window_seconds, note, self.should_stop
         )
 
     def _step(self, name: str, work: Callable[[], str]) -> StepResult:
@@ -199,6 +178,13 @@ class Run:
         if alerts.raise_alert(self.home, warehouse, alert):
             self.summary.counts["alerts_raised"] = self.summary.counts.get("alerts_raised", 0) + 1
 
+    def _patiently(self, work: Callable[[Warehouse], T]) -> T:
+        """A few queries between the steps, retried as a step is (an outage is waited out)."""
+        for attempt in self._retrying():
+            with attempt, self._connected() as warehouse:
+                return work(warehouse)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
     def _try_warehouse(self) -> Warehouse | None:
         try:
             return self._warehouse()
@@ -232,8 +218,8 @@ class Run:
         try:
             self._step("ingest", work)
         except Exception as exc:
-            if not is_transient(exc):
-                raise
+            if not is_transient(exc) or is_outage(exc):
+                raise  # the files stay in the landing and the manifest for the next run
             self._dead_letter_landing(exc)
             self.summary.steps["ingest"].status = "dead_lettered"
             raise
@@ -256,8 +242,7 @@ class Run:
         if rebuild.exists():
             since = rebuild.read_text(encoding="utf-8") or None
         else:
-            with self._connected() as warehouse:
-                since = isolation.oldest_watermark(warehouse)
+            since = self._patiently(isolation.oldest_watermark)
         result: DbtResult | None = None
 
         def work() -> str:
@@ -287,8 +272,7 @@ class Run:
             if failure is not None:
                 self._build_failed(failure, result)
                 raise failure from None
-        with self._connected() as warehouse:
-            self._gate_alerts(warehouse, result)
+        self._patiently(lambda warehouse: self._gate_alerts(warehouse, result))
         return result
 
     def _dbt_build(self, *extra: str) -> DbtResult:
@@ -307,7 +291,9 @@ class Run:
     def _build_failed(self, exc: StepFailed, result: DbtResult | None) -> None:
         warehouse = self._try_warehouse()
         try:
-            if exc.transient:
+            if exc.outage:
+                pass  # the raw rows are loaded: the next run builds them
+            elif exc.transient:
                 self._park_batch("dbt", exc)
                 self.summary.steps["build"].status = "dead_lettered"
             elif result is not None:
@@ -365,14 +351,14 @@ class Run:
             try:
                 report = export_warehouse(self.home, self.target)
             except ExportError as exc:
-                raise StepFailed(str(exc), transient=True) from exc
+                raise StepFailed(str(exc), transient=True, outage=is_outage(exc)) from exc
             self.summary.counts["partitions_written"] = len(report.partitions)
             return f"{len(report.partitions)} partitions, {report.rows:,} rows"
 
         try:
             self._step("export", work)
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) and not is_outage(exc):  # after an outage the queue waits
                 self._park_batch("export", exc)
                 self.summary.steps["export"].status = "dead_lettered"
             raise
@@ -420,7 +406,8 @@ class Run:
     # -- failure handling ------------------------------------------------------------------
 
     def _dead_letter_landing(self, exc: BaseException) -> None:
-        """Ingest failed for good: park every landing file (archived first: nothing is lost).
+        """Ingest kept failing (not an outage: those leave the files pending): park every landing
+        file (archived first: nothing is lost).
         A landing that keeps failed deliveries (a bucket) is left for the next run."""
         places = home_places(self.home)
         landing = places.landing
@@ -441,9 +428,7 @@ class Run:
                 delivery_id=None,
                 stage="ingest",
                 error_class="transient",
-                reason="warehouse_unavailable"
-                if isinstance(exc, WarehouseUnavailable)
-                else type(exc).__name__,
+                reason=type(exc).__name__,
                 message=str(exc),
                 attempts=ATTEMPTS,
                 run_id=self.summary.run_id,
@@ -545,12 +530,19 @@ class Run:
         finally:
             warehouse.close()
 
+    def _mark_interrupted_step(self) -> None:
+        """The step the second Ctrl-C cut short (it never got to record how it went)."""
+        last = next(reversed(self.summary.steps.values()), None)
+        if last is not None and last.status != "ok":
+            last.status = "interrupted"
+
     def _must_build(self, report: IngestReport) -> bool:
-        with self._connected() as warehouse:
-            reason = quiet_run.pending_work(
+        reason = self._patiently(
+            lambda warehouse: quiet_run.pending_work(
                 self.home, warehouse, self.target, self.summary.trigger,
                 self.summary.run_id, report.count("loaded"),
-            )  # fmt: skip
+            )
+        )  # fmt: skip
         if reason is None and not self.force:
             self.summary.messages.append(
                 "nothing new: build and export skipped (run --force to build anyway)"
@@ -558,22 +550,23 @@ class Run:
         return reason is not None or self.force
 
     def _counts_from_warehouse(self, report: IngestReport) -> None:
+        self._patiently(lambda warehouse: self._count_readings(warehouse, report))
+
+    def _count_readings(self, warehouse: Warehouse, report: IngestReport) -> None:
         shas = [o.sha256 for o in report.outcomes if o.status == "loaded"]
-        with self._connected() as warehouse:
-            totals = warehouse.query(
-                "select count(*), sum(case when is_estimated then 1 else 0 end) "
-                "from marts.fct_readings"
+        totals = warehouse.query(
+            "select count(*), sum(case when is_estimated then 1 else 0 end) from marts.fct_readings"
+        )[0]
+        quarantined = warehouse.scalar("select count(*) from marts.quarantined_readings")
+        this_run = (0, 0, 0)
+        if shas:
+            marks = ", ".join(["%s"] * len(shas))
+            this_run = warehouse.query(
+                "select coalesce(sum(published), 0), coalesce(sum(quarantined), 0), "
+                "coalesce(sum(raw_values), 0) "
+                f"from marts.file_reading_balance where file_sha256 in ({marks})",
+                shas,
             )[0]
-            quarantined = warehouse.scalar("select count(*) from marts.quarantined_readings")
-            this_run = (0, 0, 0)
-            if shas:
-                marks = ", ".join(["%s"] * len(shas))
-                this_run = warehouse.query(
-                    "select coalesce(sum(published), 0), coalesce(sum(quarantined), 0), "
-                    "coalesce(sum(raw_values), 0) "
-                    f"from marts.file_reading_balance where file_sha256 in ({marks})",
-                    shas,
-                )[0]
         self.summary.counts.update(
             published_from_new_files=int(this_run[0]),
             quarantined_from_new_files=int(this_run[1]),
@@ -626,9 +619,23 @@ class Run:
         except StopRequested as exc:
             summary.status = "interrupted"
             summary.messages.append(str(exc))
+        except KeyboardInterrupt:  # a second Ctrl-C: the current step was stopped at once
+            summary.status = "interrupted"
+            summary.messages.append(
+                "stopped at once during " + next(reversed(summary.steps), "the start")
+            )
+            self._mark_interrupted_step()
         except Exception as exc:
             summary.status = "failed"
-            summary.messages.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if is_outage(exc):
+                summary.retry_later = True
+                first_line = (
+                    f"the store stayed unreachable for the outage window "
+                    f"({self.home.settings.outage_window_seconds:g} s): {first_line}; nothing "
+                    "was dead-lettered, the next run takes the pending files"
+                )
+            summary.messages.append(first_line)
             self._alert(
                 self._try_warehouse(),
                 Alert(
@@ -660,8 +667,9 @@ def _raise_if_failed(result: DbtResult) -> None:
     if result.killed:
         raise StepFailed(result.summary(), transient=True)
     if result.failures() or result.returncode != 0:
-        transient = bool(TRANSIENT_DBT_OUTPUT.search(result.output)) or not result.results
-        raise StepFailed(_dbt_failure_text(result), transient=transient)
+        transient = not result.results
+        outage = bool(UNREACHABLE.search(result.output))
+        raise StepFailed(_dbt_failure_text(result), transient=transient, outage=outage)
 
 
 def _dbt_failure_text(result: DbtResult) -> str:
@@ -705,10 +713,11 @@ def run_pipeline(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     force: bool = False,
+    on_notice: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """One whole run under the data home's lock (the caller takes it)."""
     home.create()
-    return Run(home, target, trigger, should_stop, progress, force).execute()
+    return Run(home, target, trigger, should_stop, progress, force, on_notice).execute()
 
 
 def summary_lines(summary: RunSummary) -> list[str]:

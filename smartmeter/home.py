@@ -140,6 +140,21 @@ class Home:
         finally:
             os.close(fd)
 
+    def is_locked(self) -> bool:
+        """Whether a run holds the data home's lock now (a run row still `running` without it
+        belongs to a process that ended without finishing)."""
+        path = self.state / "run.lock"
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
 
 def _read_holder(path: Path) -> str:
     try:

@@ -63,6 +63,9 @@ class Settings:
     parquet_url: str = ""
     s3_timeout_seconds: float = 30.0
     retry_base_seconds: float = 2.0  # the first backoff between a step's attempts
+    # How long a step waits out an unreachable warehouse or object store before the run fails
+    # (the files stay pending): a restart or a failover takes minutes.
+    outage_window_seconds: float = 300.0
     duckdb_memory_limit: str = "2000MB"
     alert_webhook: str | None = None
     alert_sns_topic_arn: str | None = None
@@ -94,6 +97,9 @@ class Settings:
             parquet_url=pick("parquet_url", "SMARTMETER_PARQUET_URL"),
             s3_timeout_seconds=float(pick("s3_timeout", "SMARTMETER_S3_TIMEOUT_SECONDS") or 30),
             retry_base_seconds=float(pick("retry_base", "SMARTMETER_RETRY_BASE_SECONDS") or 2),
+            outage_window_seconds=float(
+                pick("outage_window", "SMARTMETER_OUTAGE_WINDOW_SECONDS") or 300
+            ),
             duckdb_memory_limit=pick("duckdb_memory", "SMARTMETER_DUCKDB_MEMORY_LIMIT") or "2000MB",
             alert_webhook=pick("alert_webhook", "SMARTMETER_ALERT_WEBHOOK") or None,
             alert_sns_topic_arn=pick("sns_topic", "SMARTMETER_ALERT_SNS_TOPIC_ARN") or None,

@@ -77,6 +77,10 @@ def collect_status(home: Home, target: str, last_runs: int = 5) -> dict[str, Any
                     (last_runs,),
                 )
             ]
+            if not home.is_locked():  # a `running` row without a run: it ended unfinished
+                for run in status["runs"]:
+                    if run["status"] == "running":
+                        run["status"] = "interrupted"
             status["open_alerts"] = [
                 dict(
                     zip(

@@ -66,9 +66,32 @@ def reset() -> None:
     s3.cache_clear()
 
 
+# Answers that say the store is busy or away, not that the request is wrong.
+BUSY_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "ServiceUnavailable",
+}
+
+
 def store_error(exc: Exception, what: str) -> StoreError:
     where = endpoint("s3") or "AWS"
-    return StoreError(f"object store ({where}) failed to {what} after {ATTEMPTS} attempts: {exc}")
+    return StoreError(
+        f"object store ({where}) failed to {what} after {ATTEMPTS} attempts: {exc}",
+        outage=is_unreachable(exc),
+    )
+
+
+def is_unreachable(exc: Exception) -> bool:
+    """The store did not answer, or answered that it is busy or failing (5xx)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    return http_status(exc) >= 500 or error_code(exc) in BUSY_CODES
 
 
 def botocore_errors() -> tuple[type[Exception], ...]:

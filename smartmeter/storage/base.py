@@ -24,7 +24,12 @@ CHUNK = 8 << 20
 
 
 class StoreError(Exception):
-    """The store could not be reached or refused a request, after every retry."""
+    """The store could not be reached or refused a request, after every retry. `outage`: it
+    could not be reached or answered 5xx/throttling (worth waiting out), not a refusal."""
+
+    def __init__(self, message: str, outage: bool = False):
+        super().__init__(message)
+        self.outage = outage
 
 
 class ConfigurationError(ValueError):
