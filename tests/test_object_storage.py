@@ -113,6 +113,7 @@ def manifest(home: Path) -> list[tuple]:
 
 def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample, tmp_path):
     home = tmp_path / "home"
+    home.mkdir()
     uploads = {f"landing/{p.name}": p.read_bytes() for p in sample}
     uploads["landing/2024/03/nested.csv"] = (FIXTURES / "canonical_small.csv").read_bytes()
     for key, data in uploads.items():
@@ -166,6 +167,7 @@ def test_ingest_from_a_bucket_archives_loads_and_then_clears_landing(aws, sample
 
 def test_a_big_unreadable_object_is_archived_in_parts_and_goes_to_dlq(aws, tmp_path):
     home = tmp_path / "home"
+    home.mkdir()
     aws.upload("landing/good.csv", (FIXTURES / "canonical_small.csv").read_bytes())
     binary = b"\x00\x01\x02" + os.urandom(20 << 20)  # above the 8 MB multipart threshold
     aws.upload("landing/sub/binary.csv", binary)
@@ -200,6 +202,7 @@ def test_local_landing_with_the_archive_in_a_bucket(aws, tmp_path):
 
 def test_bucket_landing_with_the_archive_in_a_local_folder(aws, tmp_path):
     home = tmp_path / "home"
+    home.mkdir()
     data = (FIXTURES / "canonical_small.csv").read_bytes()
     aws.upload("landing/2024/meter%1.csv", data)
     env = aws.env(SMARTMETER_ARCHIVE_URL="")
@@ -294,6 +297,7 @@ def test_watch_queue_runs_on_notifications_and_a_poisoned_file_reaches_the_queue
     aws, sample, tmp_path
 ):
     home = tmp_path / "home"
+    home.mkdir()
     queue, queue_dlq = notifying_queue(aws, visibility_seconds=3)
     for path in sample:
         aws.upload(f"landing/{path.name}", path.read_bytes())
@@ -353,18 +357,22 @@ def test_a_run_on_buckets_survives_the_store_away_a_failed_export_and_a_killed_o
     aws, sample, tmp_path
 ):
     home = tmp_path / "home"
+    home.mkdir()
     topic, inbox = alert_queue(aws)
     for path in sample:
         aws.upload(f"landing/{path.name}", path.read_bytes())
 
-    # the store unreachable: 3 attempts, then a clean failure with an alert; nothing lost
+    # the store unreachable for longer than the outage window: a clean failure with one alert;
+    # nothing lost, nothing dead-lettered
     down = aws.env(
         AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{closed_port()}",
         SMARTMETER_ALERT_SNS_TOPIC_ARN=topic,
+        SMARTMETER_OUTAGE_WINDOW_SECONDS="1",
     )
     failed = run_cli(home, "run", env=down)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "FAILED" in failed.stdout and "after 3 attempts" in failed.stdout
+    assert "FAILED" in failed.stdout and "stayed unreachable" in failed.stdout
+    assert not list((home / "dlq").glob("dl-*.json"))
     assert '"kind": "run_failed"' in (home / ".state/logs/alerts.log").read_text()
     published_alerts = aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)
     bodies = [json.loads(json.loads(m["Body"])["Message"]) for m in published_alerts["Messages"]]
@@ -372,17 +380,22 @@ def test_a_run_on_buckets_survives_the_store_away_a_failed_export_and_a_killed_o
     assert aws.keys("landing/") == sorted(f"landing/{p.name}" for p in sample)
     assert aws.keys("raw/") == []
 
-    # the next run loads and builds, but the store answers 503 to every Parquet request: the
-    # export fails cleanly after 3 attempts, its partitions stay queued for the next export
+    # the next run loads and builds, but the store answers 503 to every Parquet request for
+    # longer than the window: the export fails cleanly, its partitions stay queued
     proxy = FlakyStore(aws.endpoint)
     try:
         proxy.failures, proxy.only = 10_000, "/parquet"
-        flaky = aws.env(AWS_ENDPOINT_URL_S3=proxy.url, SMARTMETER_ALERT_SNS_TOPIC_ARN=topic)
+        flaky = aws.env(
+            AWS_ENDPOINT_URL_S3=proxy.url,
+            SMARTMETER_ALERT_SNS_TOPIC_ARN=topic,
+            SMARTMETER_OUTAGE_WINDOW_SECONDS="1",
+        )
         second = run_cli(home, "run", env=flaky)
     finally:
         proxy.close()
     assert second.returncode == 1, second.stdout + second.stderr
-    assert "export  failed" in second.stdout and "after 3 attempts" in second.stdout
+    assert "export  failed" in second.stdout and "stayed unreachable" in second.stdout
+    assert not list((home / "dlq").glob("dl-*.json"))
     assert aws.keys("landing/") == [] and aws.keys("parquet/") == []
     exported = run_cli(home, "export", env=aws.env())
     assert exported.returncode == 0, exported.stdout + exported.stderr
@@ -469,6 +482,7 @@ class FlakyStore:
 
 def test_store_answering_5xx_or_too_slowly_is_retried_three_times_then_recovers(aws, tmp_path):
     home = tmp_path / "home"
+    home.mkdir()
     data = (FIXTURES / "canonical_small.csv").read_bytes()
     aws.upload("landing/meter.csv", data)
     proxy = FlakyStore(aws.endpoint)
@@ -496,6 +510,34 @@ def test_store_answering_5xx_or_too_slowly_is_retried_three_times_then_recovers(
         assert aws.keys("landing/") == []
     finally:
         proxy.close()
+
+
+def test_a_store_answering_503_for_a_while_is_waited_out(aws, sample, tmp_path):
+    """The object store answers 503 SlowDown to everything for a while: the run waits (within
+    its outage window), then finishes ok with every file loaded and exported once, and nothing
+    dead-lettered."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for path in sample:
+        aws.upload(f"landing/{path.name}", path.read_bytes())
+    proxy = FlakyStore(aws.endpoint)
+    try:
+        # botocore tries each request 3 times: 12 refusals are 4 of the run's attempts in a
+        # row, more than a plain transient failure gets
+        proxy.failures = 12
+        env = aws.env(AWS_ENDPOINT_URL_S3=proxy.url, SMARTMETER_OUTAGE_WINDOW_SECONDS="120")
+        result = run_cli(home, "run", "--no-forecast", env=env)
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert proxy.refused == 12
+    assert "the store is unreachable" in result.stderr
+    assert not list((home / "dlq").glob("dl-*.json"))
+    assert aws.keys("landing/") == []
+    assert {name: status for name, status, _ in manifest(home)} == {
+        f"landing/{p.name}": "loaded" for p in sample
+    }
+    assert exported_rows(aws) == sorted(published(home), key=repr)
 
 
 def ingest_state(aws: Aws, home: Path) -> dict[str, object]:
@@ -538,6 +580,7 @@ def test_watch_polls_a_bucket_landing_into_postgres_and_exports_to_the_bucket(
     aws, sample, tmp_path, pg_env
 ):
     home = tmp_path / "home"
+    home.mkdir()
     for path in sample:
         aws.upload(f"landing/{path.name}", path.read_bytes())
     result = run_cli(
