@@ -335,6 +335,8 @@ class Run:
             step.detail = (
                 f"{len(set_aside)} file(s) set aside after {found.probes} probe builds: "
                 + ", ".join(set_aside)
+                if set_aside
+                else "no file was the cause: rebuilt from the raw tables, which passes"
             )
             # The failed build and the probes left models part way: rebuild from the raw tables.
             result = self._dbt_build("--full-refresh")

@@ -386,13 +386,10 @@ def test_a_failing_quality_gate_stops_the_export_and_alerts(home):
     assert run_cli(home, "run").returncode == 0
     archive = home / "parquet" / "readings"
     before = sorted(p.relative_to(archive) for p in archive.rglob("*.parquet"))
-    # Break a table the next build keeps (meter_gaps is rebuilt only after each meter's last
-    # reading) and whose tests read all of it: a gap with no start.
+    # Break what no new file can explain and no rebuild can heal: a raw row of the loaded file
+    # loses its lineage (the singular lineage test reads every staged row).
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute(
-            "insert into marts.meter_gaps (meter_id, channel, gap_start_at, gap_end_at)"
-            " values ('G', 'general', null, timestamp '2024-02-01 05:00')"
-        )
+        con.execute("update raw.canonical set _source_file = null where _source_line = 2")
     deliver(home / "landing", "day9.csv", canonical_day("G", 9))
     gated = run_cli(home, "run", "--json")
     assert gated.returncode == 1
