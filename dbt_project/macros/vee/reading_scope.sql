@@ -90,8 +90,11 @@
     compiled (so it reaches the database as constants and DuckDB can skip row groups): the days
     touched since the model's watermark, widened by `before_days` and `after_days`, and a day
     each side for local time. An empty scope gives an empty window. Returns SQL literals (start,
-    end; start_date, end_date for date columns). -#}
-{% macro scope_window(validated, model_name, before_days=0, after_days=0, kinds=none) -%}
+    end; start_date, end_date for date columns). `for_scope_view`: asked by a view that holds
+    `model_name`'s scope (built before it), not by the model itself. -#}
+{% macro scope_window(
+    validated, model_name, before_days=0, after_days=0, kinds=none, for_scope_view=false
+) -%}
     {#- Empty window: start = end, at a date every timestamp type can hold (a year-9999
         sentinel overflows DuckDB's nanosecond timestamps). -#}
     {%- set never = "cast('" ~ var('earliest_valid_date') ~ "' as timestamp)" -%}
@@ -99,7 +102,7 @@
     {%- set window = {'start': never, 'end': never, 'start_date': never_date, 'end_date': never_date} -%}
     {#- (a scope view asks for the window of the model it serves: not yet built, or rebuilt in
         full, that model needs none) -#}
-    {%- if model_name == this.identifier -%}
+    {%- if not for_scope_view -%}
         {%- set needed = is_incremental() -%}
     {%- else -%}
         {%- set watermarks = adapter.get_relation(

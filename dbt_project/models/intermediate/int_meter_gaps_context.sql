@@ -6,7 +6,9 @@
     in the whole history only for meters silent that long (the second join is empty, and
     skipped, when there are none). A view: it is read only by incremental builds, which see the
     watermark as it is before they advance it. -#}
-{%- set recent = scope_window(ref('int_readings_validated'), 'meter_gaps', 7) %}
+{%- set recent = scope_window(
+    ref('int_readings_validated'), 'meter_gaps', 7, for_scope_view=true
+) %}
 
 with
 
