@@ -6,23 +6,26 @@
     verdict counts are kept incrementally. `dbt test` / `smartmeter test` recount the verdicts
     from fct_readings, quarantined_readings and int_readings_validated themselves, so a row
     added or removed behind dbt's back, on any day, shows as an imbalance. -#}
--- depends_on: {{ ref('fct_readings') }}
--- depends_on: {{ ref('quarantined_readings') }}
--- depends_on: {{ ref('int_readings_validated') }}
--- depends_on: {{ ref('int_register_gap_energy') }}
--- depends_on: {{ ref('int_files_counted') }}
--- depends_on: {{ ref('file_reading_balance') }}
--- depends_on: {{ ref('stg_long__unselected_values') }}
+{#- (every input is named before the branch, so dbt sees them all whichever command parses it) #}
+{%- set balance = ref('file_reading_balance') %}
+{%- set files = ref('int_files_counted') %}
+{%- set tallies = file_verdict_tallies(
+    published=ref('fct_readings'),
+    quarantined=ref('quarantined_readings'),
+    validated=ref('int_readings_validated'),
+    register_gap_reads=ref('int_register_gap_energy'),
+    unselected=ref('stg_long__unselected_values'),
+) %}
 {%- if flags.WHICH == 'build' and var('test_new_data_only') %}
     select *
-    from {{ ref('file_reading_balance') }}
+    from {{ balance }}
     where not is_balanced
 {%- else %}
     with
 
     recounted as (
 
-        {{ file_balance('(' ~ file_verdict_tallies() ~ ') as tallies') }}
+        {{ file_balance(files, '(' ~ tallies ~ ') as tallies') }}
 
     )
 

@@ -137,6 +137,7 @@ class SparkWriter:
 def _write_with_spark(home: Home, days: list, queued: list, staging: Path, scheme: str) -> None:
     staging.parent.mkdir(parents=True, exist_ok=True)
     arguments = {
+        "readings": SOURCE,
         "days": [d.isoformat() for d in days],
         "queued": [d.isoformat() for d in queued],
         "staging": str(staging),

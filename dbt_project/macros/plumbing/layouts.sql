@@ -1,10 +1,19 @@
 {#- The layout declarations, as the loader recorded them in raw.layouts (copied from
     dlt_pipelines/layouts.yml at every ingest). Read at compile time, so each staging model is
-    compiled for its layout's format, time zone and units. -#}
+    compiled for its layout's format, time zone and units. `layouts`: that table, as the model
+    names it (source('raw', 'layouts')), so that dbt's lineage shows it; raw.layouts if none. -#}
 
-{% macro layout_config(name) -%}
+{% macro layouts_table(layouts=none) -%}
+    {{ return(adapter.get_relation(
+        database=target.database | default(none),
+        schema=layouts.schema if layouts is not none else 'raw',
+        identifier=layouts.identifier if layouts is not none else 'layouts'
+    )) }}
+{%- endmacro %}
+
+{% macro layout_config(name, layouts=none) -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts') -%}
+    {%- set relation = layouts_table(layouts) -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error(
             "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
@@ -97,9 +106,9 @@
 {%- endmacro %}
 
 {#- The declared layouts of a shape (long, wide, nem12), from raw.layouts, by name. -#}
-{% macro layouts_of_shape(shape) -%}
+{% macro layouts_of_shape(shape, layouts=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts') -%}
+    {%- set relation = layouts_table(layouts) -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error(
             "raw.layouts does not exist yet: run `smartmeter init` (or `smartmeter ingest`) first") }}
@@ -130,12 +139,13 @@
 
 {#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
     none is declared. `sources`: the declared layouts' raw tables (declared_layout_sources) by
-    name; a layout the data home added later is read from its raw table directly. -#}
-{% macro stage_layouts_of_shape(shape, sources, selected=true) -%}
+    name; a layout the data home added later is read from its raw table directly. `layouts`:
+    raw.layouts; `file_headers`: raw.file_headers (wide layouts), both as the model names them. -#}
+{% macro stage_layouts_of_shape(shape, sources, layouts, selected=true, file_headers=none) -%}
     {%- set names = [] -%}
-    {%- for name in layouts_of_shape(shape) -%}
+    {%- for name in layouts_of_shape(shape, layouts) -%}
         {#- the rows a layout's `select` leaves out: only layouts that declare one #}
-        {%- if selected or layout_config(name).select_column -%}{%- do names.append(name) -%}{%- endif -%}
+        {%- if selected or layout_config(name, layouts).select_column -%}{%- do names.append(name) -%}{%- endif -%}
     {%- endfor -%}
     {%- if not names %}
     select
@@ -162,11 +172,11 @@
     where false
     {%- endif %}
     {%- for name in names %}
-        {%- set layout = layout_config(name) %}
+        {%- set layout = layout_config(name, layouts) %}
         {%- set relation = sources[layout.raw_table] if layout.raw_table in sources else layout_raw_relation(layout) %}
     select * from (
         {%- if shape == 'wide' %}
-        {{ stage_wide_layout(relation, source('raw', 'file_headers'), name) }}
+        {{ stage_wide_layout(relation, file_headers, name) }}
         {%- else %}
         {{ stage_long_layout(relation, name, selected) }}
         {%- endif %}

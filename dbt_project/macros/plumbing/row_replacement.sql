@@ -7,6 +7,20 @@
     {{ return(adapter.dispatch('delete_rows', 'smartmeter')(relation, caller())) }}
 {%- endmacro %}
 
+{#- Pre-hook of an incremental model that rewrites part of itself: on an incremental build,
+    delete the model's rows for which the caller's condition holds (the rows its scope covers,
+    which its body writes again in the same transaction); a full build deletes nothing. Used
+    as delete_rows is, in a call block. -#}
+{% macro delete_scope() -%}
+    {#- (rendered on every build, so that dbt sees the models the condition reads) -#}
+    {%- set condition = caller() -%}
+    {%- if is_incremental() -%}
+        {%- call delete_rows(this) %}{{ condition }}{% endcall -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro default__delete_rows(relation, condition) -%}
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}

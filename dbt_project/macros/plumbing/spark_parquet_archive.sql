@@ -1,11 +1,11 @@
 {#- The Parquet archive written by Spark (`smartmeter export` on the Spark target, which plans
     the partitions and publishes them: smartmeter/targets/spark.py, smartmeter/export.py).
     Writes the readings of
-    `days` under `staging`, one folder per partition (p_date or p_month, then p_meter: renamed to
+    `days` (from `readings`, fct_readings, named by the caller) under `staging`, one folder per partition (p_date or p_month, then p_meter: renamed to
     the archive's reading_date= / reading_month= / meter_id= as they are swapped in), one file per
     partition sorted by meter, channel and time; then takes `queued` off the export queue. A
     crash before the end leaves no _written mark in `staging` and the queue as it was. -#}
-{% macro spark__write_parquet_archive(days, queued, staging, scheme, columns) -%}
+{% macro spark__write_parquet_archive(readings, days, queued, staging, scheme, columns) -%}
     {%- if target.type != 'spark' -%}
         {{ exceptions.raise_compiler_error('spark__write_parquet_archive runs on the Spark target') }}
     {%- endif -%}
@@ -37,7 +37,7 @@
             {%- for name, expr in partitions %}
             {{ expr }} as {{ name }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from {{ ref('fct_readings') }}
+        from {{ readings }}
         {#- (the month too: fct_readings may be partitioned by month, var spark_partition_grain) #}
         where reading_date in ({{ day_list }}) and reading_month in ({{ month_list }})
         distribute by {{ names }}

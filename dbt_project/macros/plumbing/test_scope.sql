@@ -13,12 +13,13 @@
 {%- endmacro %}
 
 {#- Post-hook: record the time window this build wrote (`after_days` ahead of the new data for
-    models whose rows look forward), or, on a full build, nothing. With `new_loads`, also every
+    models whose rows look forward; the days touched in `validated`, int_readings_validated,
+    since the model's watermark), or, on a full build, nothing. With `new_loads`, also every
     row of the raw loads consumed (rows whose time could not be read have no time to window). -#}
-{% macro record_test_scope(time_column, after_days=0, new_loads=false) -%}
+{% macro record_test_scope(validated, time_column, after_days=0, new_loads=false) -%}
     {%- set predicate = none -%}
     {%- if execute and var('test_new_data_only') and not is_first_build() %}
-        {%- set window = scope_window(this.identifier, 0, after_days) -%}
+        {%- set window = scope_window(validated, this.identifier, 0, after_days) -%}
         {%- set predicate = within_window(time_column, window) -%}
         {%- if new_loads -%}
             {%- set predicate -%}

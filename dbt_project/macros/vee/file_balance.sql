@@ -1,20 +1,21 @@
 {#- What became of each file's values, per file and UTC day of the value (value_date; null for
-    a value whose time could not be read): published in fct_readings (estimated fill-ins have
-    no file), quarantined, an exact copy of a value already delivered, a register read whose
-    increase is a long gap's known energy (register_gap_reads), or an older version of an
-    interval the source has since corrected (superseded), or in a row the layout's `select`
-    leaves out (not_selected: a gas row of a Green Button download). `window` (from
-    scope_window) limits an incremental build to the days around new data; without it every
-    row counts. -#}
-{% macro file_verdict_tallies(window=none) -%}
+    a value whose time could not be read): published in fct_readings (`published`; estimated
+    fill-ins have no file), quarantined (`quarantined`), an exact copy of a value already
+    delivered, a register read whose increase is a long gap's known energy
+    (`register_gap_reads`), or an older version of an interval the source has since corrected
+    (superseded; these two from `validated`), or in a row the layout's `select` leaves out
+    (`unselected`: a gas row of a Green Button download). `scope`, a condition on
+    reading_start_at and load_id, limits the count to some rows (an incremental build's days);
+    without it every row counts. -#}
+{% macro file_verdict_tallies(published, quarantined, validated, register_gap_reads, unselected, scope=none) -%}
     {%- set measures = file_verdicts() -%}
     {%- set sources = [
-        ('published', ref('fct_readings'), 'source_line is not null'),
-        ('quarantined', ref('quarantined_readings'), 'true'),
-        ('duplicate_copies', ref('int_readings_validated'), 'is_duplicate_copy'),
-        ('register_gap_reads', ref('int_register_gap_energy'), 'true'),
-        ('superseded', ref('int_readings_validated'), 'is_superseded'),
-        ('not_selected', not_selected_values(), 'true'),
+        ('published', published, 'source_line is not null'),
+        ('quarantined', quarantined, 'true'),
+        ('duplicate_copies', validated, 'is_duplicate_copy'),
+        ('register_gap_reads', register_gap_reads, 'true'),
+        ('superseded', validated, 'is_superseded'),
+        ('not_selected', not_selected_values(unselected), 'true'),
     ] -%}
     with
 
@@ -28,7 +29,7 @@
                     {{ 'count(*)' if column == measure else '0' }} as {{ column }}{{ ',' if not loop.last }}
                 {%- endfor %}
             from {{ relation }}
-            where {{ condition }}{% if window %} and {{ in_day_scope(window) }}{% endif %}
+            where {{ condition }}{% if scope %} and {{ scope }}{% endif %}
             group by file_sha256, cast(reading_start_at as date)
             {%- if not loop.last %}
                 union all
@@ -52,27 +53,27 @@
     {{ return(['published', 'quarantined', 'duplicate_copies', 'register_gap_reads', 'superseded', 'not_selected']) }}
 {%- endmacro %}
 
-{#- Every delivered value's file and load: those judged in validation, and those of rows a
-    layout's `select` leaves out. A load of a file whose rows are all left out (a Green Button
+{#- Every delivered value's file and load: those judged in validation (`validated`), and those
+    of rows a layout's `select` leaves out (`unselected`). A load of a file whose rows are all left out (a Green Button
     download of gas rows only) is a load like any other: it advances the file tallies'
-    watermarks, and a reload of the file replaces its tallies (delete_file_days_touched). -#}
-{% macro delivered_values() -%}
-    {{ return("(select file_sha256, load_id from " ~ ref('int_readings_validated')
-        ~ " union all select file_sha256, load_id from " ~ ref('stg_long__unselected_values')
+    watermarks, and a reload of the file replaces its tallies (int_file_verdicts_counted). -#}
+{% macro delivered_values(validated, unselected) -%}
+    {{ return("(select file_sha256, load_id from " ~ validated
+        ~ " union all select file_sha256, load_id from " ~ unselected
         ~ ") as delivered_values") }}
 {%- endmacro %}
 
-{#- The values of rows a layout's `select` leaves out (never readings, so never given a day:
+{#- The values of rows a layout's `select` leaves out (`unselected`; never readings, so never given a day:
     they are counted once, when their file is new). -#}
-{% macro not_selected_values() -%}
+{% macro not_selected_values(unselected) -%}
     {{ return("(select file_sha256, load_id, cast(null as timestamp) as reading_start_at from "
-        ~ ref('stg_long__unselected_values') ~ ") as not_selected_values") }}
+        ~ unselected ~ ") as not_selected_values") }}
 {%- endmacro %}
 
-{#- The balance of each file: what it holds (int_files_counted) against what became of its values
-    (`verdicts`: a relation or subquery with file_sha256, published, quarantined and
-    duplicate_copies, any number of rows per file). -#}
-{% macro file_balance(verdicts) -%}
+{#- The balance of each file: what it holds (`files`: int_files_counted) against what became of
+    its values (`verdicts`: a relation or subquery with file_sha256 and a count per verdict, any
+    number of rows per file). -#}
+{% macro file_balance(files, verdicts) -%}
     with
 
     verdicts as (
@@ -100,7 +101,7 @@
             {%- for verdict in file_verdicts() %}
             coalesce(verdicts.{{ verdict }}, 0) as {{ verdict }}{{ ',' if not loop.last }}
             {%- endfor %}
-        from {{ ref('int_files_counted') }} as files
+        from {{ files }} as files
         left join verdicts on files.file_sha256 = verdicts.file_sha256
 
     )

@@ -7,12 +7,11 @@
       rows_with_values     rows that yielded at least one value
       raw_values           values in those rows (a line of registers or a wide row holds several),
                            also those of rows a layout's `select` leaves out -#}
--- depends_on: {{ source('raw', 'layouts') }}
 {#- Every declared layout's raw table (raw.layouts lists them). #}
 {%- set layouts = [] %}
 {%- for shape in ['long', 'wide', 'nem12', 'espi'] %}
-    {%- for name in layouts_of_shape(shape) %}
-        {%- do layouts.append(layout_config(name)) %}
+    {%- for name in layouts_of_shape(shape, source('raw', 'layouts')) %}
+        {%- do layouts.append(layout_config(name, source('raw', 'layouts'))) %}
     {%- endfor %}
 {%- endfor %}
 {{
@@ -21,7 +20,9 @@
         indexes=lookup_indexes([['file_sha256']]),
         incremental_strategy='delete+insert',
         unique_key='file_sha256',
-        post_hook="{{ advance_watermark(delivered_values()) }}",
+        post_hook="{{ advance_watermark(delivered_values(
+            ref('int_readings_validated'), ref('stg_long__unselected_values')
+        )) }}",
     )
 }}
 

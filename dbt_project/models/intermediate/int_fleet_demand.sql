@@ -1,7 +1,9 @@
 {#- Fleet demand per var fleet_interval_minutes slot (UTC): the sum over meters of each meter's
     average kW in the slot, from complete days only, with how many meters contributed. Meters
     later judged unhealthy are subtracted in fct_peak_periods, so this table never needs a
-    rebuild when a meter's health changes. Incremental: slots of the days around new data. -#}
+    rebuild when a meter's health changes. Incremental: the slots of the UTC days around new
+    consumption data (its days, and two either side: a meter's local day, whose completeness
+    decides, spans two UTC days), the same days local_days_touched gives. -#}
 {%- set slot_seconds = var('fleet_interval_minutes') * 60 %}
 {%- set slot_start -%}
     {{ from_epoch_seconds(
@@ -9,13 +11,18 @@
         ~ slot_seconds
     ) }}
 {%- endset %}
-{%- set window = scope_window('int_fleet_demand', 1, 1) %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_fleet_demand', 1, 1) %}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['slot_start_at']]),
         incremental_strategy='append',
-        pre_hook="{{ delete_fleet_slots_touched() }}",
+        pre_hook="{% call delete_scope() %}
+            cast(slot_start_at as date) in (
+                select scope.local_date
+                from ({{ local_days_touched(ref('int_readings_validated'), 'int_fleet_demand') }}) as scope
+            )
+        {% endcall %}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
     )
 }}
@@ -36,7 +43,8 @@ readings as (
         and readings.reading_start_at >= {{ window.start }}
         and readings.reading_start_at < {{ window.end }}
         and cast(readings.reading_start_at as date) in (
-            select slot_date from ({{ fleet_days_touched() }}) as touched
+            select scope.local_date
+            from ({{ local_days_touched(ref('int_readings_validated'), 'int_fleet_demand') }}) as scope
         )
         {%- endif %}
 

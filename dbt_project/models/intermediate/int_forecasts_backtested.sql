@@ -9,16 +9,16 @@
     Forecasts use only days before the forecast was made. -#}
 {%- set weeks = var('like_day_weeks') %}
 {%- set median_days = var('median_baseline_days') %}
-{%- set window = scope_window('int_forecasts_backtested', 7 * weeks + 1, 7 * weeks) %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_forecasts_backtested', 7 * weeks + 1, 7 * weeks) %}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
-        pre_hook="{{ delete_local_days_touched('int_forecasts_backtested', 'local_date', 7 * var('like_day_weeks')) }}",
+        pre_hook="{{ delete_local_days_touched(ref('int_readings_validated'), 'int_forecasts_backtested', 'local_date', 7 * var('like_day_weeks')) }}",
         post_hook=[
             "{{ store_in_time_order('local_date') }}",
-            "{{ record_test_scope('local_date', 7 * var('like_day_weeks')) }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'local_date', 7 * var('like_day_weeks')) }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -34,7 +34,7 @@ history_start as (
         select
             meter_id,
             {{ dbt.dateadd('day', -(7 * weeks + 1), 'min(local_date)') }} as start_date
-        from ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as touched
+        from ({{ local_days_touched(ref('int_readings_validated'), 'int_forecasts_backtested', 7 * weeks) }}) as touched
         group by meter_id
     {% else %}
         select
@@ -92,7 +92,7 @@ targets as (
     select history.*
     from history
     {%- if is_incremental() %}
-    inner join ({{ local_days_touched('int_forecasts_backtested', 7 * weeks) }}) as scope
+    inner join ({{ local_days_touched(ref('int_readings_validated'), 'int_forecasts_backtested', 7 * weeks) }}) as scope
         on
             history.meter_id = scope.meter_id
             and history.local_date = scope.local_date

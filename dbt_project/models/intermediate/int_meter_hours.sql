@@ -3,17 +3,17 @@
     scoring against weeks of history reads hours, not every reading again. Incremental: the
     UTC days around new data are rebuilt. -#}
 {%- set kinds = var('deviation_checked_kinds') %}
-{%- set window = scope_window('int_meter_hours', kinds=kinds) %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_meter_hours', kinds=kinds) %}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['meter_id', 'channel', 'hour_start_at'], ['hour_start_at']]),
         incremental_strategy='append',
         partition_by=spark_partition_column('hour_date', 'hour_month'),
-        pre_hook="{{ delete_utc_days_touched('int_meter_hours', 'hour_start_at') }}",
+        pre_hook="{{ delete_utc_days_touched(ref('int_readings_validated'), 'int_meter_hours', 'hour_start_at') }}",
         post_hook=[
             "{{ store_in_time_order('hour_start_at') }}",
-            "{{ record_test_scope('hour_start_at') }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'hour_start_at') }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -31,7 +31,7 @@ readings as (
         fct_readings.is_estimated
     from {{ ref('fct_readings') }} as fct_readings
     {%- if is_incremental() %}
-    inner join ({{ days_touched_since_watermark('int_meter_hours') }}) as scope
+    inner join ({{ days_touched_since_watermark(ref('int_readings_validated'), 'int_meter_hours') }}) as scope
         on
             fct_readings.meter_id = scope.meter_id
             and fct_readings.channel = scope.channel

@@ -2,7 +2,7 @@
     flagged as outliers: what profiles, baseloads and forecasts learn from (int_meter_hours_screened
     also leaves out the hours of fault and suspect episodes). hour_start_at / hour_end_at give the
     hour's UTC span, to match it against episodes. Incremental like fct_daily_consumption. -#}
-{%- set window = scope_window('int_meter_hours_localized') %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_meter_hours_localized') %}
 {{
     config(
         materialized='incremental',
@@ -10,10 +10,10 @@
         indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         partition_by=spark_partition_column('local_date', 'local_month'),
-        pre_hook="{{ delete_local_days_touched('int_meter_hours_localized') }}",
+        pre_hook="{{ delete_local_days_touched(ref('int_readings_validated'), 'int_meter_hours_localized') }}",
         post_hook=[
             "{{ store_in_time_order('local_date') }}",
-            "{{ record_test_scope('local_date') }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'local_date') }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -30,7 +30,7 @@ readings as (
             readings.meter_id = complete_days.meter_id
             and readings.local_date = complete_days.local_date
     {%- if is_incremental() %}
-    inner join ({{ local_days_touched('int_meter_hours_localized') }}) as scope
+    inner join ({{ local_days_touched(ref('int_readings_validated'), 'int_meter_hours_localized') }}) as scope
         on
             readings.meter_id = scope.meter_id
             and readings.local_date = scope.local_date

@@ -5,7 +5,7 @@
     var deviation_min_baseline_weeks earlier hours. -#}
 {%- set kinds = var('deviation_checked_kinds') %}
 {%- set lookback_days = var('baseline_days') + 1 %}
-{%- set window = scope_window('int_meter_hours_scored', lookback_days, lookback_days, kinds) %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_meter_hours_scored', lookback_days, lookback_days, kinds) %}
 {%- set weeks = (var('baseline_days') / 7) | round(0, 'floor') | int %}
 {%- set week_columns = [] %}
 {%- set deviations_from_baseline = [] %}
@@ -19,10 +19,10 @@
         indexes=lookup_indexes([['local_hour_start_at'], ['meter_id', 'channel', 'hour_start_at']]),
         incremental_strategy='append',
         partition_by=spark_partition_column('local_date', 'local_month'),
-        pre_hook="{{ delete_local_days_touched('int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('deviation_checked_kinds')) }}",
+        pre_hook="{{ delete_local_days_touched(ref('int_readings_validated'), 'int_meter_hours_scored', 'local_hour_start_at', var('baseline_days') + 1, var('deviation_checked_kinds')) }}",
         post_hook=[
             "{{ store_in_time_order('local_hour_start_at') }}",
-            "{{ record_test_scope('local_hour_start_at', var('baseline_days') + 1) }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'local_hour_start_at', var('baseline_days') + 1) }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -51,7 +51,7 @@ hourly as (
         and meter_hours.hour_start_at < {{ window.end }}
         and meter_hours.meter_id in (
             select meter_id
-            from ({{ local_days_touched('int_meter_hours_scored', lookback_days, kinds) }}) as touched
+            from ({{ local_days_touched(ref('int_readings_validated'), 'int_meter_hours_scored', lookback_days, kinds) }}) as touched
         )
     {%- endif %}
 
@@ -106,7 +106,7 @@ judged as (
     select history.*
     from history
     {%- if is_incremental() %}
-    inner join ({{ local_days_touched('int_meter_hours_scored', lookback_days, kinds) }}) as scope
+    inner join ({{ local_days_touched(ref('int_readings_validated'), 'int_meter_hours_scored', lookback_days, kinds) }}) as scope
         on
             history.meter_id = scope.meter_id
             and cast(history.local_hour_start_at as date) = scope.local_date

@@ -10,12 +10,19 @@
         materialized='incremental',
         indexes=lookup_indexes([['meter_id', 'channel', 'run_end_at']]),
         incremental_strategy='append',
-        pre_hook="{{ delete_runs_after_context('int_meter_runs_detected') }}",
+        pre_hook="{% call delete_scope() %}
+            exists (
+                select 1
+                from {{ ref('int_meter_runs_context') }} as context
+                where
+                    context.meter_id = {{ this }}.meter_id
+                    and context.channel = {{ this }}.channel
+                    and {{ this }}.run_end_at > context.context_start_at
+            )
+        {% endcall %}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
     )
 }}
-
--- depends_on: {{ ref('meter_gaps') }}
 
 with
 
@@ -30,7 +37,7 @@ readings as (
         round(cast(fct_readings.kw as {{ dbt.type_numeric() }}), 6) as kw
     from {{ ref('fct_readings') }} as fct_readings
     {%- if is_incremental() %}
-    inner join ({{ run_context('int_meter_runs_detected') }}) as context
+    inner join {{ ref('int_meter_runs_context') }} as context
         on
             fct_readings.meter_id = context.meter_id
             and fct_readings.channel = context.channel

@@ -11,10 +11,6 @@
     partition_by='load_id',
     post_hook=["{{ advance_watermark(this) if target.type == 'spark' }}"],
 ) }}
--- depends_on: {{ ref('stg_long__readings') }}
--- depends_on: {{ ref('stg_wide__readings') }}
--- depends_on: {{ ref('int_nem12_intervals_unpivoted') }}
--- depends_on: {{ ref('stg_espi__interval_readings') }}
 {%- set staged_by_shape = {
     'long': ref('stg_long__readings'),
     'wide': ref('stg_wide__readings'),

@@ -22,7 +22,7 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ store_in_time_order('reading_start_at') }}",
-            "{{ record_test_scope('reading_start_at', new_loads=true) }}",
+            "{{ record_test_scope(this, 'reading_start_at', new_loads=true) }}",
             "{{ advance_watermark(this) }}",
         ],
     )

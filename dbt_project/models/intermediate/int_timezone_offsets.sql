@@ -1,7 +1,7 @@
 {#- The UTC offset of every (time zone, UTC hour) the published readings touch. Converting an
     hour's worth of readings at once keeps local-time analytics cheap: one conversion per zone
     and hour, not per reading. Incremental: hours near newly loaded data are added. -#}
-{%- set window = scope_window('int_timezone_offsets') %}
+{%- set window = scope_window(ref('int_readings_validated'), 'int_timezone_offsets') %}
 {{
     config(
         materialized='incremental',

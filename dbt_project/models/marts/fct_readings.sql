@@ -19,18 +19,17 @@
         incremental_strategy='append',
         partition_by=spark_partition_column('reading_date', 'reading_month'),
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_utc_days_touched('fct_readings', 'reading_start_at') }}",
+        pre_hook="{{ delete_utc_days_touched(ref('int_readings_validated'), 'fct_readings', 'reading_start_at') }}",
         post_hook=[
             "{{ store_in_time_order('reading_start_at') }}",
-            "{{ queue_parquet_export('fct_readings') }}",
-            "{{ record_test_scope('reading_start_at') }}",
+            "{{ queue_parquet_export(ref('int_readings_validated'), 'fct_readings') }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'reading_start_at') }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
 }}
--- depends_on: {{ ref('int_readings_validated') }}
 {%- set context = var('incremental_context_days') %}
-{%- set window = scope_window('fct_readings', context, context) %}
+{%- set window = scope_window(ref('int_readings_validated'), 'fct_readings', context, context) %}
 {%- set max_gap = var('max_interpolation_gap_minutes') %}
 {%- set context_days = var('incremental_context_days') %}
 
@@ -45,7 +44,7 @@ numbers as (
 {% if is_incremental() %}
 scope_days as (
 
-    {{ days_touched_since_watermark('fct_readings') }}
+    {{ days_touched_since_watermark(ref('int_readings_validated'), 'fct_readings') }}
 
 ),
 

@@ -5,4 +5,4 @@
     (tests/assert_every_file_balances.sql). Both inputs are small and kept incrementally, so
     this table is rebuilt in full every run. -#}
 
-{{ file_balance(ref('int_file_verdicts_counted')) }}
+{{ file_balance(ref('int_files_counted'), ref('int_file_verdicts_counted')) }}

@@ -4,13 +4,22 @@
     (the increase between the reads either side, int_register_gap_energy): `gap_kwh` carries it
     (NULL where the energy is unknown: interval data), and a register gap before a channel's
     first published interval is listed too. Incremental: for each meter with new data, the gaps
-    from its last reading before the new data onwards are rebuilt. -#}
+    from its last reading before the new data onwards are rebuilt (int_meter_gaps_context). -#}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['meter_id', 'channel', 'gap_start_at']]),
         incremental_strategy='append',
-        pre_hook="{{ delete_meter_gaps_after_new_data() }}",
+        pre_hook="{% call delete_scope() %}
+            exists (
+                select 1
+                from {{ ref('int_meter_gaps_context') }} as context
+                where
+                    context.meter_id = {{ this }}.meter_id
+                    and context.channel = {{ this }}.channel
+                    and {{ this }}.gap_start_at >= coalesce(context.previous_end_at, context.first_at)
+            )
+        {% endcall %}",
         post_hook=["{{ advance_watermark(ref('int_readings_validated')) }}"],
     )
 }}
@@ -20,7 +29,7 @@ with
 {% if is_incremental() %}
 context as (
 
-    {{ history_before_touched('meter_gaps') }}
+    select * from {{ ref('int_meter_gaps_context') }}
 
 ),
 {% endif %}

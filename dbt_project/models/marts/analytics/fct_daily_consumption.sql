@@ -7,20 +7,44 @@
     it: `kwh` includes it and `gap_kwh` says how much; a day wholly inside such a gap has a row
     with no readings. Incremental: the meter-days around newly loaded data, and the days of
     gaps their reads close, are rebuilt. -#}
-{%- set window = scope_window('fct_daily_consumption') %}
-{%- set gaps_start = new_gap_days_start('fct_daily_consumption') %}
+{%- set window = scope_window(ref('int_readings_validated'), 'fct_daily_consumption') %}
+{#- The earliest start to read when reads loaded since the watermark close register gaps: a day
+    before the earliest such gap, or the window's start if that is earlier (none when no new
+    read closes a gap). #}
+{%- set gap_energy = ref('int_register_gap_energy') %}
+{%- set gaps_start = none %}
+{%- if execute and is_incremental() %}
+    {%- set found = run_query(
+        "select cast(min(gap_start_at) as date) from " ~ gap_energy
+        ~ " where load_id > " ~ watermark('fct_daily_consumption')
+    ) %}
+    {%- if found and found[0][0] is not none %}
+        {%- set first = modules.datetime.date.fromisoformat(found[0][0] | string) %}
+        {%- set start = first - modules.datetime.timedelta(days=1) %}
+        {%- set gaps_start = "least(" ~ window.start ~ ", cast('" ~ start.isoformat() ~ "' as timestamp))" %}
+    {%- endif %}
+{%- endif %}
 {{
     config(
         materialized='incremental',
         indexes=lookup_indexes([['local_date']]),
         incremental_strategy='append',
         pre_hook=[
-            "{{ delete_local_days_touched('fct_daily_consumption') }}",
-            "{{ delete_gap_days_touched('fct_daily_consumption') }}",
+            "{{ delete_local_days_touched(ref('int_readings_validated'), 'fct_daily_consumption') }}",
+            "{% call delete_scope() %}
+                exists (
+                    select 1
+                    from {{ ref('int_register_gap_days') }} as gap_days
+                    where
+                        gap_days.closing_load_id > {{ watermark('fct_daily_consumption') }}
+                        and gap_days.meter_id = {{ this }}.meter_id
+                        and gap_days.local_date = {{ this }}.local_date
+                )
+            {% endcall %}",
         ],
         post_hook=[
             "{{ store_in_time_order('local_date') }}",
-            "{{ record_test_scope('local_date') }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'local_date') }}",
             "{{ advance_watermark(ref('int_readings_validated')) }}",
         ],
     )
@@ -31,11 +55,11 @@ with
 {% if is_incremental() %}
 scope as (
 
-    {{ local_days_touched('fct_daily_consumption') }}
+    {{ local_days_touched(ref('int_readings_validated'), 'fct_daily_consumption') }}
     union
     -- the days of gaps that new reads close (a gap's first and last days have readings too)
     select gap_days.meter_id, gap_days.local_date
-    from ({{ register_gap_days() }}) as gap_days
+    from {{ ref('int_register_gap_days') }} as gap_days
     where gap_days.closing_load_id > {{ watermark('fct_daily_consumption') }}
 
 ),
@@ -90,7 +114,7 @@ daily as (
 gap_days as (
 
     select gap_days.*
-    from ({{ register_gap_days() }}) as gap_days
+    from {{ ref('int_register_gap_days') }} as gap_days
     {%- if is_incremental() %}
     inner join scope
         on
