@@ -29,7 +29,7 @@ from smartmeter.warehouse import Warehouse, connect_duckdb
 
 METHOD = "lightgbm_quantile"
 # What scores the forecasts, rebuilt after they are written.
-SCORING_MODELS = ("int_forecasts_scored+", "fct_forecasts")
+SCORING_MODELS = ("int_forecasts_scored+", "fct_forecasts+")
 # The table's columns, as macros/plumbing/learned_forecasts.sql declares them.
 SCHEMA = pa.schema(
     [

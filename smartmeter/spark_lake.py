@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from smartmeter.home import Home
 
-LAKE_SCHEMAS = ("raw", "staging", "intermediate", "marts")
+LAKE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reporting")
 # dbt-spark's and the project's scratch tables (replaced rows, kept rows) are not for readers.
 SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_new", "__dbt_kept")
 

@@ -54,6 +54,12 @@ OTHERS = {
     "round(cast(net_kwh as numeric(28, 6)), 5) from marts.fct_net_demand order by 1, 2",
     "gap_reads": "select file_sha256, register_gap_reads from marts.file_reading_balance "
     "order by 1",
+    "report_overview": "select meters, readings_published, readings_estimated, "
+    "readings_source_estimated, readings_quarantined, cast(first_reading_at as varchar), "
+    "cast(last_reading_at as varchar), long_gaps, gap_meters, fleet_timezone "
+    "from reporting.rpt_overview",
+    "report_fleet": "select cast(reading_start_at as varchar), "
+    "round(cast(fleet_kw as numeric(28, 6)), 5) from reporting.rpt_fleet_demand order by 1",
 }
 
 
@@ -113,6 +119,9 @@ def test_same_answers_on_duckdb_and_postgres(both_stores, pg_env):
             assert normalize(con.execute(sql).fetchall()) == normalize(
                 pg.execute(sql).fetchall()
             ), name
+    for target, home in homes.items():
+        report = run_cli(home, "report", "--target", target, env=pg_env)
+        assert report.returncode == 0, f"{target}: {report.stdout}{report.stderr}"
     for target, home in homes.items():
         archived = duckdb.sql(
             f"select count(*) from read_parquet('{home}/parquet/readings/**/*.parquet', "
