@@ -183,7 +183,7 @@ def test_run_with_too_little_history_or_switched_off_writes_nothing(home, tmp_pa
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not enough history yet" in result.stdout
     assert q(home, "select count(*) from forecasts.learned_forecasts") == [(0,)]
-    result = run_cli(home, "run", "--no-forecast")
+    result = run_cli(home, "run", "--no-forecast", "--force")
     assert result.returncode == 0, result.stdout + result.stderr
     steps = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
     assert "export" in steps and "forecast" not in steps
