@@ -560,6 +560,7 @@ def test_ingest_killed_at_each_point_in_turn_ends_like_an_uninterrupted_one(
     endpoint, sample, tmp_path
 ):
     aws, home = fresh_bucket(endpoint, sample), tmp_path / "home"
+    home.mkdir()
     for point in ("ingest:after_archive", "ingest:after_dlt_load", "ingest:before_landing_removal"):
         killed = run_cli(home, "ingest", env=aws.env(SMARTMETER_CRASH_AT=point))
         assert killed.returncode == -9, point + killed.stdout + killed.stderr
