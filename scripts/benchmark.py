@@ -14,8 +14,9 @@ reported as the median (the machine is shared and noisy):
   schemes     (largest size) the export in each partition scheme, ours and the reference's
 
 With --targets duckdb,postgres the same runs go to PostgreSQL too (a fresh database per run on
-the server the libpq variables name; default 127.0.0.1:5432, user postgres), and one more day
-is measured on every size, so both stores' figures stand side by side. With spark in --targets
+the server the libpq variables name; default 127.0.0.1:5432, user postgres; the database is
+smartmeter_bench, or $SMARTMETER_BENCH_DATABASE), and one more day is measured on every size,
+so both stores' figures stand side by side. With spark in --targets
 they go to a local Spark session (dbt-spark's session method: the driver JVM is a child of
 dbt's process, so the peak memory counts Python, dbt and the JVM together) from an empty home
 each; Spark takes minutes per build even on small data (JVM start, planning), so it runs
@@ -166,7 +167,8 @@ class Store:
     warehouse inside that home (emptied with it)."""
 
     target: str
-    database: str = "smartmeter_bench"
+    # another name lets two benchmarks share a server
+    database: str = os.environ.get("SMARTMETER_BENCH_DATABASE", "smartmeter_bench")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
