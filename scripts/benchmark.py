@@ -14,17 +14,26 @@ reported as the median (the machine is shared and noisy):
   schemes     (largest size) the export in each partition scheme, ours and the reference's
 
 With --targets duckdb,postgres the same runs go to PostgreSQL too (a fresh database per run on
-the server the libpq variables name; default 127.0.0.1:5432, user postgres), and one more day
-is measured on every size, so both stores' figures stand side by side. With spark in --targets
+the server the libpq variables name; default 127.0.0.1:5432, user postgres; the database is
+smartmeter_bench, or $SMARTMETER_BENCH_DATABASE), and one more day is measured on every size,
+so both stores' figures stand side by side. With spark in --targets
 they go to a local Spark session (dbt-spark's session method: the driver JVM is a child of
 dbt's process, so the peak memory counts Python, dbt and the JVM together) from an empty home
 each; Spark takes minutes per build even on small data (JVM start, planning), so it runs
 --spark-repeats times (default 1). The Spark settings (SMARTMETER_SPARK_*) go into the results.
 --ingest-only measures `smartmeter ingest` alone on each target (minutes instead of an hour).
 
+--spellings mixed writes the same readings with their stamps spelled five ways, slot by slot
+(SPELLINGS: `Z`, `+hh:mm` and `+hhmm` offsets, fractions of 3 and 6 digits, a space for the
+`T`, a local time without seconds), each naming the same instant, so the answers are the
+canonical run's; what changes is the parsing (the generator's own spelling is the one every
+store reads fastest). The reference pipeline reads only that spelling, so it and the export
+schemes are left out.
+
 A table goes to stdout and everything to <out>/results.json.
 Usage: python scripts/benchmark.py [--sizes XS,S,M,L] [--targets duckdb[,postgres][,spark]]
-       [--repeats 3] [--spark-repeats 1] [--no-schemes] [--ingest-only] [--out bench-out]
+       [--repeats 3] [--spark-repeats 1] [--no-schemes] [--ingest-only]
+       [--spellings canonical|mixed] [--out bench-out]
 """
 
 from __future__ import annotations
@@ -64,6 +73,16 @@ TARGETS = {
     "spark_peak_memory_mb": "on M, Spark's peak (Python, dbt and driver JVM) under 4,096 MB",
 }
 STORES = ("duckdb", "postgres", "spark")
+# --spellings mixed: the stamp of the n-th half-hour since 1970 spelled the (n mod 5)-th way, as
+# DuckDB strftime formats of the UTC instant shifted by the offset written (canonical layouts
+# read a stamp without an offset as UTC).
+SPELLINGS = (
+    ("%Y-%m-%dT%H:%M:%SZ", 0),
+    ("%Y-%m-%dT%H:%M:%S+02:00", 120),
+    ("%Y-%m-%dT%H:%M:%S.%g-0500", -300),
+    ("%Y-%m-%d %H:%M", 0),
+    ("%Y-%m-%d %H:%M:%S.%f +05:30", 330),
+)
 sys.path.insert(0, str(REPO / "scripts"))
 import reference_pipeline  # noqa: E402 (a sibling script, not a package)
 
@@ -148,7 +167,8 @@ class Store:
     warehouse inside that home (emptied with it)."""
 
     target: str
-    database: str = "smartmeter_bench"
+    # another name lets two benchmarks share a server
+    database: str = os.environ.get("SMARTMETER_BENCH_DATABASE", "smartmeter_bench")
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -201,8 +221,19 @@ def smartmeter(home: Path, *args: str, store: Store = DUCKDB) -> list[str]:
     return [*command, "--target", store.target] if store.target != "duckdb" else command
 
 
-def generate(folder: Path, meters: int, days: int, start: date, clean: bool = False) -> Path:
-    """Generated canonical data, cached in `folder` (the generator is deterministic)."""
+def generate(
+    folder: Path,
+    meters: int,
+    days: int,
+    start: date,
+    clean: bool = False,
+    spellings: str = "canonical",
+) -> Path:
+    """Generated canonical data, cached in `folder` (the generator is deterministic); with
+    spellings `mixed` its stamps respelled (see SPELLINGS), in `folder`/mixed."""
+    if spellings == "mixed":
+        canonical = generate(folder, meters, days, start, clean)
+        return respelled(canonical, folder / "mixed" / canonical.name)
     files = sorted(folder.glob("canonical_*.csv"))
     if files:
         return files[0]
@@ -222,6 +253,38 @@ def generate(folder: Path, meters: int, days: int, start: date, clean: bool = Fa
     ]
     subprocess.run([*command, *(["--clean"] if clean else [])], check=True, capture_output=True)
     return sorted(folder.glob("canonical_*.csv"))[0]
+
+
+def respelled(source: Path, target: Path) -> Path:
+    """The canonical file with each stamp that names an instant spelled one of SPELLINGS'
+    ways (the slot's half-hour number mod 5); other text (the unparseable defect) as it is."""
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ways = " ".join(
+        f"when {n} then strftime(stamp_at + interval ({minutes}) minute, '{form}')"
+        for n, (form, minutes) in enumerate(SPELLINGS)
+    )
+    partial = target.with_suffix(".partial")
+    with duckdb.connect() as con:
+        con.execute(f"""
+            copy (
+                select * exclude (stamp_at) replace (
+                    case
+                        when stamp_at is null then "timestamp"
+                        else case cast(floor(epoch(stamp_at) / 1800) as bigint) % {len(SPELLINGS)}
+                            {ways}
+                        end
+                    end as "timestamp"
+                )
+                from (
+                    select *, try_strptime("timestamp", '%Y-%m-%dT%H:%M:%SZ') as stamp_at
+                    from read_csv('{source}', header = true, all_varchar = true)
+                )
+            ) to '{partial}' (header, format csv)
+        """)
+    partial.rename(target)
+    return target
 
 
 def fresh_home(root: Path, data: Path) -> Path:
@@ -294,13 +357,19 @@ def bench_reference_export(work: Path, data: Path, repeats: int, scheme: str) ->
 
 
 def bench_incremental(
-    home: Path, work: Path, meters: int, days: int, repeats: int, store: Store = DUCKDB
+    home: Path,
+    work: Path,
+    meters: int,
+    days: int,
+    repeats: int,
+    store: Store = DUCKDB,
+    spellings: str = "canonical",
 ) -> Timing:
     """One more day for every meter, `repeats` days in a row, on top of the history."""
     timing = Timing()
     for n in range(repeats):
         day = START + timedelta(days=days + n)
-        data = generate(work / f"day-{day}", meters, 1, day, clean=True)
+        data = generate(work / f"day-{day}", meters, 1, day, clean=True, spellings=spellings)
         shutil.copy(data, home / "landing" / data.name)
         seconds, peak, output = timed(smartmeter(home, "run", "--json", store=store), store.env())
         summary = json.loads(output)
@@ -337,14 +406,21 @@ def _other(scheme: str) -> str:
 
 
 def bench_store(
-    target: str, work: Path, data: Path, meters: int, days: int, rows: int, repeats: int
+    target: str,
+    work: Path,
+    data: Path,
+    meters: int,
+    days: int,
+    rows: int,
+    repeats: int,
+    spellings: str = "canonical",
 ) -> dict[str, object]:
     """The full run, ingest alone and one more day on PostgreSQL or Spark (after DuckDB's runs,
     on the same data and machine)."""
     store = Store(target)
     full, home = bench_full(work, data, repeats, store)
     ingest = bench_ingest(work, data, repeats, store)
-    incremental = bench_incremental(home, work, meters, days, repeats, store)
+    incremental = bench_incremental(home, work, meters, days, repeats, store, spellings)
     return {
         "full": full.as_dict(),
         "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
@@ -504,6 +580,12 @@ def main() -> int:
     parser.add_argument(
         "--ingest-only", action="store_true", help="only `smartmeter ingest`, on every target"
     )
+    parser.add_argument(
+        "--spellings",
+        choices=("canonical", "mixed"),
+        default="canonical",
+        help="mixed: stamps spelled five ways (offsets, Z, fractions, local times)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     args = parser.parse_args()
     if args.repeats < 1 or args.spark_repeats < 1:
@@ -519,7 +601,14 @@ def main() -> int:
     every_size_incremental = any(t != "duckdb" for t in targets)
     duckdb_runs = "duckdb" in targets and not args.ingest_only
     args.out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {"machine": machine(), "repeats": args.repeats, "sizes": {}}
+    results: dict[str, object] = {
+        "machine": machine(),
+        "repeats": args.repeats,
+        "spellings": args.spellings,
+        "sizes": {},
+    }
+    # The reference pipeline reads only the generator's own spelling.
+    with_reference = args.spellings == "canonical"
     if "spark" in targets:
         results["spark_repeats"] = args.spark_repeats
     lines = [
@@ -528,7 +617,7 @@ def main() -> int:
     for size in sizes:
         meters, days = SIZES[size]
         work = args.out / size
-        data = generate(work / "data", meters, days, START)
+        data = generate(work / "data", meters, days, START, spellings=args.spellings)
         rows = sum(1 for _ in data.open()) - 1
         print(f"{size}: {meters} meters x {days} days, {rows:,} rows", file=sys.stderr)
         entry: dict[str, object] = {"meters": meters, "days": days, "rows": rows}
@@ -536,22 +625,28 @@ def main() -> int:
             entry |= bench_ingest_only(work, data, rows, targets, repeats)
             lines.extend(ingest_rows(size, rows, entry))
         if duckdb_runs:
-            reference = bench_reference(work, data, args.repeats, SCHEMES[0])
+            reference = (
+                bench_reference(work, data, args.repeats, SCHEMES[0]) if with_reference else None
+            )
+            against = reference.median() if reference else None
             full, home = bench_full(work, data, args.repeats)
             ingest = bench_ingest(work, data, args.repeats)
             entry |= {
                 "full": full.as_dict(),
                 "ingest": {**ingest.as_dict(), "rows_per_second": round(rows / ingest.median())},
-                "reference": reference.as_dict(),
-                "full_vs_reference": round(full.median() / reference.median(), 2),
             }
-            lines.append(row(f"{size} reference", rows, reference))
-            lines.append(row(f"{size} smartmeter run", rows, full, reference.median()))
+            if reference:
+                entry["reference"] = reference.as_dict()
+                entry["full_vs_reference"] = round(full.median() / reference.median(), 2)
+                lines.append(row(f"{size} reference", rows, reference))
+            lines.append(row(f"{size} smartmeter run", rows, full, against))
             for step, values in full.steps.items():
-                lines.append(row(f"{size}   {step}", rows, Timing(values), reference.median()))
+                lines.append(row(f"{size}   {step}", rows, Timing(values), against))
             lines.append(row(f"{size} smartmeter ingest", rows, ingest))
         if duckdb_runs and (size == sizes[-1] or every_size_incremental):
-            incremental = bench_incremental(home, work, meters, days, args.repeats)
+            incremental = bench_incremental(
+                home, work, meters, days, args.repeats, spellings=args.spellings
+            )
             entry["incremental"] = {
                 **incremental.as_dict(),
                 "share_of_full": round(incremental.median() / full.median(), 3),
@@ -560,7 +655,9 @@ def main() -> int:
         for target in STORES[1:]:
             if target not in targets or args.ingest_only:
                 continue
-            other = bench_store(target, work, data, meters, days, rows, repeats[target])
+            other = bench_store(
+                target, work, data, meters, days, rows, repeats[target], args.spellings
+            )
             if "full" in entry and "incremental" in entry:
                 other |= versus_duckdb(other, entry)
             entry[target] = other
@@ -568,7 +665,7 @@ def main() -> int:
             # Each store's figures are kept as soon as they exist (Spark's take long).
             results["sizes"][size] = entry  # type: ignore[index]
             (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        if duckdb_runs and size == sizes[-1] and not args.no_schemes:
+        if duckdb_runs and size == sizes[-1] and not args.no_schemes and with_reference:
             entry["schemes"] = bench_schemes(home, work, data, args.repeats)
             for scheme, numbers in entry["schemes"].items():
                 lines.append(

@@ -126,8 +126,11 @@
     2. any other text goes through the format's regular expression (one digit for a month,
        day or hour is allowed there), which also rejects what does not match;
     3. the fields are range-checked (month, day of that month in the Gregorian calendar, hour,
-       minute, second, year 1 or later) before make_timestamp, so it cannot raise: an
-       impossible date such as 2024-02-30 or 2024-13-01 is NULL. -#}
+       minute, second) before make_timestamp, so it cannot raise: an impossible date such as
+       2024-02-30 or 2024-13-01 is NULL. Year 0 is 1 BC, as on DuckDB; %n, which DuckDB reads
+       into a nanosecond timestamp, holds 1677-09-22 to 2262-04-11 23:47:16.854775806, and
+       before 1970 its digits beyond the microsecond round up (DuckDB's cast to microseconds
+       truncates toward 1970). -#}
 {% macro postgres__try_strptime(expr, format) -%}
     {%- set plan = strptime_to_regex(format) -%}
     {%- set parts = {'Y': 'year', 'y': 'year', 'm': 'month', 'd': 'day', 'H': 'hour', 'M': 'minute', 'S': 'second', 'f': 'fraction', 'n': 'fraction'} -%}
@@ -141,19 +144,34 @@
             case
                 when not parsed.is_match then null
                 when
-                    parsed.year < 1 or parsed.month not between 1 and 12 or parsed.day < 1
+                    parsed.month not between 1 and 12 or parsed.day < 1
                     or parsed.hour > 23 or parsed.minute > 59 or parsed.second > 59
                     then null
                 when parsed.day > {{ days_in_month('parsed.year', 'parsed.month') }} then null
                 {%- if 'n' in plan.fields %}
                 {#- DuckDB reads %n into a nanosecond timestamp, which ends in 1677 and 2262 #}
-                when
-                    make_timestamp(parsed.year, parsed.month, parsed.day, 0, 0, 0)
-                    not between '1677-09-22' and '2262-04-11'
-                    then null
-                {%- endif %}
-                else make_timestamp(
+                when parsed.year not between 1677 and 2262 then null
+                when parsed.year in (1677, 2262) and (
+                    make_timestamp(parsed.year, parsed.month, parsed.day, 0, 0, 0) < '1677-09-22'
+                    or make_timestamp(
+                        parsed.year, parsed.month, parsed.day,
+                        parsed.hour, parsed.minute, parsed.second + parsed.fraction
+                    ) > '2262-04-11 23:47:16.854775'
+                    or make_timestamp(
+                        parsed.year, parsed.month, parsed.day,
+                        parsed.hour, parsed.minute, parsed.second + parsed.fraction
+                    ) = '2262-04-11 23:47:16.854775' and parsed.nanoseconds > 806
+                ) then null
+                {#- before 1970 DuckDB's cast to microseconds rounds the rest up #}
+                when parsed.year < 1970 and parsed.nanoseconds > 0 then make_timestamp(
                     parsed.year, parsed.month, parsed.day,
+                    parsed.hour, parsed.minute, parsed.second + parsed.fraction
+                ) + interval '1 microsecond'
+                {%- endif %}
+                {#- year 0 is 1 BC, as on DuckDB #}
+                else make_timestamp(
+                    {{ 'case when parsed.year = 0 then -1 else parsed.year end' if 'Y' in plan.fields else 'parsed.year' }},
+                    parsed.month, parsed.day,
                     parsed.hour, parsed.minute, parsed.second + parsed.fraction
                 )
             end
@@ -167,11 +185,17 @@
                 {%- set field, group = found[name] %}
                 {%- set at = plan.positions[group - 1] %}
                 {%- if field in 'fn' %}
-                {#- microseconds, the rest cut off (as DuckDB's cast of %n does) #}
+                {#- microseconds; for %n the digits beyond them in nanoseconds #}
                 cast('0.' || left(case
                     when matched.is_full_width then substr(matched.t, {{ at[0] }})
                     else matched.groups[{{ group }}]
                 end, 6) as {{ type_double() }}) as {{ name }}
+                {%- if field == 'n' %},
+                cast(rpad(substr(case
+                    when matched.is_full_width then substr(matched.t, {{ at[0] }})
+                    else matched.groups[{{ group }}]
+                end, 7), 3, '0') as integer) as nanoseconds
+                {%- endif %}
                 {%- else %}
                 {{ '2000 + ' if field == 'y' }}cast(case
                     when matched.is_full_width then substr(matched.t, {{ at[0] }}, {{ at[1] }})
@@ -421,6 +445,10 @@
 {%- endmacro %}
 
 {% macro iso8601_local(expr) -%}
+    {{ return(adapter.dispatch('iso8601_local', 'smartmeter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__iso8601_local(expr) -%}
     {%- set wall = "(" ~ regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 1) ~ " || ' ' || "
         ~ regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 2) ~ ")" -%}
     coalesce(
@@ -432,7 +460,88 @@
     )
 {%- endmacro %}
 
+{#- PostgreSQL: ISO 8601 read by position (postgres__iso8601_shape), no regular expression
+    per row, with DuckDB's verdicts: what iso8601_pattern matches gets its wall clock checked
+    as DuckDB's try_strptime checks it (a fraction only between 1677-09-22 and 2262-04-11
+    23:47:16.854775806, DuckDB's nanosecond timestamps, and before 1970 the digits past the
+    microsecond round up, as DuckDB's cast does; year 0 is 1 BC); other text ending in `Z`
+    goes to strptime's `%Y-%m-%dT%H:%M:%SZ` (1-digit fields, the whitespace DuckDB skips). -#}
+{% macro postgres__iso8601_local(expr) -%}
+    {%- set whitespace = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)" -%}
+    (
+        select
+            case
+                when iso.is_iso then case
+                    when
+                        iso.month not between 1 and 12 or iso.day < 1 or iso.hour > 23
+                        or iso.minute > 59 or iso.second > 59
+                        then null
+                    when iso.day > {{ days_in_month('iso.year', 'iso.month') }} then null
+                    when iso.fraction is null then make_timestamp(
+                        case when iso.year = 0 then -1 else iso.year end, iso.month, iso.day,
+                        iso.hour, iso.minute, iso.second
+                    )
+                    {#- DuckDB reads a fraction into a nanosecond timestamp #}
+                    when iso.year not between 1677 and 2262 then null
+                    when iso.year in (1677, 2262) and (
+                        make_timestamp(iso.year, iso.month, iso.day, 0, 0, 0) < '1677-09-22'
+                        or make_timestamp(
+                            iso.year, iso.month, iso.day, iso.hour, iso.minute,
+                            iso.second + iso.fraction / 1000000.0
+                        ) > '2262-04-11 23:47:16.854775'
+                        or make_timestamp(
+                            iso.year, iso.month, iso.day, iso.hour, iso.minute,
+                            iso.second + iso.fraction / 1000000.0
+                        ) = '2262-04-11 23:47:16.854775' and iso.nanoseconds > 806
+                    ) then null
+                    {#- before 1970 DuckDB's cast to microseconds rounds the rest up #}
+                    when iso.year < 1970 and iso.nanoseconds > 0 then make_timestamp(
+                        iso.year, iso.month, iso.day, iso.hour, iso.minute,
+                        iso.second + iso.fraction / 1000000.0
+                    ) + interval '1 microsecond'
+                    else make_timestamp(
+                        iso.year, iso.month, iso.day, iso.hour, iso.minute,
+                        iso.second + iso.fraction / 1000000.0
+                    )
+                end
+                when rtrim(iso.t, {{ whitespace }}) like '%Z'
+                    then {{ postgres__try_strptime('btrim(iso.t, ' ~ whitespace ~ ')', '%Y-%m-%dT%H:%M:%SZ') }}
+            end
+        from (
+            select
+                shape.t,
+                shape.is_iso,
+                case when shape.is_iso then cast(substr(shape.t, 1, 4) as integer) end as year,
+                case when shape.is_iso then cast(substr(shape.t, 6, 2) as integer) end as month,
+                case when shape.is_iso then cast(substr(shape.t, 9, 2) as integer) end as day,
+                case when shape.is_iso then cast(substr(shape.t, 12, 2) as integer) end as hour,
+                case when shape.is_iso then cast(substr(shape.t, 15, 2) as integer) end as minute,
+                case
+                    when shape.is_iso and shape.time_end >= 19
+                        then cast(substr(shape.t, 18, 2) as integer)
+                    else 0
+                end as second,
+                {#- the fraction's first six digits in microseconds, the rest in nanoseconds #}
+                case
+                    when shape.is_iso and shape.time_end > 20
+                        then cast(rpad(substr(shape.t, 21, least(shape.time_end - 20, 6)), 6, '0') as integer)
+                end as fraction,
+                case
+                    when shape.is_iso and shape.time_end > 26
+                        then cast(rpad(substr(shape.t, 27, shape.time_end - 26), 3, '0') as integer)
+                    else 0
+                end as nanoseconds
+            from ({{ postgres__iso8601_shape(expr) }}) as shape
+            offset 0
+        ) as iso
+    )
+{%- endmacro %}
+
 {% macro iso8601_offset_minutes(expr) -%}
+    {{ return(adapter.dispatch('iso8601_offset_minutes', 'smartmeter')(expr)) }}
+{%- endmacro %}
+
+{% macro default__iso8601_offset_minutes(expr) -%}
     {%- set offset = regex_group("trim(both ' ' from " ~ expr ~ ")", iso8601_pattern(), 5) -%}
     case
         when right(trim(both ' ' from {{ expr }}), 1) in ('Z', 'z') then 0
@@ -446,6 +555,104 @@
                 end
             )
     end
+{%- endmacro %}
+
+{#- PostgreSQL: the offset read by position (postgres__iso8601_shape); 0 for any text ending in
+    `Z` or `z`, as on DuckDB. -#}
+{% macro postgres__iso8601_offset_minutes(expr) -%}
+    (
+        select
+            case
+                when right(shape.t, 1) in ('Z', 'z') then 0
+                when shape.is_iso and shape.zone <> '' then
+                    (case when left(shape.zone, 1) = '-' then -1 else 1 end) * (
+                        cast(substr(shape.zone, 2, 2) as integer) * 60
+                        + case
+                            when length(shape.zone) > 3 then cast(right(shape.zone, 2) as integer)
+                            else 0
+                        end
+                    )
+            end
+        from ({{ postgres__iso8601_shape(expr) }}) as shape
+    )
+{%- endmacro %}
+
+{#- The text (trimmed, `t`), whether iso8601_pattern matches it (`is_iso`), where its time of
+    day ends (`time_end`: 16, 19 or 20 + the fraction's digits) and its offset (`zone`, '' if
+    none), found by position: LIKE patterns, substr and digit checks (ltrim of the digits
+    leaves nothing), no regular expression. A query for a FROM clause. -#}
+{% macro postgres__iso8601_shape(expr) -%}
+    {%- set digits = "'0123456789'" -%}
+    select
+        timed.t,
+        timed.time_end,
+        timed.zone,
+        coalesce(
+            timed.t like '____-__-_____:__%'
+            and substr(timed.t, 11, 1) in ('T', ' ')
+            and ltrim(
+                substr(timed.t, 1, 4) || substr(timed.t, 6, 2) || substr(timed.t, 9, 2)
+                || substr(timed.t, 12, 2) || substr(timed.t, 15, 2), {{ digits }}
+            ) = ''
+            {#- seconds: two digits; a fraction: 1-9 digits #}
+            and (
+                timed.time_end = 16
+                or length(timed.t) >= 19 and ltrim(substr(timed.t, 18, 2), {{ digits }}) = ''
+            )
+            and timed.time_end <> 20 and timed.time_end < 30
+            {#- the offset: Z, z, +hh, +hhmm or +hh:mm between -14:00 and +14:00 #}
+            and (
+                timed.zone in ('', 'Z', 'z')
+                or (
+                    left(timed.zone, 1) in ('+', '-')
+                    and (
+                        length(timed.zone) = 3
+                        or (length(timed.zone) = 5 and ltrim(right(timed.zone, 2), {{ digits }}) = '')
+                        or (
+                            length(timed.zone) = 6 and substr(timed.zone, 4, 1) = ':'
+                            and ltrim(right(timed.zone, 2), {{ digits }}) = ''
+                        )
+                    )
+                    and (
+                        (
+                            substr(timed.zone, 2, 2) in (
+                                '00', '01', '02', '03', '04', '05', '06',
+                                '07', '08', '09', '10', '11', '12', '13'
+                            )
+                            and (
+                                length(timed.zone) = 3
+                                or substr(timed.zone, length(timed.zone) - 1, 1) in ('0', '1', '2', '3', '4', '5')
+                            )
+                        )
+                        or (
+                            substr(timed.zone, 2, 2) = '14'
+                            and (length(timed.zone) = 3 or right(timed.zone, 2) = '00')
+                        )
+                    )
+                )
+            ),
+            false
+        ) as is_iso
+    from (
+        select
+            ended.t,
+            ended.time_end,
+            ltrim(substr(ended.t, ended.time_end + 1), ' ') as zone
+        from (
+            select
+                text_in.t,
+                case
+                    when substr(text_in.t, 17, 1) <> ':' then 16
+                    when substr(text_in.t, 20, 1) <> '.' then 19
+                    else 20 + length(substr(text_in.t, 21))
+                        - length(ltrim(substr(text_in.t, 21), {{ digits }}))
+                end as time_end
+            from (select trim(both ' ' from {{ expr }}) as t offset 0) as text_in
+            offset 0
+        ) as ended
+        offset 0
+    ) as timed
+    offset 0
 {%- endmacro %}
 
 
