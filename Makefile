@@ -50,8 +50,10 @@ test-fast: $(STAMP)
 
 ## make fuzz: a long property-based campaign over every layout, on DuckDB and PostgreSQL.
 FUZZ_EXAMPLES ?= 200
+FUZZ_BATCH ?= 10
 fuzz: $(STAMP)
-	SMARTMETER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -x -q tests/test_fuzz.py -k no_file_content
+	SMARTMETER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SMARTMETER_FUZZ_BATCH=$(FUZZ_BATCH) \
+		$(BIN)/pytest -x -q -p no:xdist tests/test_fuzz.py -k no_file_content
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py

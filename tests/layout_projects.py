@@ -35,12 +35,13 @@ def layouts_file(project: Path) -> Path:
 def run_in(
     project: Path, home: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`smartmeter --home HOME ARGS...` with the code of `project`."""
+    """`smartmeter --home HOME ARGS...` with the code of `project` (the timeout catches a hang;
+    Spark on two shared cores gets longer, as in conftest.run_cli)."""
     return subprocess.run(
         [sys.executable, "-m", "smartmeter.cli", "--home", str(home), *args],
         cwd=project,
         env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project), **(env or {})),
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=2700 if "spark" in args else 1800,
     )

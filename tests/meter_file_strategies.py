@@ -142,18 +142,24 @@ def _not_a_valid_meter(text: str) -> bool:
     return not text.strip(" ").startswith("V")
 
 
+def valid_id(base: str, tag: str) -> str:
+    """A valid meter id (they all start with V) in the namespace `tag`: examples run together
+    in one build never share a meter (or a meter could hold another example's duplicates)."""
+    return f"V{tag}_{base[1:]}" if tag else base
+
+
 # -- layouts --------------------------------------------------------------------------------
 
 
 @st.composite
-def canonical_file(draw, name: str = "canonical.csv") -> Delivery:
+def canonical_file(draw, name: str = "canonical.csv", tag: str = "") -> Delivery:
     units = {"kWh": ("energy", 1.0), "kW": ("power", 1.0), "Wh": ("energy", 0.001),
              "W": ("power", 0.001), "KWH": ("energy", 1.0), " kw ": ("power", 1.0),
              "MWh": ("energy", 1000.0)}  # fmt: skip
     delivery = Delivery()
     rows = [["meter_id", "timestamp", "value", "unit", "interval_minutes", "channel"]]
     for meter in range(draw(st.integers(1, 3))):
-        meter_id = f"VC{meter}"
+        meter_id = valid_id(f"VC{meter}", tag)
         for slot in sorted(draw(st.sets(st.integers(0, 40), max_size=12))):
             text, value = draw(valid_number(max_value=5))
             unit = draw(st.sampled_from(sorted(units)))
@@ -177,7 +183,9 @@ def canonical_file(draw, name: str = "canonical.csv") -> Delivery:
             )
     for _ in range(draw(st.integers(1, 25))):
         slot = 2 * draw(st.integers(0, 40)) + 1
-        meter_id = draw(st.one_of(hostile_id.filter(_not_a_valid_meter), st.just("VC0")))
+        meter_id = draw(
+            st.one_of(hostile_id.filter(_not_a_valid_meter), st.just(valid_id("VC0", tag)))
+        )
         value = draw(st.one_of(hostile_number, valid_number().map(lambda p: p[0])))
         stamp = draw(st.one_of(hostile_iso(slot), st.just(slot_time(slot).isoformat() + "Z")))
         unit = draw(st.one_of(st.sampled_from(HOSTILE_UNITS), st.just("kWh")))
@@ -189,32 +197,33 @@ def canonical_file(draw, name: str = "canonical.csv") -> Delivery:
 
 
 @st.composite
-def semicolon_file(draw, name: str = "semicolon.csv") -> Delivery:
+def semicolon_file(draw, name: str = "semicolon.csv", tag: str = "") -> Delivery:
     delivery = Delivery()
+    meter_id = valid_id("VDE01", tag)
     rows = [["Zaehlpunkt", "Zeitstempel", "Leistung_kW"]]
     fmt = "%d.%m.%Y %H:%M"
     for slot in sorted(draw(st.sets(st.integers(0, 40), max_size=12))):
         text, value = draw(valid_number())
         t = slot_time(2 * slot, 15)
-        rows.append(["VDE01", (t + timedelta(hours=1)).strftime(fmt), text.replace(".", ",")])
+        rows.append([meter_id, (t + timedelta(hours=1)).strftime(fmt), text.replace(".", ",")])
         delivery.expected.append(
-            Expected(name, len(rows), 1, "VDE01", "general", t.isoformat(), value)
+            Expected(name, len(rows), 1, meter_id, "general", t.isoformat(), value)
         )
     for _ in range(draw(st.integers(1, 15))):
         slot = 2 * draw(st.integers(0, 40)) + 1
-        meter_id = draw(st.one_of(hostile_id.filter(_not_a_valid_meter), st.just("VDE01")))
+        hostile = draw(st.one_of(hostile_id.filter(_not_a_valid_meter), st.just(meter_id)))
         stamp = draw(
             st.one_of(hostile_local(slot, fmt, 15), st.just(slot_time(slot, 15).strftime(fmt)))
         )
-        rows.append([meter_id, stamp, draw(hostile_number)])
+        rows.append([hostile, stamp, draw(hostile_number)])
     delivery.files[name] = csv_text(rows, ";")
     return delivery
 
 
 @st.composite
-def wide_file(draw, name: str = "wide.csv") -> Delivery:
+def wide_file(draw, name: str = "wide.csv", tag: str = "") -> Delivery:
     delivery = Delivery()
-    good = [f"VW{k}" for k in range(draw(st.integers(1, 3)))]
+    good = [valid_id(f"VW{k}", tag) for k in range(draw(st.integers(1, 3)))]
     bad = draw(
         st.lists(
             hostile_id.filter(lambda s: _not_a_valid_meter(s) and s.strip() != "local_time"),
@@ -257,53 +266,58 @@ SGSC_CHANNELS = ["general", "controlled_load", "gross_generation", "net_generati
 
 
 @st.composite
-def sgsc_file(draw, name: str = "sgsc.csv") -> Delivery:
+def sgsc_file(draw, name: str = "sgsc.csv", tag: str = "") -> Delivery:
     delivery = Delivery()
+    meter_id = valid_id("V8", tag)
     rows = [SGSC_HEADER]
     fmt = "%Y-%m-%d %H:%M:%S"
     for slot in sorted(draw(st.sets(st.integers(0, 40), max_size=8))):
         t = slot_time(2 * slot)
-        row = ["V8", (t + timedelta(hours=10)).strftime(fmt)]
+        row = [meter_id, (t + timedelta(hours=10)).strftime(fmt)]
         for column, channel in zip(SGSC_HEADER[2:], SGSC_CHANNELS, strict=True):
             position = sorted(SGSC_HEADER[2:]).index(column) + 1  # registers by column name
             if draw(st.booleans()):
                 text, value = draw(valid_number(max_value=2))
                 row.append(text)
                 delivery.expected.append(
-                    Expected(name, len(rows) + 1, position, "V8", channel, t.isoformat(), value * 2)
+                    Expected(
+                        name, len(rows) + 1, position, meter_id, channel, t.isoformat(), value * 2
+                    )
                 )
             else:
                 row.append(draw(hostile_number))
         rows.append(row)
     for _ in range(draw(st.integers(0, 6))):
         slot = 2 * draw(st.integers(0, 40)) + 1
-        rows.append([draw(st.one_of(hostile_id, st.just("V8"))), draw(hostile_local(slot, fmt))]
+        rows.append([draw(st.one_of(hostile_id, st.just(meter_id))), draw(hostile_local(slot, fmt))]
                     + [draw(hostile_number) for _ in SGSC_CHANNELS])  # fmt: skip
     delivery.files[name] = csv_text(rows)
     return delivery
 
 
 @st.composite
-def cumulative_file(draw, name: str = "cumulative.csv") -> Delivery:
+def cumulative_file(draw, name: str = "cumulative.csv", tag: str = "") -> Delivery:
     """Register reads: balance and parity only (what a read after a gap publishes is VEE's
     business, tested elsewhere)."""
     rows = [["meter_id", "read_at", "register_kwh", "interval_minutes"]]
+    meter_id = valid_id("V9", tag)
     register = draw(st.floats(0, 99999, allow_nan=False))
     for slot in sorted(draw(st.sets(st.integers(0, 40), max_size=12))):
         register += draw(st.floats(0, 3, allow_nan=False))
-        rows.append(["V9", slot_time(2 * slot).isoformat() + "Z", f"{register:.3f}", "30"])
+        rows.append([meter_id, slot_time(2 * slot).isoformat() + "Z", f"{register:.3f}", "30"])
     for _ in range(draw(st.integers(0, 10))):
         slot = 2 * draw(st.integers(0, 40)) + 1
-        rows.append([draw(st.one_of(hostile_id, st.just("V9"))), draw(hostile_iso(slot)),
+        rows.append([draw(st.one_of(hostile_id, st.just(meter_id))), draw(hostile_iso(slot)),
                      draw(hostile_number), draw(st.sampled_from(HOSTILE_INTERVALS))])  # fmt: skip
     return Delivery({name: csv_text(rows)})
 
 
 @st.composite
-def nem12_file(draw, name: str = "nem12.csv") -> Delivery:
+def nem12_file(draw, name: str = "nem12.csv", tag: str = "") -> Delivery:
     delivery = Delivery()
+    nmi = valid_id("VNEM000001", tag)
     rows = [["100", "NEM12", "202401150000", "MDPUPLOAD", "NEMMCO"]]
-    rows.append(["200", "VNEM000001", "E1", "1", "E1", "N1", "METER1", "KWH", "30", ""])
+    rows.append(["200", nmi, "E1", "1", "E1", "N1", "METER1", "KWH", "30", ""])
     for day in sorted(draw(st.sets(st.integers(0, 9), min_size=1, max_size=3))):
         date = DAY0 + timedelta(days=day)
         values = []
@@ -316,9 +330,7 @@ def nem12_file(draw, name: str = "nem12.csv") -> Delivery:
             values.append(text)
             start = date + timedelta(minutes=30 * (interval - 1)) - timedelta(hours=10)
             delivery.expected.append(
-                Expected(
-                    name, line, interval, "VNEM000001", "general", start.isoformat(), value * 2
-                )
+                Expected(name, line, interval, nmi, "general", start.isoformat(), value * 2)
             )
         rows.append(["300", date.strftime("%Y%m%d"), *values, "A", "", "", "20240115000000", ""])
     # A block the pipeline cannot use as it stands: its values get verdicts all the same.
@@ -359,7 +371,7 @@ GB_IDS = st.text("0123456789ABCDEFGHJK-", min_size=1, max_size=12).filter(
 
 
 @st.composite
-def green_button_file(draw, name: str = "gb_download.csv") -> Delivery:
+def green_button_file(draw, name: str = "gb_download.csv", tag: str = "") -> Delivery:
     """A Green Button "Download My Data" CSV (the built-in green_button_csv layout, local time
     America/Los_Angeles): any preamble, the meter id from the Service line, else the Account
     Number (maybe an Excel text formula), else the file name; one usage variant; valid
@@ -368,7 +380,9 @@ def green_button_file(draw, name: str = "gb_download.csv") -> Delivery:
     variant = draw(st.sampled_from(sorted(GREEN_BUTTON_USAGE)))
     usage = GREEN_BUTTON_USAGE[variant]
     lines = draw(st.lists(st.sampled_from(GREEN_BUTTON_PREAMBLE), max_size=4))
-    service, account = draw(st.none() | GB_IDS), draw(st.none() | GB_IDS)
+    # ("-" cannot start an id: "T<tag>-" keeps each example's ids apart)
+    ids = GB_IDS.map(lambda s: f"T{tag}-{s}") if tag else GB_IDS
+    service, account = draw(st.none() | ids), draw(st.none() | ids)
     if account is not None:
         excel = draw(st.booleans())
         lines.append(f'Account Number,"=""{account}"""' if excel else f"Account Number,{account}")
@@ -378,10 +392,9 @@ def green_button_file(draw, name: str = "gb_download.csv") -> Delivery:
     header = ["TYPE", "DATE", "START TIME", "END TIME", *(h for h, _ in usage)]
     header += ["UNITS"] if variant == "units" else []
     header += ["COST", "NOTES"]
-    # a value's position: its usage column's, in the order of the raw column names
-    positions = {h: sorted(u for u, _ in usage).index(h) + 1 for h, _ in usage}
-    if variant == "import_export":  # raw columns export_kwh, import_kwh
-        positions = {"EXPORT (kWh)": 1, "IMPORT (kWh)": 2}
+    # a value's position: its usage column's place in this file's header (found per file, so
+    # no other file's columns can move it)
+    positions = {h: header.index(h) + 1 for h, _ in usage}
     rows: list[list[str]] = []
     first_line = len(lines) + 2
     for slot in sorted(draw(st.sets(st.integers(0, 40), min_size=1, max_size=8))):
@@ -417,13 +430,19 @@ def green_button_file(draw, name: str = "gb_download.csv") -> Delivery:
 
 
 @st.composite
-def deliveries(draw) -> Delivery:
-    """One file of every layout, each with valid and hostile rows."""
+def deliveries(draw, tag: str = "") -> Delivery:
+    """One file of every layout, each with valid and hostile rows. With a tag, every file name
+    starts with it and every valid meter id is in its namespace, so deliveries of different
+    tags can be loaded together and judged each on its own."""
     merged = Delivery()
-    for strategy in (canonical_file(), semicolon_file(), wide_file(), sgsc_file(),
-                     cumulative_file(), nem12_file(), espi_file(),
-                     espi_file_without_ids(), green_button_file()):  # fmt: skip
-        part = draw(strategy)
+    prefix = f"{tag}_" if tag else ""
+    for layout, name in (
+        (canonical_file, "canonical.csv"), (semicolon_file, "semicolon.csv"),
+        (wide_file, "wide.csv"), (sgsc_file, "sgsc.csv"), (cumulative_file, "cumulative.csv"),
+        (nem12_file, "nem12.csv"), (espi_file, "green_button.xml"),
+        (espi_file_without_ids, "green_button_no_ids.xml"), (green_button_file, "gb_download.csv"),
+    ):  # fmt: skip
+        part = draw(layout(name=prefix + name, tag=tag))
         merged.files.update(part.files)
         merged.expected.extend(part.expected)
     return merged
@@ -519,7 +538,7 @@ def _espi_head(prefixed: bool, preamble: bool) -> list[str]:
 
 
 @st.composite
-def espi_file(draw, name: str = "green_button.xml") -> Delivery:
+def espi_file(draw, name: str = "green_button.xml", tag: str = "") -> Delivery:
     """A Green Button feed: one UsagePoint (New York time), a forward Wh (or W) series with
     valid readings on even slots and hostile ones on odd slots, an export series, sometimes a
     cumulative register series beside the forward one (its channel then names its
@@ -528,7 +547,7 @@ def espi_file(draw, name: str = "green_button.xml") -> Delivery:
     prefixed = draw(st.booleans())
     feed = _EspiWriter(prefixed)
     feed.lines.extend(_espi_head(prefixed, draw(st.booleans())))
-    point = f"{ESPI_BASE}/RetailCustomer/7/UsagePoint/UP{draw(st.integers(1, 99))}"
+    point = f"{ESPI_BASE}/RetailCustomer/7{tag}/UsagePoint/UP{draw(st.integers(1, 99))}"
     local_time = f"{ESPI_BASE}/LocalTimeParameters/1"
     feed.entry({"self": [point], "related": [f"{point}/MeterReading", local_time]},
                "UsagePoint", [feed.el("kind", "0")])  # fmt: skip
@@ -600,9 +619,9 @@ def espi_file(draw, name: str = "green_button.xml") -> Delivery:
 
 
 @st.composite
-def espi_file_without_ids(draw, name: str = "green_button_no_ids.xml") -> Delivery:
+def espi_file_without_ids(draw, name: str = "green_button_no_ids.xml", tag: str = "") -> Delivery:
     """A feed whose UsagePoint and MeterReading have no links and no ids: every value is judged
-    (missing_meter_id), none stops the build."""
+    (missing_meter_id), none stops the build. (It has no meter, so no namespace: `tag` unused.)"""
     prefixed = draw(st.booleans())
     feed = _EspiWriter(prefixed)
     feed.lines.extend(_espi_head(prefixed, False))

@@ -400,6 +400,41 @@ def test_a_file_of_gas_rows_only_is_counted_once_across_later_loads(home):
 
 
 @pytest.mark.slow
+def test_a_files_value_positions_stay_put_when_later_files_bring_new_columns(home):
+    """Where a layout finds its value columns per file (Green Button's usage headers), a value's
+    position is its column's place in its own file's header: a later file whose header adds
+    columns to the shared raw table moves nothing, so what the first build wrote (validated
+    rows, quarantine) still matches the staging a later build reads."""
+    header = "TYPE,DATE,START TIME,END TIME,{},COST,NOTES\n"
+    deliveries = [
+        ("usage.csv", header.format("USAGE (kWh)")
+         + "Electric usage,2024-01-01,00:00,00:59,1.5,$1,\n"
+         + "Electric usage,2024-01-01,01:00,01:59,-4,$1,\n"),
+        ("net.csv", header.format("IMPORT (kWh),EXPORT (kWh)")
+         + "Electric usage,2024-01-01,00:00,00:59,0.5,0.25,$1,\n"),
+    ]  # fmt: skip
+    positions = {
+        "validated": "select split_part(source_file, '/', -1), source_line, value_position "
+        "from intermediate.int_readings_validated",
+        "staged": "select split_part(source_file, '/', -1), source_line, value_position "
+        "from staging.stg_long__readings",
+        "quarantined": "select split_part(source_file, '/', -1), source_line, value_position "
+        "from marts.quarantined_readings",
+    }
+    for name, text in deliveries:
+        (home / "landing" / name).write_text(text)
+        result = run_cli(home, "run")
+        assert result.returncode == 0, result.stdout + result.stderr
+        found = {k: sorted(q(home, sql)) for k, sql in positions.items()}
+        assert found["staged"] == found["validated"], found
+        assert ("usage.csv", 2, 5) in found["validated"]
+        assert found["quarantined"] == [("usage.csv", 3, 5)]
+    assert found["validated"] == [("net.csv", 2, 5), ("net.csv", 2, 6), ("usage.csv", 2, 5),
+                                  ("usage.csv", 3, 5)]  # fmt: skip
+    assert all(row[0] for row in q(home, "select is_balanced from marts.file_reading_balance"))
+
+
+@pytest.mark.slow
 def test_a_broken_edited_or_removed_entry_never_leaves_the_warehouse_unbuildable(tmp_path):
     """After a vendor entry's file is loaded, the entry is broken (init and run stop with the
     one-line error, exit 2), restored, edited to read another column, and removed: every build

@@ -1,7 +1,8 @@
 """The new layout keys give the same answers on every store: Green Button downloads (gas rows
 not selected, ranged local stamps, units from header text) and a vendor layout whose columns
 are SQL reserved words (order, when, select, from), with a ranged stamp in one field, missing
-tokens and clean-up, built on DuckDB, PostgreSQL and Spark."""
+tokens and clean-up, built on DuckDB and PostgreSQL here, and on Spark with the files of
+tests/test_spark.py (one pair of Spark builds covers both)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from conftest import duck, pg_connect
 from layout_projects import project_copy, run_in
 from test_layout_keys import VENDOR_LAYOUT, ZONES, hourly_download, write_green_button_landing
 from test_parity_postgres import normalize
-
-from smartmeter import spark_lake
-from smartmeter.home import Home
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +39,19 @@ def write_landing(home) -> None:
     (home / "landing" / "chicago_spring.csv").write_text(
         hourly_download("CHI-2", "3/10/2024", [*range(24)])
     )
+    (home / "landing" / "gas_and_electric.csv").write_text(GAS_AND_ELECTRIC)
+
+
+# Electric and gas rows in one download, a missing token and an estimate in the notes: 4 rows,
+# 4 values, 2 published, 1 quarantined (the "?"), 1 not selected (the gas row).
+GAS_AND_ELECTRIC = (
+    "Name,SAMPLE\nAccount Number,4711\n\n"
+    "TYPE,DATE,START TIME,END TIME,USAGE,UNITS,COST,NOTES\n"
+    "Electric usage,1/2/2024,0:00,00:59,1.25,kWh,$0.10,\n"
+    "Natural gas usage,1/2/2024,00:00,23:59,2.5,therms,$3.00,\n"
+    "Electric usage,1/2/2024,1:00,01:59,?,kWh,$0.10,\n"
+    "Electric usage,1/2/2024,2:00,02:59,0.75,kWh,$0.10,Estimated\n"
+)
 
 
 def answers(con) -> dict[str, list[tuple]]:
@@ -60,38 +71,5 @@ def test_new_layout_keys_give_the_same_answers_on_duckdb_and_postgres(tmp_path, 
         assert len(expected["readings"]) > 300
         assert {row[-1] for row in expected["balance"]} == {True}
         assert sum(row[5] for row in expected["balance"]) > 0  # gas rows were not selected
+        assert ("gas_and_electric.csv", 4, 4, 2, 1, 1, True) in expected["balance"]
         assert answers(pg) == expected
-
-
-@pytest.mark.spark
-def test_green_button_blocks_and_groups_build_on_spark_as_on_duckdb(tmp_path):
-    project = project_copy(tmp_path, VENDOR_LAYOUT)
-    homes = {target: tmp_path / target for target in ("duckdb", "spark")}
-    for target, home in homes.items():
-        write_landing(home)
-        (home / "landing" / "gas_and_electric.csv").write_text(
-            "Name,SAMPLE\nAccount Number,4711\n\n"
-            "TYPE,DATE,START TIME,END TIME,USAGE,UNITS,COST,NOTES\n"
-            "Electric usage,1/2/2024,0:00,00:59,1.25,kWh,$0.10,\n"
-            "Natural gas usage,1/2/2024,00:00,23:59,2.5,therms,$3.00,\n"
-            "Electric usage,1/2/2024,1:00,01:59,?,kWh,$0.10,\n"
-            "Electric usage,1/2/2024,2:00,02:59,0.75,kWh,$0.10,Estimated\n"
-        )
-        result = run_in(project, home, "run", "--target", target)
-        assert result.returncode == 0, f"{target}: {result.stdout}{result.stderr[-3000:]}"
-    with duck(homes["duckdb"]) as con:
-        expected = answers(con)
-    spark = spark_lake_connection(homes["spark"])
-    try:
-        assert answers(spark) == expected
-    finally:
-        spark.close()
-    assert ("gas_and_electric.csv", 4, 4, 2, 1, 1, True) in expected["balance"]
-
-
-def spark_lake_connection(home):
-    import duckdb
-
-    con = duckdb.connect()
-    spark_lake.refresh_views(con, Home.resolve(home))
-    return con

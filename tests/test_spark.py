@@ -1,6 +1,9 @@
 """The same dbt project on Apache Spark (a local session) gives DuckDB's answers: every mart,
 the file balance and the Parquet archive, with Spark's data built in two deliveries (an
 incremental build) and DuckDB's in one. The CLI runs on Spark end to end (run, status, report).
+The files include the layout language's harder cases (Green Button downloads in zones of the
+home's choosing, blocks, column groups, a vendor layout of reserved-word columns), so one pair
+of builds covers them too.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from channel_inputs import (
     write_register_file,
     write_wide_file,
 )
-from conftest import FIXTURES, REPO, duck, land, run_cli
+from conftest import FIXTURES, REPO, duck, land
+from layout_projects import project_copy, run_in
+from test_layout_keys import VENDOR_LAYOUT
+from test_layout_parity import answers, write_landing
 from test_object_storage import CREDENTIALS, Aws, endpoint  # noqa: F401 (a fixture)
 from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
@@ -42,7 +48,13 @@ EMPTIED_NEM12_DAYS = [f"201712{day:02}" for day in range(1, 32)] + ["20180101"]
 
 
 @pytest.fixture(scope="module")
-def both_stores(tmp_path_factory, real_data):
+def project(tmp_path_factory):
+    """The project with the vendor layout of reserved-word columns added to its layouts.yml."""
+    return project_copy(tmp_path_factory.mktemp("project"), VENDOR_LAYOUT)
+
+
+@pytest.fixture(scope="module")
+def both_stores(tmp_path_factory, real_data, project):
     """A DuckDB home built from every file at once; a Spark home built from all but the last
     day's canonical file and a conflicting resend of a month of real NEM12 days, then from
     those two (an incremental build that adds a day, rewrites the months around it and empties
@@ -75,9 +87,9 @@ def both_stores(tmp_path_factory, real_data):
     ]
     homes = {target: base / target for target in ("duckdb", "spark")}
     for home in homes.values():
-        (home / "landing").mkdir(parents=True)
+        write_landing(home)  # the layout language's files, in the first delivery
     land(homes["duckdb"], *first, last_day, resend)
-    run = run_cli(homes["duckdb"], "run")
+    run = run_in(project, homes["duckdb"], "run")
     assert run.returncode == 0, run.stdout + run.stderr
     land(homes["spark"], *first)
     for delivery in ([], [last_day, resend]):
@@ -91,7 +103,7 @@ def both_stores(tmp_path_factory, real_data):
             }
             (base / "partition_files_before.json").write_text(json.dumps(snapshot))
             land(homes["spark"], *delivery)
-        run = run_cli(homes["spark"], "run", "--target", "spark")
+        run = run_in(project, homes["spark"], "run", "--target", "spark")
         assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     return homes
 
@@ -132,6 +144,17 @@ def test_every_mart_is_the_same_on_spark_and_duckdb(both_stores):
             "select count(*), count(*) filter (where is_balanced) from marts.file_reading_balance"
         )
         assert spark.execute(balanced).fetchone() == expected.execute(balanced).fetchone()
+
+
+def test_the_layout_languages_files_give_the_same_answers_on_spark(both_stores):
+    """Readings, quarantine, balance, preamble and meter zones of every file, Green Button and
+    vendor layouts included, as DuckDB has them."""
+    with duck(both_stores["duckdb"]) as expected, lake(both_stores["spark"]) as spark:
+        duck_answers = answers(expected)
+        assert answers(spark) == duck_answers
+    assert {row[-1] for row in duck_answers["balance"]} == {True}
+    assert sum(row[5] for row in duck_answers["balance"]) > 0  # gas rows were not selected
+    assert ("gas_and_electric.csv", 4, 4, 2, 1, 1, True) in duck_answers["balance"]
 
 
 def test_an_incremental_spark_build_rewrites_only_the_months_it_touches(both_stores):
@@ -225,7 +248,7 @@ def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores):
     assert rows(archives["spark"]) == rows(archives["duckdb"])
 
 
-def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path):  # noqa: F811
+def test_spark_publishes_the_archive_to_a_bucket(both_stores, project, endpoint, tmp_path):  # noqa: F811
     """SMARTMETER_PARQUET_URL=s3://...: Spark writes locally, smartmeter uploads; the bucket
     gets the same keys and rows as DuckDB's archive, and a later export removes a partition
     with no readings."""
@@ -235,7 +258,7 @@ def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path
         "AWS_ENDPOINT_URL": endpoint,
         "SMARTMETER_PARQUET_URL": f"s3://{aws.bucket}/parquet",
     }
-    export = run_cli(both_stores["spark"], "export", "--target", "spark", env=env)
+    export = run_in(project, both_stores["spark"], "export", "--target", "spark", env=env)
     assert export.returncode == 0, export.stdout + export.stderr[-3000:]
 
     prefix = "parquet/readings/"
@@ -245,7 +268,7 @@ def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path
     assert not (both_stores["spark"] / ".state" / "parquet-staging" / "spark-staging").exists()
     stray = f"{prefix}reading_date=1999-01-01/meter_id=gone/data_0.parquet"
     aws.upload(stray, b"a partition whose readings are gone")
-    again = run_cli(both_stores["spark"], "export", "--target", "spark", env=env)
+    again = run_in(project, both_stores["spark"], "export", "--target", "spark", env=env)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
     assert aws.keys(prefix) == keys
     downloaded = tmp_path / "bucket"
@@ -260,18 +283,18 @@ def test_spark_publishes_the_archive_to_a_bucket(both_stores, endpoint, tmp_path
     )
 
 
-def test_status_and_report_read_spark_through_the_lake(both_stores):
+def test_status_and_report_read_spark_through_the_lake(both_stores, project):
     home = both_stores["spark"]
-    status = run_cli(home, "--json", "status", "--target", "spark")
+    status = run_in(project, home, "--json", "status", "--target", "spark")
     assert status.returncode == 0, status.stdout + status.stderr
-    report = run_cli(home, "report", "--target", "spark")
+    report = run_in(project, home, "report", "--target", "spark")
     assert report.returncode == 0, report.stdout + report.stderr
     assert (home / "reports" / "latest.html").stat().st_size > 10_000
 
 
-def test_the_audit_passes_on_spark(both_stores):
+def test_the_audit_passes_on_spark(both_stores, project):
     """`smartmeter test` (every data test on every row, the file balance recounted) on the
     Spark home built in two deliveries."""
-    audit = run_cli(both_stores["spark"], "test", "--target", "spark")
+    audit = run_in(project, both_stores["spark"], "test", "--target", "spark")
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-3000:]
     assert " PASS" in audit.stdout or "passed" in audit.stdout, audit.stdout[-2000:]

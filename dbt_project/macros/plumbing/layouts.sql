@@ -140,7 +140,8 @@
 {#- Every layout of one shape, staged and stacked; no rows (but the contract's columns) when
     none is declared. `sources`: the declared layouts' raw tables (declared_layout_sources) by
     name; a layout the data home added later is read from its raw table directly. `layouts`:
-    raw.layouts; `file_headers`: raw.file_headers (wide layouts), both as the model names them. -#}
+    raw.layouts; `file_headers`: raw.file_headers (the wide layouts' header roles, and where a
+    long layout's per-file value columns sit), both as the model names them. -#}
 {% macro stage_layouts_of_shape(shape, sources, layouts, selected=true, file_headers=none) -%}
     {%- set names = [] -%}
     {%- for name in layouts_of_shape(shape, layouts) -%}
@@ -178,7 +179,7 @@
         {%- if shape == 'wide' %}
         {{ stage_wide_layout(relation, file_headers, name) }}
         {%- else %}
-        {{ stage_long_layout(relation, name, selected) }}
+        {{ stage_long_layout(relation, name, selected, file_headers) }}
         {%- endif %}
     ) as {{ name }}_rows
         {%- if not loop.last %}

@@ -31,13 +31,20 @@
 
 {#- A long layout: one reading per line, or one line of several value columns (registers, or
     the header fields `value_columns.pattern` picks), each a channel. `selected`: the rows the
-    layout's `select` keeps (true), or the others (false: stg_long__unselected_values). -#}
-{% macro stage_long_layout(source_relation, layout_name, selected=true) -%}
+    layout's `select` keeps (true), or the others (false: stg_long__unselected_values).
+    `file_headers`: raw.file_headers, where a value column found per file (a pattern, column
+    groups) takes its value_position from: the field's place in that file's own header, which no
+    other file can change (the raw table's columns are every file's union, and grow). -#}
+{% macro stage_long_layout(source_relation, layout_name, selected=true, file_headers=none) -%}
     {%- set layout = layout_config(layout_name) -%}
     {%- if not execute -%}
         select 1 as placeholder
     {%- else -%}
     {%- set value_columns = layout_value_columns(layout, source_relation) -%}
+    {%- set found_per_file = (layout.value_columns_pattern or layout.column_groups) and not layout.registers -%}
+    {%- if found_per_file and value_columns and file_headers is none -%}
+        {{ exceptions.raise_compiler_error('layout ' ~ layout_name ~ ': its value columns are found per file, so staging needs raw.file_headers') }}
+    {%- endif -%}
     {%- set stamp = stamp_text(layout.timestamp_columns) -%}
     {%- set groups = layout.timestamp_pattern_groups -%}
     {%- if layout.timestamp_pattern -%}
@@ -73,16 +80,30 @@ registers as (
             register.register_unit,
             register.register_interval,
             register.value_text,
+            {%- if found_per_file %}
+            header_positions.value_position
+            {%- else %}
             register.value_position
+            {%- endif %}
         from source
         {%- set rows = [] %}
         {%- for column in value_columns %}
             {%- set null_text = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
             {%- set unit = 'source.' ~ adapter.quote(column.unit_column) if column.unit_column else (sql_text(column.unit) if column.unit else null_text) %}
             {%- set interval = 'source.' ~ adapter.quote(column.interval_column) if column.interval_column else null_text %}
-            {%- do rows.append([sql_text(column.channel), unit, interval, 'source.' ~ adapter.quote(column.column), loop.index]) %}
+            {%- do rows.append([sql_text(column.channel), unit, interval, 'source.' ~ adapter.quote(column.column), sql_text(column.column) if found_per_file else loop.index]) %}
         {%- endfor %}
-        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'register_interval', 'value_text', 'value_position']) }}
+        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'register_interval', 'value_text', 'raw_column' if found_per_file else 'value_position']) }}
+        {%- if found_per_file %}
+        -- (the first place a block-repeated header gives the column in the file)
+        left join (
+            select _file_sha256, raw_column, min(position) as value_position
+            from {{ file_headers }}
+            group by _file_sha256, raw_column
+        ) as header_positions
+            on source._file_sha256 = header_positions._file_sha256
+            and register.raw_column = header_positions.raw_column
+        {%- endif %}
     ) as unpivoted
     where value_text is not null
     {%- if layout.column_groups %}

@@ -6,4 +6,9 @@
     characters; a block per long layout outgrows it (a few vendor layouts with long header
     names did). On Spark it is a table, rebuilt at each build. #}
 {{ config(materialized='table' if target.type == 'spark' else 'view') }}
-{{ stage_layouts_of_shape('long', declared_layout_sources('long'), source('raw', 'layouts')) }}
+{{ stage_layouts_of_shape(
+    'long',
+    declared_layout_sources('long'),
+    source('raw', 'layouts'),
+    file_headers=source('raw', 'file_headers'),
+) }}

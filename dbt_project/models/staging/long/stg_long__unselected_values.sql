@@ -6,5 +6,9 @@
     names did). On Spark it is a table, rebuilt at each build. #}
 {{ config(materialized='table' if target.type == 'spark' else 'view') }}
 {{ stage_layouts_of_shape(
-    'long', declared_layout_sources('long'), source('raw', 'layouts'), selected=false
+    'long',
+    declared_layout_sources('long'),
+    source('raw', 'layouts'),
+    selected=false,
+    file_headers=source('raw', 'file_headers'),
 ) }}
