@@ -80,11 +80,7 @@ registers as (
             register.register_unit,
             register.register_interval,
             register.value_text,
-            {%- if found_per_file %}
-            header_positions.value_position
-            {%- else %}
-            register.value_position
-            {%- endif %}
+            register.{{ 'register_column' if found_per_file else 'value_position' }}
         from source
         {%- set rows = [] %}
         {%- for column in value_columns %}
@@ -93,18 +89,23 @@ registers as (
             {%- set interval = 'source.' ~ adapter.quote(column.interval_column) if column.interval_column else null_text %}
             {%- do rows.append([sql_text(column.channel), unit, interval, 'source.' ~ adapter.quote(column.column), sql_text(column.column) if found_per_file else loop.index]) %}
         {%- endfor %}
-        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'register_interval', 'value_text', 'raw_column' if found_per_file else 'value_position']) }}
-        {%- if found_per_file %}
-        -- (the first place a block-repeated header gives the column in the file)
-        left join (
-            select _file_sha256, raw_column, min(position) as value_position
-            from {{ file_headers }}
-            group by _file_sha256, raw_column
-        ) as header_positions
-            on source._file_sha256 = header_positions._file_sha256
-            and register.raw_column = header_positions.raw_column
-        {%- endif %}
+        {{ unpivot_join(rows, 'register', ['channel_name', 'register_unit', 'register_interval', 'value_text', 'register_column' if found_per_file else 'value_position']) }}
     ) as unpivoted
+    {%- if found_per_file %}
+    -- the column's place in its file's header (the first, where blocks repeat the header);
+    -- joined outside the unpivot: Spark takes no join after a lateral view
+    left join (
+        select
+            _file_sha256 as header_file_sha256,
+            raw_column as header_column,
+            min(position) as value_position
+        from {{ file_headers }}
+        group by _file_sha256, raw_column
+    ) as header_positions
+        on
+            unpivoted._file_sha256 = header_positions.header_file_sha256
+            and unpivoted.register_column = header_positions.header_column
+    {%- endif %}
     where value_text is not null
     {%- if layout.column_groups %}
         -- a group left wholly blank on a row (a 30-minute channel beside a 15-minute one)
