@@ -59,21 +59,23 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def hang_timeout(args: tuple[str, ...], default: float) -> float:
+    """Seconds after which a CLI command counts as hung (a timeout, not a speed target): a Spark
+    build on two cores shared with another test worker can take a quarter of an hour."""
+    return 2700 if "spark" in args else default
+
+
 def run_cli(
     home: Path, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `smartmeter --home HOME ARGS...` as a real subprocess. The timeout only catches a
-    hang: a Spark build on two cores shared with another test worker can take a quarter of an
-    hour, so Spark commands get longer."""
-    if timeout is None:
-        timeout = 2700 if "spark" in args else 900
+    """Run `smartmeter --home HOME ARGS...` as a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "smartmeter.cli", "--home", str(home), *args],
         cwd=REPO,
         env=cli_env(**(env or {})),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=timeout or hang_timeout(args, 900),
     )
 
 

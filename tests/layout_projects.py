@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, cli_env
+from conftest import REPO, cli_env, hang_timeout
 
 
 def project_copy(root: Path, extra_layouts: str = "") -> Path:
@@ -35,13 +35,12 @@ def layouts_file(project: Path) -> Path:
 def run_in(
     project: Path, home: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`smartmeter --home HOME ARGS...` with the code of `project` (the timeout catches a hang;
-    Spark on two shared cores gets longer, as in conftest.run_cli)."""
+    """`smartmeter --home HOME ARGS...` with the code of `project`."""
     return subprocess.run(
         [sys.executable, "-m", "smartmeter.cli", "--home", str(home), *args],
         cwd=project,
         env=cli_env(PYTHONPATH=str(project), DBT_PROFILES_DIR=str(project), **(env or {})),
         capture_output=True,
         text=True,
-        timeout=2700 if "spark" in args else 1800,
+        timeout=hang_timeout(args, 1800),
     )

@@ -149,24 +149,10 @@
                     then null
                 when parsed.day > {{ days_in_month('parsed.year', 'parsed.month') }} then null
                 {%- if 'n' in plan.fields %}
-                {#- DuckDB reads %n into a nanosecond timestamp, which ends in 1677 and 2262 #}
-                when parsed.year not between 1677 and 2262 then null
-                when parsed.year in (1677, 2262) and (
-                    make_timestamp(parsed.year, parsed.month, parsed.day, 0, 0, 0) < '1677-09-22'
-                    or make_timestamp(
-                        parsed.year, parsed.month, parsed.day,
-                        parsed.hour, parsed.minute, parsed.second + parsed.fraction
-                    ) > '2262-04-11 23:47:16.854775'
-                    or make_timestamp(
-                        parsed.year, parsed.month, parsed.day,
-                        parsed.hour, parsed.minute, parsed.second + parsed.fraction
-                    ) = '2262-04-11 23:47:16.854775' and parsed.nanoseconds > 806
-                ) then null
-                {#- before 1970 DuckDB's cast to microseconds rounds the rest up #}
-                when parsed.year < 1970 and parsed.nanoseconds > 0 then make_timestamp(
-                    parsed.year, parsed.month, parsed.day,
-                    parsed.hour, parsed.minute, parsed.second + parsed.fraction
-                ) + interval '1 microsecond'
+                {{ postgres__nanosecond_wall_clock_cases(
+                    'parsed.year', 'parsed.month', 'parsed.day', 'parsed.hour', 'parsed.minute',
+                    'parsed.second + parsed.fraction', 'parsed.nanoseconds'
+                ) }}
                 {%- endif %}
                 {#- year 0 is 1 BC, as on DuckDB #}
                 else make_timestamp(
@@ -460,6 +446,24 @@
     )
 {%- endmacro %}
 
+{#- PostgreSQL: the WHEN branches that read a wall clock with a fraction as DuckDB does, into a
+    nanosecond timestamp: NULL outside 1677-09-22 to 2262-04-11 23:47:16.854775806, and before
+    1970 the digits past the microsecond round up (DuckDB's cast to microseconds truncates toward
+    1970). The arguments are SQL expressions; `seconds` holds the microseconds as a fraction,
+    `nanoseconds` the digits beyond them. Shared by postgres__try_strptime (%n) and
+    postgres__iso8601_local. -#}
+{% macro postgres__nanosecond_wall_clock_cases(year, month, day, hour, minute, seconds, nanoseconds) -%}
+    {%- set wall_clock = 'make_timestamp(' ~ [year, month, day, hour, minute, seconds] | join(', ') ~ ')' -%}
+    when {{ year }} not between 1677 and 2262 then null
+    when {{ year }} in (1677, 2262) and (
+        make_timestamp({{ year }}, {{ month }}, {{ day }}, 0, 0, 0) < '1677-09-22'
+        or {{ wall_clock }} > '2262-04-11 23:47:16.854775'
+        or {{ wall_clock }} = '2262-04-11 23:47:16.854775' and {{ nanoseconds }} > 806
+    ) then null
+    when {{ year }} < 1970 and {{ nanoseconds }} > 0
+        then {{ wall_clock }} + interval '1 microsecond'
+{%- endmacro %}
+
 {#- PostgreSQL: ISO 8601 read by position (postgres__iso8601_shape), no regular expression
     per row, with DuckDB's verdicts: what iso8601_pattern matches gets its wall clock checked
     as DuckDB's try_strptime checks it (a fraction only between 1677-09-22 and 2262-04-11
@@ -481,24 +485,10 @@
                         case when iso.year = 0 then -1 else iso.year end, iso.month, iso.day,
                         iso.hour, iso.minute, iso.second
                     )
-                    {#- DuckDB reads a fraction into a nanosecond timestamp #}
-                    when iso.year not between 1677 and 2262 then null
-                    when iso.year in (1677, 2262) and (
-                        make_timestamp(iso.year, iso.month, iso.day, 0, 0, 0) < '1677-09-22'
-                        or make_timestamp(
-                            iso.year, iso.month, iso.day, iso.hour, iso.minute,
-                            iso.second + iso.fraction / 1000000.0
-                        ) > '2262-04-11 23:47:16.854775'
-                        or make_timestamp(
-                            iso.year, iso.month, iso.day, iso.hour, iso.minute,
-                            iso.second + iso.fraction / 1000000.0
-                        ) = '2262-04-11 23:47:16.854775' and iso.nanoseconds > 806
-                    ) then null
-                    {#- before 1970 DuckDB's cast to microseconds rounds the rest up #}
-                    when iso.year < 1970 and iso.nanoseconds > 0 then make_timestamp(
-                        iso.year, iso.month, iso.day, iso.hour, iso.minute,
-                        iso.second + iso.fraction / 1000000.0
-                    ) + interval '1 microsecond'
+                    {{ postgres__nanosecond_wall_clock_cases(
+                        'iso.year', 'iso.month', 'iso.day', 'iso.hour', 'iso.minute',
+                        'iso.second + iso.fraction / 1000000.0', 'iso.nanoseconds'
+                    ) }}
                     else make_timestamp(
                         iso.year, iso.month, iso.day, iso.hour, iso.minute,
                         iso.second + iso.fraction / 1000000.0
