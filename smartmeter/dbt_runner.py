@@ -1,15 +1,21 @@
 """Running dbt for a data home and target, as a subprocess, and reading what it did.
 
 Each data home keeps its own dbt target folder (compiled SQL, partial-parse cache,
-run_results.json) under .state/dbt, so two homes never share state.
+run_results.json) under .state/dbt, so two homes never share state. dbt runs in the data home:
+the profile names the DuckDB file by a path relative to it, the same for every home, so a
+home's first run can start from the project's last parse (the user's parse cache, settings
+`dbt_parse_cache`) instead of parsing the whole project again; dbt itself checks that the parse
+still fits (project files, profile, vars) and parses what changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +34,7 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 PROFILES_DIR = REPO
+PARSE_FILE = "partial_parse.msgpack"
 
 
 class DbtTarget(Protocol):
@@ -122,6 +129,7 @@ def run_dbt(
     state = dbt_state_dir(home)
     results_file = state / "target" / "run_results.json"
     results_file.unlink(missing_ok=True)
+    _start_from_cached_parse(home, target)
     command = [
         str(Path(sys.executable).with_name("dbt")),
         *args,
@@ -132,7 +140,7 @@ def run_dbt(
     ]
     process = subprocess.Popen(
         command,
-        cwd=dbt_project_dir(home),
+        cwd=home.root,
         env=dbt_env(home, target),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -153,11 +161,48 @@ def run_dbt(
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
         raise
+    _keep_parse(home, target)
     output = "".join(lines)
     results = []
     if results_file.exists():
         results = json.loads(results_file.read_text()).get("results", [])
     return DbtResult(process.returncode, command, output, results)
+
+
+def _parse_cache_file(home: Home, target: DbtTarget) -> Path | None:
+    folder = home.settings.dbt_parse_cache
+    if folder is None:
+        return None
+    project = hashlib.sha256(str(dbt_project_dir(home).resolve()).encode()).hexdigest()[:16]
+    return folder / project / f"{target.name}.msgpack"
+
+
+def _start_from_cached_parse(home: Home, target: DbtTarget) -> None:
+    """A home dbt never parsed for starts from the project's last parse on this target."""
+    own = dbt_state_dir(home) / "target" / PARSE_FILE
+    cached = _parse_cache_file(home, target)
+    if cached is None or own.exists() or not cached.is_file():
+        return
+    own.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a cache, not a requirement
+        shutil.copyfile(cached, own)
+
+
+def _keep_parse(home: Home, target: DbtTarget) -> None:
+    """Offer this home's parse to the next new home (written whole: a temporary name, then a
+    rename, so a concurrent reader sees the old file or the new one)."""
+    own = dbt_state_dir(home) / "target" / PARSE_FILE
+    cached = _parse_cache_file(home, target)
+    if cached is None or not own.is_file():
+        return
+    with contextlib.suppress(OSError):
+        data = own.read_bytes()
+        if cached.is_file() and cached.stat().st_size == len(data) and cached.read_bytes() == data:
+            return
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, cached)
 
 
 def project_var(home: Home, name: str) -> object:

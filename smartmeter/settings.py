@@ -75,6 +75,8 @@ class Settings:
     forecast: bool = True  # the learned forecast step of a run (--no-forecast)
     forecast_threads: int = 1  # LightGBM's threads (more only pays on a quiet machine)
     report_timezone: str = ""  # the report's local zone: "" the fleet's own, or an IANA name
+    # Where dbt's parse of a project is kept for every data home (dbt_runner.py); None: off.
+    dbt_parse_cache: Path | None = None
 
     @classmethod
     def resolve(
@@ -109,7 +111,19 @@ class Settings:
             forecast=_switch(given.get("forecast"), env.get("SMARTMETER_FORECAST", "on")),
             forecast_threads=int(pick("forecast_threads", "SMARTMETER_FORECAST_THREADS") or 1),
             report_timezone=pick("report_timezone", "SMARTMETER_REPORT_TIMEZONE"),
+            dbt_parse_cache=_parse_cache(env),
         )
+
+
+def _parse_cache(env: Mapping[str, str]) -> Path | None:
+    """SMARTMETER_DBT_PARSE_CACHE (a folder, or "off"), else the user's cache folder."""
+    value = env.get("SMARTMETER_DBT_PARSE_CACHE", "").strip()
+    if value.lower() in ("off", "0", "false", "no"):
+        return None
+    if value:
+        return Path(value).expanduser().resolve()
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or "~", ".cache"))
+    return Path(base).expanduser().resolve() / "smartmeter" / "dbt-parse"
 
 
 def _switch(flag: object, variable: str) -> bool:

@@ -77,6 +77,11 @@ class DuckDBTarget(Target):
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         return dlt.destinations.duckdb(warehouse.connection)
 
+    def dbt_env(self, env: dict[str, str]) -> dict[str, str]:
+        # dbt runs in the data home (dbt_runner.py): the same relative path in every home keeps
+        # the profile, and so dbt's parse, the same.
+        return {**env, "SMARTMETER_DUCKDB_PATH": "warehouse.duckdb"}
+
     @contextmanager
     def archive_writer(self, home: Home) -> Iterator[DuckDBWriter]:
         con = connect_duckdb(home, str(home.warehouse))

@@ -43,3 +43,15 @@ def test_the_places_follow_the_settings_passed_with_the_home(tmp_path: Path):
 def test_a_bad_number_is_refused_when_the_settings_are_resolved():
     with pytest.raises(ValueError):
         Settings.resolve({}, {"SMARTMETER_RETRY_BASE_SECONDS": "soon"})
+
+
+def test_dbt_parse_cache_is_the_users_cache_folder_unless_set_or_switched_off():
+    home_env = {"HOME": "/home/ann"}
+    assert Settings.resolve({}, home_env).dbt_parse_cache == Path(
+        "/home/ann/.cache/smartmeter/dbt-parse"
+    )
+    xdg = {**home_env, "XDG_CACHE_HOME": "/var/cache/ann"}
+    assert Settings.resolve({}, xdg).dbt_parse_cache == Path("/var/cache/ann/smartmeter/dbt-parse")
+    given = {**xdg, "SMARTMETER_DBT_PARSE_CACHE": "/srv/parse"}
+    assert Settings.resolve({}, given).dbt_parse_cache == Path("/srv/parse")
+    assert Settings.resolve({}, {"SMARTMETER_DBT_PARSE_CACHE": "off"}).dbt_parse_cache is None
