@@ -129,7 +129,7 @@ def run_dbt(
     state = dbt_state_dir(home)
     results_file = state / "target" / "run_results.json"
     results_file.unlink(missing_ok=True)
-    _start_from_cached_parse(home, target)
+    parse_stamp = _start_from_cached_parse(home, target)
     command = [
         str(Path(sys.executable).with_name("dbt")),
         *args,
@@ -161,7 +161,7 @@ def run_dbt(
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
         raise
-    _keep_parse(home, target)
+    _keep_parse(home, target, parse_stamp)
     output = "".join(lines)
     results = []
     if results_file.exists():
@@ -177,31 +177,40 @@ def _parse_cache_file(home: Home, target: DbtTarget) -> Path | None:
     return folder / project / f"{target.name}.msgpack"
 
 
-def _start_from_cached_parse(home: Home, target: DbtTarget) -> None:
-    """A home dbt never parsed for starts from the project's last parse on this target."""
-    own = dbt_state_dir(home) / "target" / PARSE_FILE
-    cached = _parse_cache_file(home, target)
-    if cached is None or own.exists() or not cached.is_file():
-        return
-    own.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):  # a cache, not a requirement
-        shutil.copyfile(cached, own)
+def _own_parse(home: Home) -> Path:
+    return dbt_state_dir(home) / "target" / PARSE_FILE
 
 
-def _keep_parse(home: Home, target: DbtTarget) -> None:
-    """Offer this home's parse to the next new home (written whole: a temporary name, then a
-    rename, so a concurrent reader sees the old file or the new one)."""
-    own = dbt_state_dir(home) / "target" / PARSE_FILE
-    cached = _parse_cache_file(home, target)
-    if cached is None or not own.is_file():
-        return
+def _parse_stamp(path: Path) -> int | None:
     with contextlib.suppress(OSError):
-        data = own.read_bytes()
-        if cached.is_file() and cached.stat().st_size == len(data) and cached.read_bytes() == data:
-            return
+        return path.stat().st_mtime_ns
+    return None
+
+
+def _start_from_cached_parse(home: Home, target: DbtTarget) -> int | None:
+    """A home dbt never parsed for starts from the project's last parse on this target. The
+    home's parse file's stamp, to tell whether dbt wrote it again."""
+    own = _own_parse(home)
+    cached = _parse_cache_file(home, target)
+    if cached is not None and not own.exists() and cached.is_file():
+        own.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a cache, not a requirement
+            shutil.copyfile(cached, own)
+    return _parse_stamp(own)
+
+
+def _keep_parse(home: Home, target: DbtTarget, stamp_before: int | None) -> None:
+    """Offer a parse dbt just wrote to the next new home (written whole: a temporary name, then
+    a rename, so a concurrent reader sees the old file or the new one)."""
+    own = _own_parse(home)
+    cached = _parse_cache_file(home, target)
+    stamp = _parse_stamp(own)
+    if cached is None or stamp is None or stamp == stamp_before:
+        return  # no cache, or dbt reused the parse it had
+    with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_name(f".{cached.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
+        shutil.copyfile(own, partial)
         os.replace(partial, cached)
 
 

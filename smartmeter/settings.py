@@ -118,7 +118,7 @@ class Settings:
 def _parse_cache(env: Mapping[str, str]) -> Path | None:
     """SMARTMETER_DBT_PARSE_CACHE (a folder, or "off"), else the user's cache folder."""
     value = env.get("SMARTMETER_DBT_PARSE_CACHE", "").strip()
-    if value.lower() in ("off", "0", "false", "no"):
+    if not _switch(None, value):
         return None
     if value:
         return Path(value).expanduser().resolve()
