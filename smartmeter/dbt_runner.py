@@ -38,12 +38,14 @@ PARSE_FILE = "partial_parse.msgpack"
 
 
 class DbtTarget(Protocol):
-    """What dbt needs of a target (smartmeter.targets.Target): its profile's name and the
-    environment its sessions need."""
+    """What dbt needs of a target (smartmeter.targets.Target): its profile's name, the
+    environment its sessions need, and what it writes before dbt starts."""
 
     name: str
 
     def dbt_env(self, env: dict[str, str]) -> dict[str, str]: ...
+
+    def before_dbt(self, home: Home) -> None: ...
 
 
 @dataclass
@@ -130,6 +132,7 @@ def run_dbt(
     results_file = state / "target" / "run_results.json"
     results_file.unlink(missing_ok=True)
     parse_stamp = _start_from_cached_parse(home, target)
+    target.before_dbt(home)
     command = [
         str(Path(sys.executable).with_name("dbt")),
         *args,

@@ -44,14 +44,14 @@ def export_archive(store: Store, scheme: str, writer: ArchiveWriter) -> ExportRe
     started = time.perf_counter()
     report = ExportReport()
     staging = store.staging(writer.staging_label)
-    for name, staged in writer.recover(staging):
+    for name, staged in writer.recover(staging, scheme):
         store.publish(staged, name)
         report.partitions.append(name)
     shutil.rmtree(staging, ignore_errors=True)
     marker = store.get(SCHEME_MARKER)
-    rewrite_all = marker is None or marker.decode().strip() != scheme
+    rewrite_all = writer.must_rewrite or marker is None or marker.decode().strip() != scheme
     if rewrite_all:  # a new partition scheme rewrites the whole archive
-        for partition in store.partitions():
+        for partition in store.partitions() - set(report.partitions):
             store.remove_partition(partition)
     for name, staged in writer.write(scheme, rewrite_all, staging):
         store.publish(staged, name)

@@ -7,6 +7,10 @@ On Spark the data lives in plain Parquet folders under <home>/spark/:
     warehouse/<schema>.db/<table>/                 the dbt models' tables (Spark's warehouse)
     metastore_db/                                  Spark's catalog (embedded Derby: one Spark
                                                   process at a time, which the home's lock keeps)
+    lake/archive_staged/<build>/                   archive partitions a build staged, until the
+                                                  export publishes them
+    lake/raw_catalog/                              the raw tables' file signatures (Spark registers
+                                                  a raw table again only when they change)
     control.duckdb                                 the operational tables (ops.*): small,
                                                   transactional, updated in place, which plain
                                                   Parquet tables cannot be
@@ -18,6 +22,7 @@ as in Spark (raw.canonical, marts.fct_readings, ...) and refreshed when a folder
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -150,6 +155,39 @@ def ensure_raw_tables(home: Home, schemas: dict[str, pa.Schema]) -> None:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomically(schema.empty_table(), folder / "0000000000.declared.parquet")
+    write_raw_catalog(home)  # for dbt run by hand after an ingest
+
+
+def raw_catalog_dir(home: Home) -> Path:
+    """The raw tables' file signatures, which Spark's on-run-start compares with those it last
+    registered (spark_lake.sql): registering a table (schema inference over its files, the
+    metastore's writes) costs a fraction of a second, so only tables whose files changed are
+    registered again."""
+    return raw_dir(home).parent / "raw_catalog"
+
+
+def write_raw_catalog(home: Home) -> None:
+    """One row per raw table with files: its name and a digest of its files' names, sizes
+    and modification times (any load, or rewrite, changes it)."""
+    raw = raw_dir(home)
+    names, signatures = [], []
+    for folder in sorted(raw.iterdir()) if raw.is_dir() else []:
+        if not folder.is_dir() or folder.name.startswith(("_", ".")):
+            continue
+        files = sorted(
+            (str(path.relative_to(folder)), stat.st_size, stat.st_mtime_ns)
+            for path in _parquet_files(folder)
+            for stat in [path.stat()]
+        )
+        if files:
+            names.append(folder.name)
+            signatures.append(hashlib.sha256(repr(files).encode()).hexdigest())
+    folder = raw_catalog_dir(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {"raw_table": pa.array(names, pa.string()), "signature": pa.array(signatures, pa.string())}
+    )
+    _write_atomically(table, folder / "catalog.parquet")
 
 
 def _write_atomically(table: pa.Table, path: Path) -> None:
@@ -177,6 +215,12 @@ def delete_raw_rows(home: Home, sha256s: list[str]) -> None:
                 continue
             # rewritten even when empty: a table keeps a file, and so its columns, for Spark
             _write_atomically(table.take(keep), path)
+
+
+def archive_staged_dir(home: Home) -> Path:
+    """Where a Spark build stages the archive partitions it queued, one set per build
+    (spark_parquet_archive.sql; published by the next export)."""
+    return raw_dir(home).parent / "archive_staged"
 
 
 def held_back_dir(home: Home) -> Path:

@@ -45,8 +45,10 @@ EXPECTED = [
 ]
 
 
-def compiled(target: str, home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    """`dbt compile` of the query on a target (its own target path: both run at once)."""
+def compiled(
+    target: str, home: Path, env: dict[str, str], query: str = QUERY
+) -> subprocess.Popen[str]:
+    """`dbt compile` of a query on a target (its own target path: both run at once)."""
     home.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [
@@ -55,7 +57,7 @@ def compiled(target: str, home: Path, env: dict[str, str]) -> subprocess.Popen[s
             "--target",
             target,
             "--inline",
-            QUERY,
+            query,
             "--target-path",
             str(home / "target"),
             "--quiet",

@@ -9,6 +9,7 @@ layout of reserved-word columns), so one pair of builds covers them too.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -42,8 +43,9 @@ MONTH_PARTITIONED = [
     ("intermediate", "int_meter_hours_scored", "local_month"),
 ]
 
-# The Spark home's archive in its bucket.
+# The Spark home's archive in its bucket, and its partition scheme.
 PREFIX = "parquet/readings/"
+MONTHS = "month/meter_id"
 
 # Local days of the real NEM12 meter (Brisbane, UTC+10) that together cover UTC December 2017,
 # which the conflicting resend leaves with no published reading.
@@ -52,8 +54,23 @@ EMPTIED_NEM12_DAYS = [f"201712{day:02}" for day in range(1, 32)] + ["20180101"]
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The project with the vendor layout of reserved-word columns added to its layouts.yml."""
-    return project_copy(tmp_path_factory.mktemp("project"), VENDOR_LAYOUT)
+    """The project with the vendor layout of reserved-word columns added to its layouts.yml,
+    for the Spark home: its archive in the month/meter_id scheme (DuckDB's home keeps the
+    default), so the build's staging of month partitions is covered too."""
+    project = project_copy(tmp_path_factory.mktemp("project"), VENDOR_LAYOUT)
+    settings = project / "dbt_project" / "dbt_project.yml"
+    default = "parquet_partition_scheme: date/meter_id"
+    assert default in settings.read_text()
+    settings.write_text(
+        settings.read_text().replace(default, f"parquet_partition_scheme: {MONTHS}")
+    )
+    return project
+
+
+@pytest.fixture(scope="module")
+def duckdb_project(tmp_path_factory):
+    """The same project with the default partition scheme, for the DuckDB home."""
+    return project_copy(tmp_path_factory.mktemp("duckdb_project"), VENDOR_LAYOUT)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +90,7 @@ def spark_env(bucket) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def both_stores(tmp_path_factory, real_data, project, spark_env):
+def both_stores(tmp_path_factory, real_data, project, duckdb_project, spark_env):
     """A DuckDB home built from every file at once; a Spark home built from all but the last
     day's canonical file and a conflicting resend of a month of real NEM12 days, then from
     those two (an incremental build that adds a day, rewrites the months around it and empties
@@ -109,7 +126,7 @@ def both_stores(tmp_path_factory, real_data, project, spark_env):
     for home in homes.values():
         write_landing(home)  # the layout language's files, in the first delivery
     land(homes["duckdb"], *first, last_day, resend)
-    run = run_in(project, homes["duckdb"], "run")
+    run = run_in(duckdb_project, homes["duckdb"], "run")
     assert run.returncode == 0, run.stdout + run.stderr
     land(homes["spark"], *first)
     for delivery in ([], [last_day, resend]):
@@ -242,16 +259,23 @@ def test_the_hour_tables_are_rewritten_by_the_month_too(both_stores, schema, tab
     assert len(set(before) - changed) > len(before) / 2
 
 
-def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores, bucket, tmp_path):
-    """Spark's archive, published to the bucket in two runs (the second incremental), has
-    DuckDB's folders, file names, schema and rows."""
+def download(bucket, root):
+    """The bucket's archive, as files under root."""
     for key in bucket.keys(PREFIX):
-        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / key).write_bytes(bucket.read(key))
-    archives = {
-        "duckdb": both_stores["duckdb"] / "parquet" / "readings",
-        "spark": tmp_path / PREFIX,
-    }
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(bucket.read(key))
+    return root / PREFIX
+
+
+def by_month(names: list[str]) -> list[str]:
+    """DuckDB's date/meter_id paths as the month/meter_id scheme names them."""
+    renamed = (re.sub(r"reading_date=(\d{4}-\d{2})-\d{2}", r"reading_month=\1", n) for n in names)
+    return sorted(set(renamed))
+
+
+def assert_same_archive(spark, duck, rename=lambda names: names):
+    """Spark's archive has DuckDB's folders, file names (through `rename`, from DuckDB's scheme
+    to Spark's), schema and rows, and nothing else (no checksums, no staging marks)."""
 
     def folders(root):
         return sorted(
@@ -266,30 +290,52 @@ def test_the_parquet_archive_written_by_spark_matches_duckdbs(both_stores, bucke
         columns = ", ".join(c for c in EXPORTED_COLUMNS if c != "load_id")
         return duckdb.sql(f"select {columns} from {files(root)} order by all").fetchall()
 
-    assert folders(archives["spark"]) == folders(archives["duckdb"])
-    assert archive_files(archives["spark"]) == archive_files(archives["duckdb"])
-    assert len(folders(archives["spark"])) > 10
-    assert sorted(p.name for p in archives["spark"].iterdir() if p.is_file()) == [
-        "_partition_scheme"
-    ]
-    assert not list(archives["spark"].rglob(".*.crc")), "Hadoop checksum files left behind"
-    assert not (both_stores["spark"] / ".state" / "parquet-staging" / "spark-staging").exists()
+    assert folders(spark) == rename(folders(duck))
+    assert archive_files(spark) == rename(archive_files(duck))
+    assert len(folders(spark)) > 10
+    assert sorted(p.name for p in spark.iterdir() if p.is_file()) == ["_partition_scheme"]
+    assert not list(spark.rglob(".*.crc")), "Hadoop checksum files left behind"
     schemas = {
-        t: duckdb.sql(f"describe select * from {files(a)}").fetchall() for t, a in archives.items()
+        t: duckdb.sql(f"describe select * from {files(a)}").fetchall()
+        for t, a in {"spark": spark, "duckdb": duck}.items()
     }
     assert schemas["spark"] == schemas["duckdb"]
-    assert rows(archives["spark"]) == rows(archives["duckdb"])
+    assert rows(spark) == rows(duck)
+
+
+def dbt_commands(home) -> list[str]:
+    """The dbt commands (build, run-operation, ...) a home ran, in order."""
+    log = (home / ".state" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    return re.findall(r"'invocation_command': 'dbt ([a-z-]+)", log)
+
+
+def test_the_spark_builds_stage_the_archive_for_their_exports(both_stores, bucket, tmp_path):
+    """Both runs' builds staged the month partitions they queued in their own Spark session,
+    and the exports published them (to the bucket) with no Spark job of their own: the archive
+    has DuckDB's rows, in the month/meter_id scheme, and nothing staged is left."""
+    home = both_stores["spark"]
+    assert dbt_commands(home).count("build") >= 2
+    assert "run-operation" not in dbt_commands(home)
+    staged = spark_lake.archive_staged_dir(Home.resolve(home))
+    assert staged.is_dir() and not any(staged.iterdir())
+    assert not (home / ".state" / "parquet-staging" / "spark-staging").exists()
+    archive = download(bucket, tmp_path)
+    assert bucket.read(f"{PREFIX}_partition_scheme") == f"{MONTHS}\n".encode()
+    assert_same_archive(archive, both_stores["duckdb"] / "parquet" / "readings", by_month)
 
 
 def test_a_spark_export_removes_a_bucket_partition_with_no_readings(
     both_stores, project, spark_env, bucket
 ):
-    """Nothing queued: no Spark job, and the archive is pruned to the partitions with readings."""
+    """Nothing queued, nothing staged: no Spark job, and the archive is pruned to the partitions
+    with readings."""
     keys = bucket.keys(PREFIX)
-    bucket.upload(f"{PREFIX}reading_date=1999-01-01/meter_id=gone/data_0.parquet", b"readings gone")
+    bucket.upload(f"{PREFIX}reading_month=1999-01/meter_id=gone/data_0.parquet", b"readings gone")
+    commands = dbt_commands(both_stores["spark"])
     again = run_in(project, both_stores["spark"], "export", "--target", "spark", env=spark_env)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
     assert bucket.keys(PREFIX) == keys
+    assert dbt_commands(both_stores["spark"]) == commands
 
 
 def test_status_and_report_read_spark_through_the_lake(both_stores, project, spark_env):
@@ -307,3 +353,26 @@ def test_the_audit_passes_on_spark(both_stores, project, spark_env):
     audit = run_in(project, both_stores["spark"], "test", "--target", "spark", env=spark_env)
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-3000:]
     assert " PASS" in audit.stdout or "passed" in audit.stdout, audit.stdout[-2000:]
+
+
+def test_a_new_scheme_is_written_by_a_spark_job_of_its_own(
+    both_stores, project, spark_env, bucket, tmp_path
+):
+    """`smartmeter export --partition-scheme` with nothing staged: one Spark job (a dbt
+    run-operation) rewrites the whole archive in the new scheme, DuckDB's own, and a partition
+    with no readings is removed on the way."""
+    home = both_stores["spark"]
+    bucket.upload(f"{PREFIX}reading_month=1999-01/meter_id=gone/data_0.parquet", b"gone")
+    rewrite = run_in(
+        project,
+        home,
+        "export",
+        "--target",
+        "spark",
+        "--partition-scheme",
+        "date/meter_id",
+        env=spark_env,
+    )
+    assert rewrite.returncode == 0, rewrite.stdout + rewrite.stderr[-3000:]
+    assert dbt_commands(home)[-1] == "run-operation"
+    assert_same_archive(download(bucket, tmp_path), both_stores["duckdb"] / "parquet" / "readings")

@@ -23,30 +23,21 @@ from pathlib import Path
 from typing import Protocol
 
 import duckdb
+import yaml
 
+from smartmeter.dbt_runner import DBT_PROJECT
 from smartmeter.faults import crash_point
 
 SCHEMES = ("date/meter_id", "date", "month/meter_id")
-EXPORTED_COLUMNS = (
-    "meter_id",
-    "channel",
-    "reading_start_at",
-    "reading_end_at",
-    "interval_minutes",
-    "kw",
-    "kwh",
-    "quality_flag",
-    "is_estimated",
-    "estimation_method",
-    "is_outlier",
-    "outlier_reason",
-    "source_quality_flag",
-    "source_file",
-    "source_line",
-    "file_sha256",
-    "load_id",
-    "reading_date",
-)
+
+
+def _archive_columns() -> tuple[str, ...]:
+    """The archive's columns, in order: the dbt var the Spark build's staging also reads."""
+    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
+    return tuple(project["vars"]["parquet_archive_columns"])
+
+
+EXPORTED_COLUMNS = _archive_columns()
 UTC_COLUMNS = ("reading_start_at", "reading_end_at")
 
 
@@ -122,14 +113,19 @@ class ArchiveWriter(Protocol):
 
     staging_label: str
     rows: int
+    # Set by `recover` when it dropped a staged set whose dates left the queue (a set staged in
+    # another partition scheme): the export then rewrites the whole archive.
+    must_rewrite: bool
 
-    def recover(self, staging: Path) -> Iterator[tuple[str, Path]]:
-        """Partitions staged completely before a crash, still to publish."""
+    def recover(self, staging: Path, scheme: str) -> Iterator[tuple[str, Path]]:
+        """Partitions staged completely but not yet published (before a crash, or by a build),
+        in `scheme`, still to publish."""
         ...
 
     def write(self, scheme: str, rewrite_all: bool, staging: Path) -> Iterator[tuple[str, Path]]:
-        """Stage the partitions to write (every one when `rewrite_all`), yielding each (name,
-        folder) once staged; the caller publishes it before the generator goes on."""
+        """Stage the partitions to write (every one when `rewrite_all`, but those `recover`
+        published whose dates are not queued again), yielding each (name, folder) once staged;
+        the caller publishes it before the generator goes on."""
         ...
 
     def present_partitions(self, scheme: str) -> set[str]:
@@ -141,6 +137,7 @@ class DuckDBWriter:
     """Writes each partition with DuckDB's COPY from the readings (local or attached)."""
 
     staging_label = "staging"
+    must_rewrite = False
 
     def __init__(
         self,
@@ -152,7 +149,7 @@ class DuckDBWriter:
         self.con, self.source, self.queue, self.remote = con, source, queue, remote
         self.rows = 0
 
-    def recover(self, staging: Path) -> Iterator[tuple[str, Path]]:
+    def recover(self, staging: Path, scheme: str) -> Iterator[tuple[str, Path]]:
         return iter(())  # a partition is staged and published in one go: nothing to finish
 
     def write(self, scheme: str, rewrite_all: bool, staging: Path) -> Iterator[tuple[str, Path]]:

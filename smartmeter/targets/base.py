@@ -134,3 +134,6 @@ class Target(ABC):
     def dbt_env(self, env: dict[str, str]) -> dict[str, str]:
         """The environment dbt's sessions on this target need, from the given one."""
         return env
+
+    def before_dbt(self, home: Home) -> None:  # noqa: B027 (most targets need nothing)
+        """What must be on disk before dbt starts on this home."""

@@ -5,18 +5,22 @@ beside it, which also holds views over the lake's tables (smartmeter/spark_lake.
 The Parquet archive has the same layout, columns, file names and partition schemes as
 DuckDB's, written by Spark.
 
-smartmeter plans from the lake (which partitions the queue asks for, through the DuckDB views of
-spark_lake.py); one `dbt run-operation` has Spark write every such partition into the archive
-store's local staging folder, each a folder of one Parquet file per meter, and take their dates
-off the export queue; export.export_archive then publishes each staged partition (by a rename
-in a folder, file by file in a bucket: smartmeter/storage). Spark itself never talks to a
-bucket (its S3 connector is a jar that is not bundled). A staging folder that Spark finished
-(its _written mark) but that was not published yet, after a crash, is published by the next
+A successful `dbt build` that wrote fct_readings stages the partitions it queued before its
+Spark session ends (on-run-end, spark_parquet_archive.sql): a set of folders under
+spark_lake.archive_staged_dir, each partition one Parquet file per meter, marked written (the
+mark names the scheme) before their dates leave the export queue. The export that follows moves
+each set whole into the archive store's local staging folder and publishes its partitions (by a
+rename in a folder, file by file in a bucket: smartmeter/storage), so no second Spark session
+starts. Whatever is still queued (a build that failed its tests, a new scheme), smartmeter plans
+from the lake (the DuckDB views of spark_lake.py) and one `dbt run-operation` stages the same
+way. Spark itself never talks to a bucket (its S3 connector is a jar that is not bundled). A set
+that Spark finished but that was not published yet, after a crash, is published by the next
 export; an unfinished one is discarded (the queue still holds its dates).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow.parquet as pq
 
 from smartmeter import spark_lake
 from smartmeter.dbt_runner import run_dbt
@@ -32,7 +37,9 @@ from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.targets.archive import (
     EXPORTED_COLUMNS,
+    SCHEMES,
     ExportError,
+    partition_dir,
     plan_partitions,
     present_partitions,
 )
@@ -87,6 +94,10 @@ class SparkTarget(Target):
     def after_raw_load(self, home: Home, schemas: dict) -> None:
         spark_lake.ensure_raw_tables(home, schemas)
 
+    def before_dbt(self, home: Home) -> None:
+        # Spark's on-run-start registers again the raw tables whose files changed since.
+        spark_lake.write_raw_catalog(home)
+
     def hold_back(self, warehouse: Warehouse, sha256s: list[str]) -> None:
         spark_lake.write_held_back(warehouse.home, sha256s)  # Spark reads its copy from the lake
 
@@ -100,7 +111,9 @@ SPARK = SparkTarget()
 
 
 class SparkWriter:
-    """export.ArchiveWriter for Spark: one Spark job stages every partition."""
+    """export.ArchiveWriter for Spark. A successful build stages what it queued in its own Spark
+    session (spark_parquet_archive.sql, under spark_lake.archive_staged_dir), so an export after
+    a build usually only publishes; what is still queued, one Spark job stages."""
 
     staging_label = "spark-staging"
 
@@ -108,26 +121,55 @@ class SparkWriter:
         self.home, self.warehouse = home, warehouse
         self.con = warehouse.connection
         self.rows = 0
+        self.must_rewrite = False
+        self.recovered: set[str] = set()
 
-    def recover(self, staging: Path) -> Iterator[tuple[str, Path]]:
-        if (staging / WRITTEN).is_dir():  # written before a crash, not yet published
-            yield from staged_partitions(staging)
+    def recover(self, staging: Path, scheme: str) -> Iterator[tuple[str, Path]]:
+        """The set an export staged before a crash, then the sets builds staged, oldest first,
+        each moved whole into `staging` before it is published. An unfinished set (no mark) is
+        dropped: its dates are still queued."""
+        if (staging / WRITTEN).is_dir():
+            yield from self._staged(staging, scheme)
+        built = spark_lake.archive_staged_dir(self.home)
+        for staged_set in sorted(built.iterdir()) if built.is_dir() else []:
+            shutil.rmtree(staging, ignore_errors=True)
+            if (staged_set / WRITTEN).is_dir():
+                staging.parent.mkdir(parents=True, exist_ok=True)
+                _move_whole(staged_set, staging)
+                yield from self._staged(staging, scheme)
+            else:
+                shutil.rmtree(staged_set)
+
+    def _staged(self, staging: Path, scheme: str) -> Iterator[tuple[str, Path]]:
+        if staged_scheme(staging) not in (scheme, None):
+            # Staged for another scheme, and its dates are off the queue: rewrite everything.
+            self.must_rewrite = True
+            shutil.rmtree(staging)
+            return
+        for name, folder in staged_partitions(staging):
+            self.rows += sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
+            self.recovered.add(name)
+            yield name, folder
 
     def write(self, scheme: str, rewrite_all: bool, staging: Path) -> Iterator[tuple[str, Path]]:
         self.warehouse.refresh_lake()
-        queue = f"(select distinct reading_date from {SOURCE})" if rewrite_all else QUEUE
+        settled: set[str] = set()
+        if rewrite_all:
+            queue = f"(select distinct reading_date from {SOURCE})"
+            # published just now, and no date of theirs queued again since
+            queued = self.con.execute(f"select distinct reading_date from {QUEUE}").fetchall()
+            settled = self.recovered - {partition_dir(scheme, day) for (day,) in queued}
+        else:
+            queue = QUEUE
         units, partition_days, _ = plan_partitions(self.con, scheme, SOURCE, queue, None)
+        units = {name: days for name, days in units.items() if name not in settled}
         if not units:
             return
-        every_day = sorted({d for days in partition_days.values() for d in days})
-        queued = sorted({d for days in units.values() for d in days})
-        _write_with_spark(self.home, every_day, queued, staging, scheme)
+        every_day = sorted({d for name in units for d in partition_days[name]})
+        queued_days = sorted({d for days in units.values() for d in days})
+        _write_with_spark(self.home, every_day, queued_days, staging, scheme)
         crash_point("export:after_spark_write")
-        yield from staged_partitions(staging)
-        self.rows += self.con.execute(
-            f"select count(*) from {SOURCE} where reading_date in "
-            f"({', '.join(repr(d.isoformat()) for d in every_day)})"
-        ).fetchone()[0]
+        yield from self._staged(staging, scheme)
 
     def present_partitions(self, scheme: str) -> set[str]:
         self.warehouse.refresh_lake()
@@ -155,6 +197,29 @@ def _write_with_spark(home: Home, days: list, queued: list, staging: Path, schem
     if result.returncode != 0 or not (staging / WRITTEN).is_dir():
         tail = "\n".join(result.output.strip().splitlines()[-15:])
         raise ExportError(f"Spark could not write the archive partitions:\n{tail}")
+
+
+def staged_scheme(staging: Path) -> str | None:
+    """The partition scheme a staged set's mark names (None for a mark that names none)."""
+    for part in sorted((staging / WRITTEN).glob("part-*")):
+        text = part.read_text(encoding="utf-8").strip()
+        if text in SCHEMES:
+            return text
+    return None
+
+
+def _move_whole(source: Path, target: Path) -> None:
+    """`source` to `target` in one rename; across file systems, a copy made whole first."""
+    try:
+        source.rename(target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        partial = target.with_name(f"{target.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(source, partial)
+        partial.rename(target)
+        shutil.rmtree(source)
 
 
 def staged_partitions(staging: Path) -> Iterator[tuple[str, Path]]:

@@ -9,8 +9,11 @@
 
 {#- on-run-start on Spark: the helper tables (partitioned by model name, so that replacing one
     model's rows is a partition overwrite) and the raw tables registered over dlt's Parquet
-    folders. A raw table is registered again at every invocation: its files and its columns
-    (new meters in a wide file, new headers) change with every load. -#}
+    folders. A raw table is registered again when its files changed (smartmeter writes their
+    signatures to the lake's raw_catalog before dbt starts: smartmeter/spark_lake.py): a load
+    can bring new columns (new meters in a wide file, new headers), which a registration infers;
+    a table whose files did not change keeps its registration, and a new session lists its
+    folder afresh anyway. -#}
 {% macro spark__create_warehouse_helpers() -%}
     {%- set statements = [
         'create schema if not exists ' ~ helper_schema(),
@@ -23,15 +26,30 @@
             ~ ' using parquet partitioned by (model_name)',
         'create table if not exists ' ~ helper_schema() ~ '.parquet_export_queue'
             ~ ' (reading_date date, queued_at timestamp) using parquet',
+        'create table if not exists ' ~ helper_schema() ~ '.raw_table_registrations'
+            ~ ' (raw_table string, signature string) using parquet',
     ] -%}
     {%- for statement in statements -%}{%- do run_query(statement) -%}{%- endfor -%}
-    {%- do register_raw_table('layouts') -%}
-    {%- for row in run_query('select distinct raw_table from raw.layouts') -%}
-        {%- do register_raw_table(row[0]) -%}
+    {%- set catalog = 'parquet.`' ~ spark_raw_location() ~ '/../raw_catalog`' -%}
+    {%- set registrations = helper_schema() ~ '.raw_table_registrations' -%}
+    {%- set registered = {} -%}
+    {%- for row in run_query('select raw_table, signature from ' ~ registrations) -%}
+        {%- do registered.update({row[0]: row[1]}) -%}
     {%- endfor -%}
-    {%- for name in ['file_headers', 'file_preamble', 'file_zones'] -%}
-        {%- do register_raw_table(name) -%}
+    {%- set present = run_query('show tables in raw').columns['tableName'].values() | list -%}
+    {%- set current = run_query('select raw_table, signature from ' ~ catalog).rows -%}
+    {%- set changed = [] -%}
+    {%- for row in current -%}
+        {%- if registered.get(row[0]) != row[1] or row[0] not in present -%}
+            {%- do register_raw_table(row[0]) -%}
+            {%- do changed.append(row[0]) -%}
+        {%- endif -%}
     {%- endfor -%}
+    {%- if changed or registered | length != current | length -%}
+        {%- do run_query(
+            'insert overwrite table ' ~ registrations ~ ' select raw_table, signature from ' ~ catalog
+        ) -%}
+    {%- endif -%}
     {%- if var('hold_back_files', false) -%}
         {#- the files isolation.py holds back (written beside the raw tables) -#}
         {%- do run_query('create schema if not exists ops') -%}
