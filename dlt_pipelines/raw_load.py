@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,13 +151,15 @@ def raw_resources(
     file_format: str | None = None,
     empty_as: str | None = None,
     rows_per_file: int | None = None,
+    declared: Callable[[str, pa.Table], bool] = lambda name, table: False,
 ) -> list[Any]:
     """dlt resources for a batch of files: one per raw table, plus file headers and the
     current layout declarations (replaced on every load). `file_format` is the loader file
     format of each table and `empty_as` that of tables with no rows in this batch (PostgreSQL's
     Parquet loader, ADBC's binary COPY, cannot take a file without rows; such a table only
     needs creating). `rows_per_file` cuts a bigger table into pieces of that many rows (dlt
-    writes each to its own file when its `file_max_items` is the same number)."""
+    writes each to its own file when its `file_max_items` is the same number). A table for
+    which `declared(name, rows)` holds is left out (the destination has it already)."""
     layouts = load_layouts()
     by_table: dict[str, list[pa.Table]] = defaultdict(list)
     for layout in layouts:  # every declared table exists, even before its first file
@@ -166,24 +168,42 @@ def raw_resources(
         by_table[tt.layout.raw_table].append(tt.rows)
     headers = [HEADERS_SCHEMA.empty_table()] + [tt.headers for tt in text_tables]
     formats = {"file_format": file_format, "empty_as": empty_as, "rows_per_file": rows_per_file}
-    resources = [
-        _resource(table, pa.concat_tables(parts, promote_options="permissive"), **formats)
-        for table, parts in by_table.items()
-    ]
-    all_headers = pa.concat_tables(headers, promote_options="permissive")
-    resources.append(_resource("file_headers", all_headers, **formats))
-    preambles = [PREAMBLES_SCHEMA.empty_table()] + [
+    by_table["file_headers"] = headers
+    by_table[PREAMBLE_TABLE] = [PREAMBLES_SCHEMA.empty_table()] + [
         tt.preamble for tt in text_tables if tt.preamble.num_rows
     ]
-    all_preambles = pa.concat_tables(preambles, promote_options="permissive")
-    resources.append(_resource(PREAMBLE_TABLE, all_preambles, **formats))
-    zones = [ZONES_SCHEMA.empty_table()] + [tt.zone for tt in text_tables if tt.zone.num_rows]
-    all_zones = pa.concat_tables(zones, promote_options="permissive")
-    resources.append(_resource(ZONE_TABLE, all_zones, **formats))
+    by_table[ZONE_TABLE] = [ZONES_SCHEMA.empty_table()] + [
+        tt.zone for tt in text_tables if tt.zone.num_rows
+    ]
+    resources = []
+    for name, parts in by_table.items():
+        rows = pa.concat_tables(parts, promote_options="permissive")
+        if not declared(name, rows):
+            resources.append(_resource(name, rows, **formats))
     resources.append(
         _resource("layouts", _layouts_table(layouts), disposition="replace", **formats)
     )
     return resources
+
+
+def declared_in(pipeline: dlt.Pipeline, existing: Mapping[str, Collection[str]]):
+    """`raw_resources`' test for a table with no rows in a batch: the destination has it
+    (`existing`: the raw tables and their columns) with all of its columns, so loading it
+    would create nothing, and on Spark's lake add an empty file to every raw table at every
+    load (which each scan, and each registration of the table, then reads)."""
+    if not existing or pipeline.default_schema_name is None:
+        return lambda name, table: False
+    normalize = pipeline.default_schema.naming.normalize_identifier
+
+    def declared(name: str, table: pa.Table) -> bool:
+        columns = existing.get(name)
+        return (
+            table.num_rows == 0
+            and columns is not None
+            and all(normalize(column) in columns for column in table.column_names)
+        )
+
+    return declared
 
 
 def load(
@@ -191,17 +211,22 @@ def load(
     text_tables: list[TextTable],
     loader_file_format: str,
     after_step: Callable[[str], None] = lambda step: None,
+    existing: Mapping[str, Collection[str]] | None = None,
 ) -> str:
     """Load a batch of files; returns dlt's load id. dlt's three steps run one by one and
-    `after_step` is called after each (the fault-injection tests crash the process there)."""
+    `after_step` is called after each (the fault-injection tests crash the process there).
+    `existing` (the destination's raw tables and their columns) spares the tables without rows
+    in this batch that it already has."""
+    declared = declared_in(pipeline, existing or {})
     if loader_file_format == "parquet" and _is_postgres(pipeline):
         # Each table says its format (a format given to extract would override them all).
         per_file = rows_per_copy(text_tables)
-        resources = raw_resources(text_tables, loader_file_format, "csv", per_file)
+        resources = raw_resources(text_tables, loader_file_format, "csv", per_file, declared)
         with _environment(DATA_WRITER__FILE_MAX_ITEMS=str(per_file)):
             pipeline.extract(resources)
     else:
-        pipeline.extract(raw_resources(text_tables), loader_file_format=loader_file_format)
+        resources = raw_resources(text_tables, declared=declared)
+        pipeline.extract(resources, loader_file_format=loader_file_format)
     after_step("extract")
     pipeline.normalize()
     after_step("normalize")

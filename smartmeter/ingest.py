@@ -18,6 +18,7 @@ Identical bytes (under any name) load once; later deliveries are recorded as dup
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -361,6 +362,7 @@ def _load_batch(
         [t for _, t in batch],
         targets.get(warehouse.target).loader_file_format,
         after_step=lambda step: crash_point(f"ingest:after_dlt_{step}"),
+        existing=raw_columns(warehouse),
     )
     report.load_ids.append(load_id)
     for delivery, table in batch:
@@ -396,6 +398,17 @@ def prepare(
     (places or home_places(home)).archive.remove_partials()
     if raw_tables:
         ensure_raw_tables(home, warehouse)
+
+
+def raw_columns(warehouse: Warehouse) -> dict[str, set[str]]:
+    """The raw tables the warehouse has, and their columns."""
+    columns: dict[str, set[str]] = defaultdict(set)
+    for table, column in warehouse.query(
+        "select table_name, column_name from information_schema.columns where table_schema = %s",
+        (raw_load.RAW_DATASET,),
+    ):
+        columns[table].add(column)
+    return columns
 
 
 def ensure_raw_tables(home: Home, warehouse: Warehouse) -> None:
