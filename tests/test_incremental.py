@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from channel_inputs import stamp, write_prosumer_file
 from conftest import REPO, duck, run_cli
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,8 @@ COMPARED = {
     "intermediate.int_meter_sources": "meter_id, layout, timezone, last_load",
     "marts.dim_meters": "meter_id, layout, timezone, first_reading_at, published_readings",
     "intermediate.int_fleet_demand": "slot_start_at, kw, meters",
+    "marts.fct_net_demand": "meter_id, reading_start_at, import_kwh, export_kwh, net_kwh, "
+    "is_estimated",
     "marts.fct_daily_consumption": "meter_id, local_date, kwh, peak_kw, "
     "peak_at, readings, expected_readings, is_complete",
     "marts.fct_peak_periods": "peak_type, scope, meter_id, period_month, peak_rank, "
@@ -53,6 +56,25 @@ def snapshot(home) -> dict[str, list[tuple]]:
             table: con.execute(f"select {cols} from {table} order by all").fetchall()
             for table, cols in COMPARED.items()
         }
+
+
+def split_prosumer_file(folder) -> list:
+    """The prosumer sites' file in three: every channel's first two days, the later days but
+    the exports, and the later exports."""
+    lines = write_prosumer_file(folder).read_text().splitlines()
+    header, rows = lines[0], [line.split(",") for line in lines[1:]]
+    later = stamp(96)  # the third day
+    parts = {
+        "prosumers_early.csv": [r for r in rows if r[1] < later],
+        "prosumers_later.csv": [r for r in rows if r[1] >= later and r[5] != "export"],
+        "prosumers_later_export.csv": [r for r in rows if r[1] >= later and r[5] == "export"],
+    }
+    paths = []
+    for name, part in parts.items():
+        path = folder / name
+        path.write_text("\n".join([header, *(",".join(r) for r in part)]) + "\n")
+        paths.append(path)
+    return paths
 
 
 def test_day_by_day_delivery_matches_a_full_build(tmp_path):
@@ -76,11 +98,18 @@ def test_day_by_day_delivery_matches_a_full_build(tmp_path):
         capture_output=True,
     )
     days = sorted(files.glob("canonical_*.csv"))
+    prosumers = split_prosumer_file(tmp_path / "prosumers")
     home = tmp_path / "home"
     (home / "landing").mkdir(parents=True)
     # In batches, one day late (day 7 after day 8), then a correction that turns an already
-    # published reading into a conflict and repeats another one exactly.
-    batches = [days[:5], [days[5], days[7]], [days[6]], [*days[8:], *files.glob("cumulative_*")]]
+    # published reading into a conflict and repeats another one exactly. A prosumer site's
+    # first two days come first, its later imports after, and the exports of those days last.
+    batches = [
+        [*days[:5], prosumers[0]],
+        [days[5], days[7]],
+        [days[6], prosumers[1]],
+        [*days[8:], *files.glob("cumulative_*"), prosumers[2]],
+    ]
     for batch in batches:
         for path in batch:
             shutil.copy(path, home / "landing" / path.name)
@@ -100,6 +129,8 @@ def test_day_by_day_delivery_matches_a_full_build(tmp_path):
         r for r in incremental["marts.quarantined_readings"] if r[3] == "conflicting_duplicate"
     ]
     assert len(conflicts) >= 2  # the corrected reading and the one it contradicts
+
+    assert len(incremental["marts.fct_net_demand"]) == 4 * 48  # SITE-A's four days
 
     rebuilt = run_cli(home, "build", "--", "--full-refresh")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]

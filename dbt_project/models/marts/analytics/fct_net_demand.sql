@@ -1,23 +1,81 @@
 {#- Net demand per site and interval, where a site (meter id) has both import (channels of kind
     consumption) and export channels: what the site drew from the grid minus what it sent back.
     An interval is listed when both sides are published for it; negative net demand is a net
-    export. -#}
+    export.
+
+    Incremental: the meter-days (UTC) that fct_readings rewrites for new data on either side are
+    deleted and built again from it, so a build reads the readings of the sites and days it
+    touches, not every reading. -#}
+{%- set kinds = ['consumption', 'export'] %}
+{%- set window = scope_window(ref('int_readings_validated'), 'fct_net_demand', kinds=kinds) %}
+{{
+    config(
+        materialized='incremental',
+        indexes=lookup_indexes([['meter_id', 'reading_start_at'], ['reading_date']]),
+        incremental_strategy='append',
+        partition_by=spark_partition_column('reading_date', 'reading_month'),
+        on_schema_change='append_new_columns',
+        pre_hook="{% call delete_scope() %}
+            {{ within_window(this ~ '.reading_start_at', scope_window(ref('int_readings_validated'), 'fct_net_demand', kinds=['consumption', 'export'])) }}
+            and exists (
+                select 1
+                from ({{ days_touched_since_watermark(ref('int_readings_validated'), 'fct_net_demand') }}) as scope
+                where
+                    scope.channel_kind in ('consumption', 'export')
+                    and scope.meter_id = {{ this }}.meter_id
+                    and scope.reading_date = {{ this }}.reading_date
+            )
+        {% endcall %}",
+        post_hook=[
+            "{{ store_in_time_order('reading_start_at') }}",
+            "{{ record_test_scope(ref('int_readings_validated'), 'reading_start_at') }}",
+            "{{ advance_watermark(ref('int_readings_validated')) }}",
+        ],
+    )
+}}
 
 with
+
+{% if is_incremental() %}
+scope as (
+
+    select distinct
+        meter_id,
+        reading_date
+    from ({{ days_touched_since_watermark(ref('int_readings_validated'), 'fct_net_demand') }}) as touched
+    where channel_kind in ('consumption', 'export')
+
+),
+{% endif %}
 
 channel_energy as (
 
     select
-        meter_id,
-        channel_kind,
-        reading_start_at,
-        reading_end_at,
-        interval_minutes,
-        sum(kwh) as kwh,
-        max(case when is_estimated then 1 else 0 end) as any_estimated
-    from {{ ref('fct_readings') }}
-    where channel_kind in ('consumption', 'export')
-    group by meter_id, channel_kind, reading_start_at, reading_end_at, interval_minutes
+        readings.meter_id,
+        readings.channel_kind,
+        readings.reading_start_at,
+        readings.reading_end_at,
+        readings.interval_minutes,
+        sum(readings.kwh) as kwh,
+        max(case when readings.is_estimated then 1 else 0 end) as any_estimated
+    from {{ ref('fct_readings') }} as readings
+    {%- if is_incremental() %}
+    inner join scope
+        on
+            readings.meter_id = scope.meter_id
+            and readings.reading_date = scope.reading_date
+    {%- endif %}
+    where
+        {% if is_incremental() -%}
+            {{ within_window('readings.reading_start_at', window) }} and
+        {% endif -%}
+        readings.channel_kind in ('consumption', 'export')
+    group by
+        readings.meter_id,
+        readings.channel_kind,
+        readings.reading_start_at,
+        readings.reading_end_at,
+        readings.interval_minutes
 
 ),
 
@@ -47,7 +105,8 @@ final as (
         imported.kwh - exported.kwh as net_kwh,
         (imported.kwh - exported.kwh) * 60.0 / imported.interval_minutes as net_kw,
         imported.any_estimated + exported.any_estimated > 0 as is_estimated,
-        cast(imported.reading_start_at as date) as reading_date
+        cast(imported.reading_start_at as date) as reading_date,
+        cast({{ dbt.date_trunc('month', 'imported.reading_start_at') }} as date) as reading_month
     from imported
     inner join exported
         on
