@@ -31,7 +31,7 @@ from test_parity_postgres import OTHERS, PER_METER_DAY, normalize
 
 from smartmeter import spark_lake
 from smartmeter.home import Home
-from smartmeter.targets.archive import EXPORTED_COLUMNS
+from smartmeter.targets.archive import archive_columns
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -287,7 +287,7 @@ def assert_same_archive(spark, duck, rename=lambda names: names):
 
     def rows(root):
         # every column but the load id, which names each home's own loads
-        columns = ", ".join(c for c in EXPORTED_COLUMNS if c != "load_id")
+        columns = ", ".join(c for c in archive_columns(Home(REPO)) if c != "load_id")
         return duckdb.sql(f"select {columns} from {files(root)} order by all").fetchall()
 
     assert folders(spark) == rename(folders(duck))

@@ -16,28 +16,27 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
-import yaml
 
-from smartmeter.dbt_runner import DBT_PROJECT
+from smartmeter.dbt_runner import project_var
 from smartmeter.faults import crash_point
+from smartmeter.home import Home
 
 SCHEMES = ("date/meter_id", "date", "month/meter_id")
 
 
-def _archive_columns() -> tuple[str, ...]:
-    """The archive's columns, in order: the dbt var the Spark build's staging also reads."""
-    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
-    return tuple(project["vars"]["parquet_archive_columns"])
+def archive_columns(home: Home) -> tuple[str, ...]:
+    """The archive's columns, in order: the home's dbt project's var, which the Spark build's
+    staging reads too."""
+    return tuple(project_var(home, "parquet_archive_columns"))
 
 
-EXPORTED_COLUMNS = _archive_columns()
 UTC_COLUMNS = ("reading_start_at", "reading_end_at")
 
 
@@ -102,10 +101,8 @@ def _date_list(days: list[date]) -> str:
     return ", ".join(f"date '{d.isoformat()}'" for d in days)
 
 
-def _columns_sql() -> str:
-    return ", ".join(
-        f"timezone('UTC', {c}) as {c}" if c in UTC_COLUMNS else c for c in EXPORTED_COLUMNS
-    )
+def _columns_sql(columns: Sequence[str]) -> str:
+    return ", ".join(f"timezone('UTC', {c}) as {c}" if c in UTC_COLUMNS else c for c in columns)
 
 
 class ArchiveWriter(Protocol):
@@ -142,11 +139,13 @@ class DuckDBWriter:
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
+        columns: Sequence[str],
         source: str = "marts.fct_readings",
         queue: str = "intermediate.parquet_export_queue",
         remote: RemoteTable | None = None,
     ):
-        self.con, self.source, self.queue, self.remote = con, source, queue, remote
+        self.con, self.columns, self.source, self.queue = con, columns, source, queue
+        self.remote = remote
         self.rows = 0
 
     def recover(self, staging: Path, scheme: str) -> Iterator[tuple[str, Path]]:
@@ -154,8 +153,9 @@ class DuckDBWriter:
 
     def write(self, scheme: str, rewrite_all: bool, staging: Path) -> Iterator[tuple[str, Path]]:
         queue = f"(select distinct reading_date from {self.source})" if rewrite_all else self.queue
-        units, partition_days, rows_source = plan_partitions(
-            self.con, scheme, self.source, queue, self.remote
+        units, partition_days = plan_partitions(self.con, scheme, self.source, queue, self.remote)
+        rows_source = _rows_to_copy(
+            self.con, self.source, partition_days, self.remote, self.columns
         )
         staging.mkdir(parents=True, exist_ok=True)
         for name in sorted(units):
@@ -173,7 +173,8 @@ class DuckDBWriter:
 
     def _copy(self, source: str, scheme: str, days: list[date], target: Path) -> int:
         select = (
-            f"select {_columns_sql()} from {source} where reading_date in ({_date_list(days)}) "
+            f"select {_columns_sql(self.columns)} from {source} "
+            f"where reading_date in ({_date_list(days)}) "
             "order by meter_id, channel, reading_start_at"
         )
         if scheme == "date":
@@ -204,9 +205,8 @@ def plan_partitions(
     source: str,
     queue: str,
     remote: RemoteTable | None,
-) -> tuple[dict[str, list[date]], dict[str, list[date]], str]:
-    """What the queue asks for: per partition, the queued dates and every date it holds; and
-    the relation to copy the rows from."""
+) -> tuple[dict[str, list[date]], dict[str, list[date]]]:
+    """What the queue asks for: per partition, the queued dates and every date it holds."""
     queued = [
         row[0] for row in con.execute(f"select distinct reading_date from {queue}").fetchall()
     ]
@@ -216,7 +216,7 @@ def plan_partitions(
     partition_days = {
         name: _partition_days(con, source, scheme, days, remote) for name, days in units.items()
     }
-    return units, partition_days, _rows_to_copy(con, source, partition_days, remote)
+    return units, partition_days
 
 
 def _rows_to_copy(
@@ -224,15 +224,15 @@ def _rows_to_copy(
     source: str,
     partition_days: dict[str, list[date]],
     remote: RemoteTable | None,
+    columns: Sequence[str],
 ) -> str:
     """The relation the partitions are copied from: a remote source's queued days fetched
     once into a temporary table, or the source itself."""
     if not (remote and partition_days):
         return source
     every_day = sorted({d for days in partition_days.values() for d in days})
-    columns = ", ".join(EXPORTED_COLUMNS)
     wanted = f"reading_date in ({_date_list(every_day)})"
-    rows = remote.query(f"select {columns} from {remote.table} where {wanted}")
+    rows = remote.query(f"select {', '.join(columns)} from {remote.table} where {wanted}")
     con.execute(f"create or replace temp table export_rows as {rows}")
     return "export_rows"
 

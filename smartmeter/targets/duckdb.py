@@ -11,7 +11,7 @@ import dlt
 import duckdb
 
 from smartmeter.home import Home
-from smartmeter.targets.archive import DuckDBWriter
+from smartmeter.targets.archive import DuckDBWriter, archive_columns
 from smartmeter.targets.base import Target, Warehouse, WarehouseUnavailable
 
 
@@ -86,6 +86,6 @@ class DuckDBTarget(Target):
     def archive_writer(self, home: Home) -> Iterator[DuckDBWriter]:
         con = connect_duckdb(home, str(home.warehouse))
         try:
-            yield DuckDBWriter(con)
+            yield DuckDBWriter(con, archive_columns(home))
         finally:
             con.close()

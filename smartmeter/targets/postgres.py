@@ -22,7 +22,7 @@ from dlt.destinations.impl.postgres.configuration import (
 from dlt_pipelines import raw_load
 from smartmeter.home import Home
 from smartmeter.storage import ConfigurationError
-from smartmeter.targets.archive import DuckDBWriter, RemoteTable, sql_path
+from smartmeter.targets.archive import DuckDBWriter, RemoteTable, archive_columns, sql_path
 from smartmeter.targets.base import Target, Warehouse, WarehouseUnavailable
 from smartmeter.targets.duckdb import connect_duckdb
 
@@ -135,6 +135,7 @@ class PostgresTarget(Target):
                 ) from exc
             yield DuckDBWriter(
                 con,
+                archive_columns(home),
                 source="warehouse.marts.fct_readings",
                 queue="warehouse.intermediate.parquet_export_queue",
                 remote=RemoteTable("warehouse", "marts.fct_readings"),

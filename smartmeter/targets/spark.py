@@ -36,9 +36,9 @@ from smartmeter.dbt_runner import run_dbt
 from smartmeter.faults import crash_point
 from smartmeter.home import Home
 from smartmeter.targets.archive import (
-    EXPORTED_COLUMNS,
     SCHEMES,
     ExportError,
+    archive_columns,
     partition_dir,
     plan_partitions,
     present_partitions,
@@ -161,7 +161,7 @@ class SparkWriter:
             settled = self.recovered - {partition_dir(scheme, day) for (day,) in queued}
         else:
             queue = QUEUE
-        units, partition_days, _ = plan_partitions(self.con, scheme, SOURCE, queue, None)
+        units, partition_days = plan_partitions(self.con, scheme, SOURCE, queue, None)
         units = {name: days for name, days in units.items() if name not in settled}
         if not units:
             return
@@ -184,7 +184,7 @@ def _write_with_spark(home: Home, days: list, queued: list, staging: Path, schem
         "queued": [d.isoformat() for d in queued],
         "staging": str(staging),
         "scheme": scheme,
-        "columns": list(EXPORTED_COLUMNS),
+        "columns": list(archive_columns(home)),
     }
     result = run_dbt(
         home,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from smartmeter.export import export_archive
-from smartmeter.targets.archive import DuckDBWriter, ExportError
+from smartmeter.home import Home
+from smartmeter.targets.archive import DuckDBWriter, ExportError, archive_columns
+
+# the project's archive columns (a home with default settings uses the repository's project)
+COLUMNS = archive_columns(Home(Path("unused")))
 
 READINGS = [  # meter, UTC start
     ("M1", "2024-03-01 00:00"),
@@ -65,7 +70,7 @@ def archived(store) -> dict[str, list[tuple]]:
 
 def test_every_reading_is_archived_once_in_each_scheme_and_stale_partitions_go(make_store, con):
     readings = make_store("parquet/readings")
-    report = export_archive(readings, "date/meter_id", DuckDBWriter(con))
+    report = export_archive(readings, "date/meter_id", DuckDBWriter(con, COLUMNS))
     assert report.rows == len(READINGS)
     files = archived(readings)
     assert sorted(files) == [
@@ -78,7 +83,7 @@ def test_every_reading_is_archived_once_in_each_scheme_and_stale_partitions_go(m
     assert readings.get("_partition_scheme") == b"date/meter_id\n"
 
     # a new scheme rewrites everything, whatever the queue says
-    monthly = export_archive(readings, "month/meter_id", DuckDBWriter(con))
+    monthly = export_archive(readings, "month/meter_id", DuckDBWriter(con, COLUMNS))
     assert sorted(monthly.partitions) == ["reading_month=2024-03", "reading_month=2024-04"]
     assert readings.partitions() == {"reading_month=2024-03", "reading_month=2024-04"}
     rows = sorted(row for rows in archived(readings).values() for row in rows)
@@ -87,7 +92,7 @@ def test_every_reading_is_archived_once_in_each_scheme_and_stale_partitions_go(m
     # readings of a month deleted: its partition is pruned, the others stay untouched
     con.execute("delete from marts.fct_readings where reading_date >= date '2024-04-01'")
     before = archived(readings)
-    pruned = export_archive(readings, "month/meter_id", DuckDBWriter(con))
+    pruned = export_archive(readings, "month/meter_id", DuckDBWriter(con, COLUMNS))
     assert pruned.partitions == [] and pruned.removed == ["reading_month=2024-04"]
     after = archived(readings)
     assert after == {k: v for k, v in before.items() if k.startswith("reading_month=2024-03")}
@@ -97,5 +102,5 @@ def test_every_reading_is_archived_once_in_each_scheme_and_stale_partitions_go(m
 def test_an_unknown_scheme_is_refused_before_anything_is_written(make_store, con):
     readings = make_store("parquet/readings")
     with pytest.raises(ExportError, match="unknown partition scheme"):
-        export_archive(readings, "meter", DuckDBWriter(con))
+        export_archive(readings, "meter", DuckDBWriter(con, COLUMNS))
     assert readings.list() == []
