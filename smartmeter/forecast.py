@@ -15,14 +15,17 @@ households of every size.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import yaml
 
+from smartmeter.forecast_models import ModelStore, digest
 from smartmeter.home import Home
 from smartmeter.places import home_places
 from smartmeter.warehouse import Warehouse, connect_duckdb
@@ -47,6 +50,11 @@ SCHEMA = pa.schema(
     ]
 )
 QUANTILES = {"p10_kw": 0.1, "forecast_kw": 0.5, "p90_kw": 0.9}
+# The models of a refit block: three quantiles and the mean, one objective each.
+OBJECTIVES = {
+    **{name: {"objective": "quantile", "alpha": q} for name, q in QUANTILES.items()},
+    "mean_kw": {"objective": "regression"},
+}
 SCALE_DAYS = 28  # a meter's scale: its mean kW over the 28 days before the forecast day
 LOOKBACK_DAYS = 28  # the furthest back a feature reads
 MIN_SCALE_KW = 0.01  # a meter drawing nothing still divides by something
@@ -64,6 +72,8 @@ PARAMS = {
     "verbosity": -1,
 }
 ROUNDS = 300
+# This module's source: a change to the features or the fitting misses every stored model.
+_CODE = Path(__file__).read_bytes()
 FEATURES = (
     "hour",
     "weekday",
@@ -252,7 +262,7 @@ def hourly_history(home: Home, fleet: Fleet, since: date | None = None) -> pa.Ta
             )
             order by meter_id, local_date, local_hour
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.close()
 
@@ -388,14 +398,72 @@ def _fit(x: np.ndarray, y: np.ndarray, objective: dict, threads: int = 1) -> obj
     return lightgbm.train(params, data, num_boost_round=ROUNDS)
 
 
+def _block_key(grid: Grid, refit: int, settings: Settings) -> str:
+    """Everything a refit block's models are a function of: the hours its training days and
+    their features read (from LOOKBACK_DAYS before its first training day up to its refit
+    day), on their calendar, the meters in grid order, the settings and this module's code."""
+    import lightgbm
+
+    lo = max(refit - settings.training_days - LOOKBACK_DAYS, 0)
+    return digest(
+        _CODE,
+        lightgbm.__version__,
+        json.dumps(
+            {
+                "params": PARAMS,
+                "objectives": OBJECTIVES,
+                "rounds": ROUNDS,
+                "features": FEATURES,
+                "training_days": settings.training_days,
+                "threads": settings.threads,
+            },
+            sort_keys=True,
+        ),
+        grid.day(lo).isoformat(),
+        grid.day(refit).isoformat(),
+        "\n".join(grid.meters),
+        np.ascontiguousarray(grid.values[:, lo:refit, :]).tobytes(),
+    )
+
+
+def _block_models(
+    grid: Grid, refit: int, settings: Settings, store: ModelStore | None
+) -> tuple[dict[str, object], int]:
+    """The models of the block refit on day index `refit` (empty when there is too little to
+    learn from) and how many were fitted now rather than taken from the store."""
+    import lightgbm
+
+    key = _block_key(grid, refit, settings) if store is not None and refit > 0 else None
+    if key is not None:
+        texts = {name: store.get(f"{key}-{name}") for name in OBJECTIVES}
+        if all(texts.values()):
+            try:
+                return {name: lightgbm.Booster(model_str=t) for name, t in texts.items()}, 0
+            except lightgbm.basic.LightGBMError:
+                pass  # a damaged file: fitted again below, and written over
+    x, y = _training_set(grid, refit - settings.training_days, refit)
+    if len(y) < 24 * settings.min_history_days:
+        return {}, 0
+    models = {
+        name: _fit(x, y, objective, settings.threads) for name, objective in OBJECTIVES.items()
+    }
+    if key is not None:
+        for name, model in models.items():
+            store.put(f"{key}-{name}", model.model_to_string())
+    return models, len(models)
+
+
 def refit_day(day: date, refit_days: int) -> date:
     """The refit day of the block `day` falls in (a fixed calendar of refit_days blocks)."""
     offset = (day - REFIT_EPOCH).days % refit_days
     return day - timedelta(days=offset)
 
 
-def forecast_grid(grid: Grid, settings: Settings, issued_at: datetime) -> tuple[pa.Table, int, str]:
-    """Backtest and next-day forecasts from one grid: (table, fits, message)."""
+def forecast_grid(
+    grid: Grid, settings: Settings, issued_at: datetime, store: ModelStore | None = None
+) -> tuple[pa.Table, int, str]:
+    """Backtest and next-day forecasts from one grid: (table, fits, message). With a store,
+    the blocks whose inputs are unchanged since a run fitted them reuse its models."""
     history = grid.last_days - grid.first_days + 1
     if history.max() < settings.min_history_days:
         return (
@@ -418,15 +486,10 @@ def forecast_grid(grid: Grid, settings: Settings, issued_at: datetime) -> tuple[
     columns: dict[str, list] = {name: [] for name in SCHEMA.names}
     fits = 0
     for refit, days in sorted(blocks.items()):
-        x, y = _training_set(grid, refit - settings.training_days, refit)
-        if len(y) < 24 * settings.min_history_days:
+        models, fitted = _block_models(grid, refit, settings, store)
+        fits += fitted
+        if not models:
             continue  # too little to learn from before this refit day
-        models = {
-            name: _fit(x, y, {"objective": "quantile", "alpha": q}, settings.threads)
-            for name, q in QUANTILES.items()
-        }
-        models["mean_kw"] = _fit(x, y, {"objective": "regression"}, settings.threads)
-        fits += len(models)
         for day in days:
             rows, scale = day_rows(grid, day)
             known = np.repeat(wanted[day] & ~np.isnan(scale), 24)
@@ -466,11 +529,19 @@ def run_forecast(home: Home, warehouse: Warehouse, settings: Settings) -> Outcom
     """Read the archive, forecast, write the table. Writes nothing when history is short."""
     fleet = fleet_from_warehouse(warehouse)
     # Every meter's backtest, and the models that make it, read at most this far back from the
-    # meter's last reading; the meter that stopped first bounds what is read.
+    # meter's last reading (its oldest block's refit day can be refit_days before its backtest,
+    # and that block's first training day reads LOOKBACK_DAYS before it); the meter that
+    # stopped first bounds what is read. A block's inputs then stay the same as days arrive.
     earliest_end = warehouse.scalar("select min(last_reading_at) from marts.dim_meters")
     since = None
     if earliest_end is not None:
-        span = settings.training_days + settings.backtest_days + LOOKBACK_DAYS + 2
+        span = (
+            settings.training_days
+            + settings.backtest_days
+            + settings.refit_days
+            + LOOKBACK_DAYS
+            + 2
+        )
         since = (earliest_end - timedelta(days=span)).date()
     hours = hourly_history(home, fleet, since)
     if hours.num_rows == 0:
@@ -478,10 +549,15 @@ def run_forecast(home: Home, warehouse: Warehouse, settings: Settings) -> Outcom
             detail="not enough history yet: the Parquet archive has no consumption hours"
         )
     grid = Grid.from_hours(hours)
-    table, fits, message = forecast_grid(grid, settings, datetime.now(UTC).replace(tzinfo=None))
+    store = ModelStore(home.state / "forecast_models")
+    issued_at = datetime.now(UTC).replace(tzinfo=None)
+    table, fits, message = forecast_grid(grid, settings, issued_at, store)
     if table.num_rows == 0:
         return Outcome(fits=fits, detail=message)
     write_forecasts(warehouse, table)
+    store.keep_only_used()
+    if store.reused:
+        message += f" ({store.reused} models reused)"
     return Outcome(rows=table.num_rows, fits=fits, detail=message)
 
 

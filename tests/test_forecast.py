@@ -7,118 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import date, timedelta
 
-import numpy as np
-import pyarrow as pa
 import pytest
 from conftest import REPO, land, pg_connect, q, run_cli
+from forecast_data import SETTINGS, synthetic_hours
 
 from smartmeter import forecast
-
-SETTINGS = forecast.Settings(refit_days=7, training_days=60, min_history_days=14, backtest_days=10)
-
-
-def synthetic_hours(meters: int, days: int, seed: int = 3) -> pa.Table:
-    """Households with a daily and weekly rhythm, their own size, noise and a few holes."""
-    rng = np.random.default_rng(seed)
-    first = date(2024, 1, 1)
-    rows: dict[str, list] = {"meter_id": [], "local_date": [], "local_hour": [], "kw": []}
-    for m in range(meters):
-        size = rng.uniform(0.2, 3.0)
-        for d in range(days):
-            day = first + timedelta(days=d)
-            weekend = day.isoweekday() >= 6
-            for h in range(24):
-                if rng.random() < 0.02:
-                    continue  # a missing hour
-                shape = 1 + 0.8 * np.exp(-((h - (10 if weekend else 19)) ** 2) / 6)
-                rows["meter_id"].append(f"M{m:02d}")
-                rows["local_date"].append(day)
-                rows["local_hour"].append(h)
-                rows["kw"].append(float(size * shape * rng.lognormal(0, 0.3)))
-    return pa.table(rows)
-
-
-def forecasts_by_key(table: pa.Table) -> dict[tuple, tuple]:
-    cols = [table.column(n).to_pylist() for n in ("meter_id", "local_date", "local_hour")]
-    values = [table.column(n).to_pylist() for n in ("forecast_kw", "p10_kw", "p90_kw", "mean_kw")]
-    return {
-        key: vals
-        for key, vals in zip(zip(*cols, strict=True), zip(*values, strict=True), strict=True)
-    }
-
-
-def test_features_of_a_day_read_only_earlier_days():
-    grid = forecast.Grid.from_hours(synthetic_hours(5, 40))
-    day = 30
-    before, scale_before = forecast._day_rows(grid, day)
-    grid.values[:, day:, :] = np.random.default_rng(0).uniform(0, 50, grid.values[:, day:].shape)
-    after, scale_after = forecast._day_rows(grid, day)
-    np.testing.assert_array_equal(before, after)
-    np.testing.assert_array_equal(scale_before, scale_after)
-    # ...and the day before does reach them
-    grid.values[:, day - 1, :] += 1
-    changed, _ = forecast._day_rows(grid, day)
-    assert not np.array_equal(np.nan_to_num(before), np.nan_to_num(changed))
-
-
-@pytest.mark.parametrize("cut", [0, 3, 7])
-def test_changing_the_future_changes_no_earlier_forecast(cut):
-    """Forecasts of days up to D are the same whatever the data from day D on holds: neither
-    their features nor the models that made them saw it."""
-    hours = synthetic_hours(6, 45)
-    issued = forecast.datetime(2024, 3, 1)
-    base, _, _ = forecast.forecast_grid(forecast.Grid.from_hours(hours), SETTINGS, issued)
-    grid = forecast.Grid.from_hours(hours)
-    last = grid.values.shape[1]
-    boundary = last - SETTINGS.backtest_days + cut  # the first day whose data is changed
-    rng = np.random.default_rng(cut)
-    grid.values[:, boundary:, :] *= rng.uniform(0.1, 10, grid.values[:, boundary:].shape)
-    changed, _, _ = forecast.forecast_grid(grid, SETTINGS, issued)
-    before, after = forecasts_by_key(base), forecasts_by_key(changed)
-    boundary_day = grid.day(boundary)
-    earlier = [key for key in before if key[1] <= boundary_day]
-    later = [key for key in before if key[1] > boundary_day]
-    assert earlier and later
-    assert all(before[key] == after[key] for key in earlier)
-    assert any(before[key] != after[key] for key in later)
-
-
-def test_quantiles_are_ordered_and_not_negative():
-    table, fits, _ = forecast.forecast_grid(
-        forecast.Grid.from_hours(synthetic_hours(4, 30)), SETTINGS, forecast.datetime(2024, 3, 1)
-    )
-    assert fits >= 4 and table.num_rows > 0
-    p10, p50, p90, mean = (
-        np.array(table.column(n).to_pylist())
-        for n in ("p10_kw", "forecast_kw", "p90_kw", "mean_kw")
-    )
-    assert (p10 <= p50).all() and (p50 <= p90).all() and (p10 >= 0).all() and (mean >= 0).all()
-    # the next day after the data is forecast, for every meter
-    last = max(table.column("local_date").to_pylist())
-    assert {
-        m
-        for m, d in zip(
-            *(table.column(n).to_pylist() for n in ("meter_id", "local_date")), strict=True
-        )
-        if d == last
-    } == {f"M{m:02d}" for m in range(4)}
-
-
-def test_too_little_history_forecasts_nothing():
-    table, fits, message = forecast.forecast_grid(
-        forecast.Grid.from_hours(synthetic_hours(3, 10)), SETTINGS, forecast.datetime(2024, 3, 1)
-    )
-    assert table.num_rows == 0 and fits == 0
-    assert message.startswith("not enough history yet: 10 day(s)")
-
-
-def test_refit_days_fall_on_one_calendar():
-    days = [date(2024, 5, 1) + timedelta(days=i) for i in range(30)]
-    refits = {forecast.refit_day(d, 7) for d in days}
-    assert all(r.isoweekday() == 1 for r in refits)
-    assert all(0 <= (d - forecast.refit_day(d, 7)).days < 7 for d in days)
 
 
 def generated(folder, meters: int, days: int) -> list:
@@ -174,6 +68,24 @@ def test_run_forecasts_and_scores_on_the_same_hours(home, tmp_path):
         )[0][0]
         == 24
     )
+
+    # The step again, on the same archive: every block's models come from the home's store, and
+    # the forecasts are the same to the last bit.
+    from smartmeter import targets
+    from smartmeter.home import Home
+
+    learned = "select * exclude (issued_at) from forecasts.learned_forecasts order by all"
+    before = q(home, learned)
+    stored = sorted((home / ".state/forecast_models").iterdir())
+    assert stored and len(stored) % len(forecast.OBJECTIVES) == 0
+    data_home = Home.resolve(home)
+    with targets.connected(data_home, "duckdb") as warehouse:
+        again = forecast.run_forecast(
+            data_home, warehouse, forecast.Settings.from_project(data_home)
+        )
+    assert again.fits == 0 and f"({len(stored)} models reused)" in again.detail
+    assert q(home, learned) == before
+    assert sorted((home / ".state/forecast_models").iterdir()) == stored
 
 
 @pytest.mark.slow
