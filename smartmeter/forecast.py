@@ -50,6 +50,8 @@ SCHEMA = pa.schema(
     ]
 )
 QUANTILES = {"p10_kw": 0.1, "forecast_kw": 0.5, "p90_kw": 0.9}
+# What a forecast row holds, in this order wherever they travel together.
+OUTPUTS = ("forecast_kw", "p10_kw", "p90_kw", "mean_kw")
 # The models of a refit block: three quantiles and the mean, one objective each.
 OBJECTIVES = {
     **{name: {"objective": "quantile", "alpha": q} for name, q in QUANTILES.items()},
@@ -427,14 +429,14 @@ def _block_key(grid: Grid, refit: int, settings: Settings) -> str:
 
 
 def _block_models(
-    grid: Grid, refit: int, settings: Settings, store: ModelStore | None
+    grid: Grid, refit: int, settings: Settings, store: ModelStore | None, key: str | None
 ) -> tuple[dict[str, object], int]:
     """The models of the block refit on day index `refit` (empty when there is too little to
-    learn from) and how many were fitted now rather than taken from the store."""
+    learn from) and how many were fitted now rather than taken from the store (under `key`,
+    the block's _block_key; None keeps nothing)."""
     import lightgbm
 
-    key = _block_key(grid, refit, settings) if store is not None and refit > 0 else None
-    if key is not None:
+    if store is not None and key is not None:
         texts = {name: store.get(f"{key}-{name}") for name in OBJECTIVES}
         if all(texts.values()):
             try:
@@ -447,10 +449,50 @@ def _block_models(
     models = {
         name: _fit(x, y, objective, settings.threads) for name, objective in OBJECTIVES.items()
     }
-    if key is not None:
+    if store is not None and key is not None:
         for name, model in models.items():
             store.put(f"{key}-{name}", model.model_to_string())
     return models, len(models)
+
+
+def _day_forecasts(
+    grid: Grid,
+    day: int,
+    known: np.ndarray,
+    models: dict[str, object],
+    store: ModelStore | None,
+    block_key: str | None,
+) -> np.ndarray:
+    """The forecasts of day index `day` for the `known` meter-hours, one row per OUTPUTS name
+    (the quantiles ordered, none negative). Kept under a key of the block's models, the day,
+    the rows asked for and the hours the day's features read, so an unchanged day is read back
+    rather than predicted again."""
+    key = None
+    if store is not None and block_key is not None:
+        lo = max(day - LOOKBACK_DAYS, 0)
+        key = digest(
+            block_key,
+            grid.day(lo).isoformat(),
+            grid.day(day).isoformat(),
+            known.tobytes(),
+            np.ascontiguousarray(grid.values[:, lo:day, :]).tobytes(),
+        )
+        kept = store.get_array(key)
+        if kept is not None and kept.shape == (len(OUTPUTS), int(known.sum())):
+            return kept
+    rows, scale = day_rows(grid, day)
+    predicted = {
+        name: np.maximum(model.predict(rows[known]), 0) * np.repeat(scale, 24)[known]
+        for name, model in models.items()
+    }
+    ordered = np.sort(
+        np.stack([predicted["p10_kw"], predicted["forecast_kw"], predicted["p90_kw"]]), axis=0
+    )
+    predicted.update(p10_kw=ordered[0], forecast_kw=ordered[1], p90_kw=ordered[2])
+    result = np.stack([predicted[name] for name in OUTPUTS])
+    if store is not None and key is not None:
+        store.put_array(key, result)
+    return result
 
 
 def refit_day(day: date, refit_days: int) -> date:
@@ -486,24 +528,19 @@ def forecast_grid(
     columns: dict[str, list] = {name: [] for name in SCHEMA.names}
     fits = 0
     for refit, days in sorted(blocks.items()):
-        models, fitted = _block_models(grid, refit, settings, store)
+        key = _block_key(grid, refit, settings) if store is not None and refit > 0 else None
+        models, fitted = _block_models(grid, refit, settings, store, key)
         fits += fitted
         if not models:
             continue  # too little to learn from before this refit day
         for day in days:
-            rows, scale = day_rows(grid, day)
+            _, scale = day_rows(grid, day)
             known = np.repeat(wanted[day] & ~np.isnan(scale), 24)
             if not known.any():
                 continue
-            predicted = {
-                name: np.maximum(model.predict(rows[known]), 0) * np.repeat(scale, 24)[known]
-                for name, model in models.items()
-            }
-            ordered = np.sort(
-                np.stack([predicted["p10_kw"], predicted["forecast_kw"], predicted["p90_kw"]]),
-                axis=0,
+            predicted = dict(
+                zip(OUTPUTS, _day_forecasts(grid, day, known, models, store, key), strict=True)
             )
-            predicted.update(p10_kw=ordered[0], forecast_kw=ordered[1], p90_kw=ordered[2])
             meters = np.repeat(np.array(grid.meters, dtype=object), 24)[known]
             hours = np.tile(np.arange(24), len(grid.meters))[known]
             count = int(known.sum())
@@ -512,7 +549,7 @@ def forecast_grid(
             columns["local_hour"] += hours.tolist()
             columns["forecast_method"] += [METHOD] * count
             columns["horizon_days"] += [1] * count
-            for name in ("forecast_kw", "p10_kw", "p90_kw", "mean_kw"):
+            for name in OUTPUTS:
                 columns[name] += predicted[name].tolist()
             columns["trained_through"] += [grid.day(refit - 1)] * count
             columns["issued_at"] += [issued_at] * count
@@ -556,8 +593,8 @@ def run_forecast(home: Home, warehouse: Warehouse, settings: Settings) -> Outcom
         return Outcome(fits=fits, detail=message)
     write_forecasts(warehouse, table)
     store.keep_only_used()
-    if store.reused:
-        message += f" ({store.reused} models reused)"
+    if store.reused or store.days_reused:
+        message += f" ({store.reused} models and {store.days_reused} days' forecasts reused)"
     return Outcome(rows=table.num_rows, fits=fits, detail=message)
 
 

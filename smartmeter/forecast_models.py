@@ -7,26 +7,34 @@ inputs as they were; the store hands their models back instead of fitting them a
 a digest of every input, so a revised reading, a meter that joins or leaves, other settings or
 another version of the code or of LightGBM simply miss and are fitted afresh. A model comes back
 as LightGBM wrote it (its text form keeps every number exactly), so its forecasts are the ones a
-fresh fit gives, to the last bit.
+fresh fit gives, to the last bit. A day's forecasts are kept the same way, keyed by their
+block's models and the hours their features read: the backtest days that one more day leaves
+as they were are not predicted again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 SUFFIX = ".lgbm.txt"
+ARRAY_SUFFIX = ".npy"
 
 
 class ModelStore:
-    """LightGBM models by key in one folder; a run keeps only the models it used."""
+    """LightGBM models and forecast arrays by key in one folder; a run keeps only what it
+    used."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.used: set[str] = set()
-        self.reused = 0
+        self.reused = 0  # models read back
+        self.days_reused = 0  # days' forecasts read back
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}{SUFFIX}"
@@ -42,26 +50,45 @@ class ModelStore:
         return text
 
     def put(self, key: str, text: str) -> None:
-        """Written whole under a temporary name, then renamed: a stopped run leaves no half
-        model behind under a real key."""
+        self._write(self._path(key), key, text.encode("utf-8"))
+
+    def get_array(self, key: str) -> np.ndarray | None:
+        """A kept array (a day's forecasts), or None when there is none or it is unreadable."""
+        self.used.add(key)
+        try:
+            data = (self.folder / f"{key}{ARRAY_SUFFIX}").read_bytes()
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        self.days_reused += 1
+        return array
+
+    def put_array(self, key: str, array: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        self._write(self.folder / f"{key}{ARRAY_SUFFIX}", key, buffer.getvalue())
+
+    def _write(self, path: Path, key: str, data: bytes) -> None:
+        """Written whole under a temporary name, then renamed: a stopped run leaves nothing
+        half written under a real key."""
         self.used.add(key)
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".partial-")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temporary, self._path(key))
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
 
     def keep_only_used(self) -> None:
-        """Drop the models this run did not ask for (blocks that left the backtest window)
+        """Drop what this run did not ask for (blocks and days that left the backtest window)
         and any partial file a stopped run left."""
         if not self.folder.is_dir():
             return
         for path in self.folder.iterdir():
-            key = path.name.removesuffix(SUFFIX)
+            key = path.name.removesuffix(SUFFIX).removesuffix(ARRAY_SUFFIX)
             if path.name.startswith(".partial-") or key not in self.used:
                 path.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, land, pg_connect, q, run_cli
 from forecast_data import SETTINGS, synthetic_hours
 
-from smartmeter import forecast
+from smartmeter import forecast, forecast_models
 
 
 def generated(folder, meters: int, days: int) -> list:
@@ -77,13 +77,17 @@ def test_run_forecasts_and_scores_on_the_same_hours(home, tmp_path):
     learned = "select * exclude (issued_at) from forecasts.learned_forecasts order by all"
     before = q(home, learned)
     stored = sorted((home / ".state/forecast_models").iterdir())
-    assert stored and len(stored) % len(forecast.OBJECTIVES) == 0
+    models = [p for p in stored if p.name.endswith(forecast_models.SUFFIX)]
+    days = [p for p in stored if p.name.endswith(forecast_models.ARRAY_SUFFIX)]
+    assert models and len(models) % len(forecast.OBJECTIVES) == 0
+    assert len(days) == len({row[1] for row in before})  # one array per forecast day
     data_home = Home.resolve(home)
     with targets.connected(data_home, "duckdb") as warehouse:
         again = forecast.run_forecast(
             data_home, warehouse, forecast.Settings.from_project(data_home)
         )
-    assert again.fits == 0 and f"({len(stored)} models reused)" in again.detail
+    assert again.fits == 0
+    assert f"({len(models)} models and {len(days)} days' forecasts reused)" in again.detail
     assert q(home, learned) == before
     assert sorted((home / ".state/forecast_models").iterdir()) == stored
 

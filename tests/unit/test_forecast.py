@@ -11,7 +11,7 @@ import pytest
 from forecast_data import SETTINGS, forecasts_by_key, synthetic_hours
 
 from smartmeter import forecast
-from smartmeter.forecast_models import SUFFIX, ModelStore
+from smartmeter.forecast_models import ARRAY_SUFFIX, SUFFIX, ModelStore
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +134,7 @@ def test_a_second_run_fits_nothing_and_forecasts_the_same_to_the_bit(tmp_path):
     again = ModelStore(tmp_path / "models")
     second, second_fits = run(hours, again)
     assert second == fresh and second_fits == 0 and again.reused == fresh_fits
+    assert again.days_reused == len({key[1] for key in fresh})  # nothing predicted again
 
 
 @pytest.mark.parametrize("days", [35, 36])  # a new block begins on day 35 (a Monday)
@@ -148,6 +149,8 @@ def test_one_more_day_fits_at_most_the_newest_block(tmp_path, days):
     kept, fits = run(first_days(hours, days), store)
     fresh, fresh_fits = run(first_days(hours, days))
     assert kept == fresh
+    # only the day after the new data is predicted: the earlier days' features read nothing new
+    assert store.days_reused == len({key[1] for key in fresh}) - 1
     grid = forecast.Grid.from_hours(first_days(hours, days))
     new_day = grid.day(days)  # the day after the data, forecast for the first time
     starts_a_block = forecast.refit_day(new_day, SETTINGS.refit_days) == new_day
@@ -199,7 +202,8 @@ def test_the_store_keeps_only_what_the_run_used(tmp_path):
     (folder / ".partial-left-by-a-stopped-run").write_text("tree")
     (folder / f"old{SUFFIX}").write_text("tree")
     store.keep_only_used()
-    assert {p.name.removesuffix(SUFFIX) for p in folder.iterdir()} == used
+    kept = {p.name.removesuffix(SUFFIX).removesuffix(ARRAY_SUFFIX) for p in folder.iterdir()}
+    assert kept == used
 
 
 def test_an_unreadable_model_is_fitted_again(tmp_path):
@@ -207,7 +211,19 @@ def test_an_unreadable_model_is_fitted_again(tmp_path):
     fresh, _ = run(hours)
     store = ModelStore(tmp_path / "models")
     run(hours, store)
-    damaged = sorted((tmp_path / "models").iterdir())[0]
+    damaged = sorted((tmp_path / "models").glob(f"*{SUFFIX}"))[0]
     damaged.write_text("not a model")
     again, fits = run(hours, ModelStore(tmp_path / "models"))
     assert again == fresh and fits == len(forecast.OBJECTIVES)
+
+
+def test_an_unreadable_days_forecasts_are_predicted_again(tmp_path):
+    hours = synthetic_hours(3, 40)
+    fresh, _ = run(hours)
+    run(hours, ModelStore(tmp_path / "models"))
+    for damaged in sorted((tmp_path / "models").glob(f"*{ARRAY_SUFFIX}"))[:2]:
+        damaged.write_bytes(b"\x93NUMPY not an array")
+    store = ModelStore(tmp_path / "models")
+    again, fits = run(hours, store)
+    assert again == fresh and fits == 0
+    assert store.days_reused == len({key[1] for key in fresh}) - 2
