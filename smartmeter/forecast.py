@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import yaml
 
+from smartmeter.dbt_runner import project_var
 from smartmeter.forecast_models import ModelStore, digest
 from smartmeter.home import Home
 from smartmeter.places import home_places
@@ -108,15 +108,11 @@ class Settings:
     @classmethod
     def from_project(cls, home: Home) -> Settings:
         """The dbt vars (dbt_project/dbt_project.yml): one place declares them for both."""
-        from smartmeter.dbt_runner import dbt_project_dir
-
-        path = dbt_project_dir(home) / "dbt_project.yml"
-        vars_ = yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]
         return cls(
-            refit_days=int(vars_["forecast_refit_days"]),
-            training_days=int(vars_["forecast_training_days"]),
-            min_history_days=int(vars_["forecast_min_history_days"]),
-            backtest_days=int(vars_["backtest_days"]),
+            refit_days=int(project_var(home, "forecast_refit_days")),
+            training_days=int(project_var(home, "forecast_training_days")),
+            min_history_days=int(project_var(home, "forecast_min_history_days")),
+            backtest_days=int(project_var(home, "backtest_days")),
             threads=home.settings.forecast_threads,
         )
 
@@ -440,9 +436,12 @@ def _block_models(
         texts = {name: store.get(f"{key}-{name}") for name in OBJECTIVES}
         if all(texts.values()):
             try:
-                return {name: lightgbm.Booster(model_str=t) for name, t in texts.items()}, 0
+                models = {name: lightgbm.Booster(model_str=t) for name, t in texts.items()}
             except lightgbm.basic.LightGBMError:
                 pass  # a damaged file: fitted again below, and written over
+            else:
+                store.reused += len(models)
+                return models, 0
     x, y = _training_set(grid, refit - settings.training_days, refit)
     if len(y) < 24 * settings.min_history_days:
         return {}, 0
@@ -477,8 +476,8 @@ def _day_forecasts(
             known.tobytes(),
             np.ascontiguousarray(grid.values[:, lo:day, :]).tobytes(),
         )
-        kept = store.get_array(key)
-        if kept is not None and kept.shape == (len(OUTPUTS), int(known.sum())):
+        kept = store.get_array(key, (len(OUTPUTS), int(known.sum())))
+        if kept is not None:
             return kept
     rows, scale = day_rows(grid, day)
     predicted = {

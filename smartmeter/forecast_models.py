@@ -33,7 +33,7 @@ class ModelStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.used: set[str] = set()
-        self.reused = 0  # models read back
+        self.reused = 0  # models loaded back by the caller (ModelStore.get cannot tell)
         self.days_reused = 0  # days' forecasts read back
 
     def _path(self, key: str) -> Path:
@@ -43,22 +43,23 @@ class ModelStore:
         """The model's text, or None when no run has fitted it (or its file is unreadable)."""
         self.used.add(key)
         try:
-            text = self._path(key).read_text(encoding="utf-8")
+            return self._path(key).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        self.reused += 1
-        return text
 
     def put(self, key: str, text: str) -> None:
         self._write(self._path(key), key, text.encode("utf-8"))
 
-    def get_array(self, key: str) -> np.ndarray | None:
-        """A kept array (a day's forecasts), or None when there is none or it is unreadable."""
+    def get_array(self, key: str, shape: tuple[int, ...]) -> np.ndarray | None:
+        """A kept array of this shape (a day's forecasts), or None when there is none or it is
+        unreadable or of another shape."""
         self.used.add(key)
         try:
             data = (self.folder / f"{key}{ARRAY_SUFFIX}").read_bytes()
             array = np.load(io.BytesIO(data), allow_pickle=False)
         except (OSError, ValueError):
+            return None
+        if array.shape != shape:
             return None
         self.days_reused += 1
         return array
