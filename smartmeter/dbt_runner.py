@@ -6,6 +6,11 @@ the profile names the DuckDB file by a path relative to it, the same for every h
 home's first run can start from the project's last parse (the user's parse cache, settings
 `dbt_parse_cache`) instead of parsing the whole project again; dbt itself checks that the parse
 still fits (project files, profile, vars) and parses what changed.
+
+A parse holds for one set of vars: dbt parses the whole project again when they change. Builds
+that set vars of their own (the isolation search's probes) therefore run in a workspace of
+their own (a target folder beside the usual one, with its own cached parse), so neither kind
+of build makes the other parse from scratch.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 PROFILES_DIR = REPO
 PARSE_FILE = "partial_parse.msgpack"
+WORKSPACE = "target"  # the target folder of builds with the project's own vars
 
 
 class DbtTarget(Protocol):
@@ -89,7 +95,7 @@ def dbt_state_dir(home: Home) -> Path:
     return home.state / "dbt"
 
 
-def dbt_env(home: Home, target: DbtTarget) -> dict[str, str]:
+def dbt_env(home: Home, target: DbtTarget, workspace: str = WORKSPACE) -> dict[str, str]:
     """dbt's environment: the inherited one (PATH, Java, the AWS chain ...) with the variables
     profiles.yml and the project read set from the run's settings."""
     settings = home.settings
@@ -102,7 +108,7 @@ def dbt_env(home: Home, target: DbtTarget) -> dict[str, str]:
         PGUSER=settings.postgres.user,
         PGDATABASE=settings.postgres.dbname,
         DBT_PROFILES_DIR=str(PROFILES_DIR),
-        DBT_TARGET_PATH=str(dbt_state_dir(home) / "target"),
+        DBT_TARGET_PATH=str(dbt_state_dir(home) / workspace),
         DBT_LOG_PATH=str(dbt_state_dir(home) / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DO_NOT_TRACK="1",
@@ -122,16 +128,20 @@ def _die_with_parent() -> None:
 
 
 def run_dbt(
-    home: Home, target: DbtTarget, *args: str, on_line: Callable[[str], None] | None = None
+    home: Home,
+    target: DbtTarget,
+    *args: str,
+    on_line: Callable[[str], None] | None = None,
+    workspace: str = WORKSPACE,
 ) -> DbtResult:
     """Run `dbt ARGS --target TARGET` in the project; results come from run_results.json.
+    `workspace`: the target folder under .state/dbt (another one for builds with other vars).
 
     dbt runs in its own session: Ctrl-C in the terminal reaches smartmeter only, which lets the
     current step finish and stops before the next."""
-    state = dbt_state_dir(home)
-    results_file = state / "target" / "run_results.json"
+    results_file = dbt_state_dir(home) / workspace / "run_results.json"
     results_file.unlink(missing_ok=True)
-    parse_stamp = _start_from_cached_parse(home, target)
+    parse_stamp = _start_from_cached_parse(home, target, workspace)
     target.before_dbt(home)
     command = [
         str(Path(sys.executable).with_name("dbt")),
@@ -144,7 +154,7 @@ def run_dbt(
     process = subprocess.Popen(
         command,
         cwd=home.root,
-        env=dbt_env(home, target),
+        env=dbt_env(home, target, workspace),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -164,7 +174,7 @@ def run_dbt(
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
         raise
-    _keep_parse(home, target, parse_stamp)
+    _keep_parse(home, target, workspace, parse_stamp)
     output = "".join(lines)
     results = []
     if results_file.exists():
@@ -172,16 +182,17 @@ def run_dbt(
     return DbtResult(process.returncode, command, output, results)
 
 
-def _parse_cache_file(home: Home, target: DbtTarget) -> Path | None:
+def _parse_cache_file(home: Home, target: DbtTarget, workspace: str) -> Path | None:
     folder = home.settings.dbt_parse_cache
     if folder is None:
         return None
     project = hashlib.sha256(str(dbt_project_dir(home).resolve()).encode()).hexdigest()[:16]
-    return folder / project / f"{target.name}.msgpack"
+    suffix = "" if workspace == WORKSPACE else f"-{workspace}"
+    return folder / project / f"{target.name}{suffix}.msgpack"
 
 
-def _own_parse(home: Home) -> Path:
-    return dbt_state_dir(home) / "target" / PARSE_FILE
+def _own_parse(home: Home, workspace: str) -> Path:
+    return dbt_state_dir(home) / workspace / PARSE_FILE
 
 
 def _parse_stamp(path: Path) -> int | None:
@@ -190,11 +201,11 @@ def _parse_stamp(path: Path) -> int | None:
     return None
 
 
-def _start_from_cached_parse(home: Home, target: DbtTarget) -> int | None:
-    """A home dbt never parsed for starts from the project's last parse on this target. The
-    home's parse file's stamp, to tell whether dbt wrote it again."""
-    own = _own_parse(home)
-    cached = _parse_cache_file(home, target)
+def _start_from_cached_parse(home: Home, target: DbtTarget, workspace: str) -> int | None:
+    """A workspace dbt never parsed for starts from the project's last parse on this target
+    (and workspace). The workspace's parse file's stamp, to tell whether dbt wrote it again."""
+    own = _own_parse(home, workspace)
+    cached = _parse_cache_file(home, target, workspace)
     if cached is not None and not own.exists() and cached.is_file():
         own.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):  # a cache, not a requirement
@@ -202,11 +213,11 @@ def _start_from_cached_parse(home: Home, target: DbtTarget) -> int | None:
     return _parse_stamp(own)
 
 
-def _keep_parse(home: Home, target: DbtTarget, stamp_before: int | None) -> None:
+def _keep_parse(home: Home, target: DbtTarget, workspace: str, stamp_before: int | None) -> None:
     """Offer a parse dbt just wrote to the next new home (written whole: a temporary name, then
     a rename, so a concurrent reader sees the old file or the new one)."""
-    own = _own_parse(home)
-    cached = _parse_cache_file(home, target)
+    own = _own_parse(home, workspace)
+    cached = _parse_cache_file(home, target, workspace)
     stamp = _parse_stamp(own)
     if cached is None or stamp is None or stamp == stamp_before:
         return  # no cache, or dbt reused the parse it had

@@ -91,6 +91,10 @@ def test_a_file_that_breaks_a_model_is_set_aside_and_the_rest_published(
     run = store.run(project, "run")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "day2-bad.csv" in run.stdout
+    # The probes parse in a target folder of their own: their var costs no build a full parse.
+    dbt_log = (store.home / ".state" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Unable to do partial parsing because config vars" not in dbt_log
+    assert (store.home / ".state" / "dbt" / "target-probes" / "partial_parse.msgpack").is_file()
 
     # The culprit is in dlq/ with the database's own words, its archive copy untouched.
     letters = [json.loads(p.read_text()) for p in (store.home / "dlq").glob("dl-*.json")]
