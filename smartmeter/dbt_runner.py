@@ -95,6 +95,11 @@ def dbt_state_dir(home: Home) -> Path:
     return home.state / "dbt"
 
 
+def _workspace_dir(home: Home, workspace: str) -> Path:
+    """dbt's target folder for a workspace (DBT_TARGET_PATH)."""
+    return dbt_state_dir(home) / workspace
+
+
 def dbt_env(home: Home, target: DbtTarget, workspace: str = WORKSPACE) -> dict[str, str]:
     """dbt's environment: the inherited one (PATH, Java, the AWS chain ...) with the variables
     profiles.yml and the project read set from the run's settings."""
@@ -103,12 +108,13 @@ def dbt_env(home: Home, target: DbtTarget, workspace: str = WORKSPACE) -> dict[s
     env.update(
         SMARTMETER_HOME=str(home.root),
         SMARTMETER_DUCKDB_MEMORY_LIMIT=settings.duckdb_memory_limit,
+        SMARTMETER_SPARK_THREADS=str(settings.spark_threads),
         PGHOST=settings.postgres.host,
         PGPORT=str(settings.postgres.port),
         PGUSER=settings.postgres.user,
         PGDATABASE=settings.postgres.dbname,
         DBT_PROFILES_DIR=str(PROFILES_DIR),
-        DBT_TARGET_PATH=str(dbt_state_dir(home) / workspace),
+        DBT_TARGET_PATH=str(_workspace_dir(home, workspace)),
         DBT_LOG_PATH=str(dbt_state_dir(home) / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DO_NOT_TRACK="1",
@@ -139,7 +145,7 @@ def run_dbt(
 
     dbt runs in its own session: Ctrl-C in the terminal reaches smartmeter only, which lets the
     current step finish and stops before the next."""
-    results_file = dbt_state_dir(home) / workspace / "run_results.json"
+    results_file = _workspace_dir(home, workspace) / "run_results.json"
     results_file.unlink(missing_ok=True)
     parse_stamp = _start_from_cached_parse(home, target, workspace)
     target.before_dbt(home)
@@ -192,7 +198,7 @@ def _parse_cache_file(home: Home, target: DbtTarget, workspace: str) -> Path | N
 
 
 def _own_parse(home: Home, workspace: str) -> Path:
-    return dbt_state_dir(home) / workspace / PARSE_FILE
+    return _workspace_dir(home, workspace) / PARSE_FILE
 
 
 def _parse_stamp(path: Path) -> int | None:

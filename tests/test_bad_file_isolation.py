@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, duck, land, pg_connect, run_cli
 
+from smartmeter.isolation import PROBE_WORKSPACE
+
 pytestmark = pytest.mark.slow
 
 MART = """
@@ -94,7 +96,8 @@ def test_a_file_that_breaks_a_model_is_set_aside_and_the_rest_published(
     # The probes parse in a target folder of their own: their var costs no build a full parse.
     dbt_log = (store.home / ".state" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
     assert "Unable to do partial parsing because config vars" not in dbt_log
-    assert (store.home / ".state" / "dbt" / "target-probes" / "partial_parse.msgpack").is_file()
+    probes = store.home / ".state" / "dbt" / PROBE_WORKSPACE
+    assert (probes / "partial_parse.msgpack").is_file()
 
     # The culprit is in dlq/ with the database's own words, its archive copy untouched.
     letters = [json.loads(p.read_text()) for p in (store.home / "dlq").glob("dl-*.json")]

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,12 +52,6 @@ QUEUE = "intermediate.parquet_export_queue"
 WRITTEN = "_written"
 # Spark's partition folders, and the archive's names for them.
 FOLDER_NAMES = {"p_date": "reading_date", "p_month": "reading_month", "p_meter": "meter_id"}
-
-
-def spark_threads(env: Mapping[str, str]) -> str:
-    """SMARTMETER_SPARK_THREADS, else the number of cores this machine lets the process use."""
-    given = env.get("SMARTMETER_SPARK_THREADS", "").strip()
-    return given or str(max(1, len(os.sched_getaffinity(0))))
 
 
 class SparkWarehouse(DuckDBWarehouse):
@@ -100,12 +93,6 @@ class SparkTarget(Target):
 
     def after_raw_load(self, home: Home, schemas: dict) -> None:
         spark_lake.ensure_raw_tables(home, schemas)
-
-    def dbt_env(self, env: dict[str, str]) -> dict[str, str]:
-        """dbt's threads: one per core the local session has, unless SMARTMETER_SPARK_THREADS
-        says otherwise. Every thread plans on the one driver; more threads than cores only
-        contend (a small build on 2 cores took 140-146 s with 4 threads, 121 s with 2)."""
-        return {**env, "SMARTMETER_SPARK_THREADS": spark_threads(env)}
 
     def before_dbt(self, home: Home) -> None:
         # Spark's on-run-start registers again the raw tables whose files changed since.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from smartmeter import targets
+from smartmeter.dbt_runner import dbt_env
 from smartmeter.home import Home
 from smartmeter.places import home_places
 from smartmeter.settings import PostgresSettings, Settings
@@ -20,6 +23,15 @@ def test_a_flag_wins_over_the_environment_which_wins_over_the_default():
     assert Settings.resolve({"target": None}, env).target == "postgres"  # a flag not given
     assert Settings.resolve({"parquet_url": "/srv/p"}, env).parquet_url == "/srv/p"
     assert Settings.resolve({}, {"SMARTMETER_S3_TIMEOUT_SECONDS": "2.5"}).s3_timeout_seconds == 2.5
+
+
+def test_dbt_on_spark_runs_a_thread_per_usable_core_unless_the_user_says(tmp_path: Path):
+    cores = len(os.sched_getaffinity(0))
+    assert Settings.resolve({}, {}).spark_threads == cores
+    assert Settings.resolve({}, {"SMARTMETER_SPARK_THREADS": "8"}).spark_threads == 8
+    home = Home(tmp_path, Settings.resolve({}, {"SMARTMETER_SPARK_THREADS": "3"}))
+    env = dbt_env(home, targets.get("spark"))
+    assert env["SMARTMETER_SPARK_THREADS"] == "3"  # what profiles.yml's spark output reads
 
 
 def test_postgres_settings_come_from_libpq_variables_and_keep_the_password_out_of_reprs():

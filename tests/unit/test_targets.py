@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,6 @@ def test_dbt_sessions_on_postgres_run_without_jit_unless_the_user_says():
     )
     assert postgres.dbt_env({"PGOPTIONS": "-c jit=on"})["PGOPTIONS"] == "-c jit=on"
     assert "PGOPTIONS" not in duckdb.dbt_env({})
-
-
-def test_dbt_on_local_spark_runs_a_thread_per_core_unless_the_user_says():
-    spark = targets.get("spark")
-    cores = len(os.sched_getaffinity(0))
-    assert spark.dbt_env({"PATH": "/bin"}) == {
-        "PATH": "/bin",
-        "SMARTMETER_SPARK_THREADS": str(cores),
-    }
-    assert spark.dbt_env({"SMARTMETER_SPARK_THREADS": "8"})["SMARTMETER_SPARK_THREADS"] == "8"
-    assert "SMARTMETER_SPARK_THREADS" not in targets.get("duckdb").dbt_env({})
 
 
 def test_the_duckdb_warehouse_takes_portable_placeholders_and_rolls_back(tmp_path: Path):
