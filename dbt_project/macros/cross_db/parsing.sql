@@ -242,7 +242,7 @@
     on-run-start (spark__create_strptime_functions: concurrent threads must not race to create
     one). -#}
 {% macro spark__try_strptime(expr, format) -%}
-    {%- if execute and format not in spark__strptime_formats() -%}
+    {%- if execute and format not in spark__builtin_strptime_formats() and format not in spark__strptime_formats() -%}
         {{ exceptions.raise_compiler_error(
             "no Spark parser for the timestamp format " ~ format ~ ": add it to spark__strptime_formats") }}
     {%- endif -%}
@@ -253,21 +253,27 @@
     {{ helper_schema() }}.smartmeter_strptime_{{ local_md5(format ~ spark__strptime_expression('t', format))[:16] }}
 {%- endmacro %}
 
-{#- Every format a model parses: the layouts' (raw.layouts) and those the macros spell out. -#}
+{#- The formats the macros spell out (the ISO 8601 parser's, NEM12's dates): parsers of these
+    exist whatever the layouts declare, so a call with one of them reads nothing at compile time
+    (each read of raw.layouts is a Spark job, and the ISO 8601 parser calls four of them). -#}
+{% macro spark__builtin_strptime_formats() -%}
+    {{ return(['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S.%n', '%Y%m%d']) }}
+{%- endmacro %}
+
+{#- Every format a model parses: those above and the layouts' (raw.layouts, in one query; a
+    layout may list several formats, timestamp_formats, a JSON list). -#}
 {% macro spark__strptime_formats() -%}
-    {%- set formats = ['%Y-%m-%dT%H:%M:%SZ', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S.%n', '%Y%m%d'] -%}
-    {%- set declared -%}
-        select timestamp_format from raw.layouts union select version_format from raw.layouts
-    {%- endset -%}
+    {%- set formats = spark__builtin_strptime_formats() -%}
+    {%- set layouts = run_query('select * from raw.layouts') -%}
     {%- set found = [] -%}
-    {%- for row in run_query(declared) -%}{%- do found.append(row[0]) -%}{%- endfor -%}
-    {#- a layout may list several formats (timestamp_formats, a JSON list) #}
-    {%- set listed = adapter.get_columns_in_relation(adapter.get_relation(database=target.database | default(none), schema='raw', identifier='layouts')) | map(attribute='name') | list -%}
-    {%- if 'timestamp_formats' in listed -%}
-        {%- for row in run_query('select timestamp_formats from raw.layouts') -%}
-            {%- do found.extend(fromjson(row[0] or '[]')) -%}
+    {%- for row in layouts.rows -%}
+        {%- for column in ['timestamp_format', 'version_format'] if column in layouts.column_names -%}
+            {%- do found.append(row[column]) -%}
         {%- endfor -%}
-    {%- endif -%}
+        {%- if 'timestamp_formats' in layouts.column_names -%}
+            {%- do found.extend(fromjson(row['timestamp_formats'] or '[]')) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- for format in found -%}
         {%- if format and format not in ('iso8601', 'number') and format not in formats -%}
             {%- do formats.append(format) -%}

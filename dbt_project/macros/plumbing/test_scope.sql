@@ -73,7 +73,7 @@
     {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
     {#- Scopes are recorded, and so only found, in the `dbt build` that wrote them (compile and
         docs generate do not even run on-run-start, which creates the table). -#}
-    {%- if execute and flags.WHICH == 'build' and relation.identifier -%}
+    {%- if execute and flags.WHICH == 'build' and records_test_scope(relation) -%}
         {%- set recorded = run_query(
             "select predicate from " ~ test_scope_table()
             ~ " where model_name = '" ~ relation.identifier ~ "'"
@@ -89,4 +89,15 @@
     {%- else -%}
         {{ return(relation) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether `relation` is a model whose post-hooks record a test scope (the three macros above):
+    the tests of every other model and source skip the lookup, a query per test that on Spark
+    costs a planned job. -#}
+{% macro records_test_scope(relation) -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ relation.identifier) -%}
+    {%- for hook in (node or {}).get('config', {}).get('post-hook', []) -%}
+        {%- if 'test_scope(' in hook.sql -%}{{ return(true) }}{%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}
