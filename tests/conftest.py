@@ -54,6 +54,8 @@ def cli_env(**extra: str) -> dict[str, str]:
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         RUNTIME__DLTHUB_TELEMETRY="false",
+        # Spark's driver on the tests' small data: the quick JIT alone (docs/scaling.md).
+        SMARTMETER_SPARK_JAVA_OPTIONS="-XX:TieredStopAtLevel=1",
     )
     env.update(extra)
     return env
