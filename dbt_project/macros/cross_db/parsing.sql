@@ -244,7 +244,7 @@
 {% macro spark__try_strptime(expr, format) -%}
     {%- if execute and format not in spark__builtin_strptime_formats() and format not in spark__strptime_formats() -%}
         {{ exceptions.raise_compiler_error(
-            "no Spark parser for the timestamp format " ~ format ~ ": add it to spark__strptime_formats") }}
+            "no Spark parser for the timestamp format " ~ format ~ ": add it to spark__builtin_strptime_formats") }}
     {%- endif -%}
     {{ spark__strptime_function(format) }}({{ expr }})
 {%- endmacro %}
