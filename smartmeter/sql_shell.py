@@ -18,7 +18,9 @@ from typing import TextIO
 
 import duckdb
 
+from smartmeter import targets
 from smartmeter.home import Home
+from smartmeter.targets.base import NoDuckDBFile
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROMPT, MORE = "sql> ", "...> "
@@ -36,17 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def database_path(home: Home, target: str) -> Path:
-    if target == "postgres":
-        raise ShellError(
-            "the warehouse is in PostgreSQL: use psql "
-            '"host=$PGHOST dbname=$PGDATABASE user=$PGUSER" (the same schemas: raw, ops, marts)'
-        )
-    if target == "spark":
-        from smartmeter.spark_lake import control_path
-
-        path = control_path(home)
-    else:
-        path = home.warehouse
+    try:
+        path = targets.get(target).duckdb_file(home)
+    except NoDuckDBFile as exc:
+        raise ShellError(str(exc)) from None
     if not path.exists():
         raise ShellError(f"no warehouse at {path}: run `smartmeter --home {home.root} init` first")
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from smartmeter.home import Home
@@ -16,6 +17,10 @@ from smartmeter.home import Home
 
 class WarehouseUnavailable(Exception):
     """The warehouse cannot be reached or is locked: a transient failure, worth retrying."""
+
+
+class NoDuckDBFile(Exception):
+    """The warehouse is not in a DuckDB file here; the message says what reads it instead."""
 
 
 class Warehouse(ABC):
@@ -86,6 +91,11 @@ class Target(ABC):
 
     @abstractmethod
     def connect(self, home: Home) -> Warehouse: ...
+
+    @abstractmethod
+    def duckdb_file(self, home: Home) -> Path:
+        """The DuckDB file holding the warehouse's tables, or views of them (`smartmeter sql`
+        opens it read-only); NoDuckDBFile where there is none."""
 
     def describe(self, home: Home) -> str:
         """Where the warehouse is, for people (no secret)."""

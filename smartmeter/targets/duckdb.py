@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -67,6 +68,9 @@ class DuckDBTarget(Target):
 
     def connect(self, home: Home) -> Warehouse:
         return DuckDBWarehouse(self.name, open_file(home, home.warehouse), home)
+
+    def duckdb_file(self, home: Home) -> Path:
+        return home.warehouse
 
     def describe(self, home: Home) -> str:
         return f"{self.name} ({home.warehouse})"

@@ -23,7 +23,7 @@ from dlt_pipelines import raw_load
 from smartmeter.home import Home
 from smartmeter.storage import ConfigurationError
 from smartmeter.targets.archive import DuckDBWriter, RemoteTable, archive_columns, sql_path
-from smartmeter.targets.base import Target, Warehouse, WarehouseUnavailable
+from smartmeter.targets.base import NoDuckDBFile, Target, Warehouse, WarehouseUnavailable
 from smartmeter.targets.duckdb import connect_duckdb
 
 
@@ -108,6 +108,12 @@ class PostgresTarget(Target):
 
     def describe(self, home: Home) -> str:
         return f"{self.name} ({home.settings.postgres.describe()})"
+
+    def duckdb_file(self, home: Home) -> Path:
+        raise NoDuckDBFile(
+            "the warehouse is in PostgreSQL: use psql "
+            '"host=$PGHOST dbname=$PGDATABASE user=$PGUSER" (the same schemas: raw, ops, marts)'
+        )
 
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         credentials = LibpqCredentials()

@@ -80,9 +80,13 @@ class SparkTarget(Target):
     name = "spark"
 
     def connect(self, home: Home) -> Warehouse:
-        path = spark_lake.control_path(home)
+        path = self.duckdb_file(home)
         path.parent.mkdir(parents=True, exist_ok=True)
         return SparkWarehouse(self.name, open_file(home, path), home)
+
+    def duckdb_file(self, home: Home) -> Path:
+        # The control database: views of the lake's tables (spark_lake.py).
+        return spark_lake.control_path(home)
 
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         # Parquet files in the lake, which Spark registers as the raw tables (spark_lake.py).

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from smartmeter import targets
+from smartmeter import spark_lake, targets
 from smartmeter.home import Home
 from smartmeter.settings import Settings
+from smartmeter.sql_shell import ShellError, database_path
 
 
 def test_every_target_is_registered_once_by_its_name():
@@ -48,3 +49,13 @@ def test_the_duckdb_warehouse_takes_portable_placeholders_and_rolls_back(tmp_pat
         warehouse.execute("insert into raw.raw_a values ('s1'), ('s2')")
         targets.get("duckdb").delete_raw_rows(warehouse, ["s1"], raw)  # raw_b is not there
         assert warehouse.query("select * from raw.raw_a") == [("s2",)]
+
+
+def test_the_sql_shell_opens_each_targets_own_duckdb_file_or_says_what_to_use(tmp_path: Path):
+    home = Home(tmp_path, Settings.resolve({}, {}))
+    assert targets.get("duckdb").duckdb_file(home) == home.warehouse
+    assert targets.get("spark").duckdb_file(home) == spark_lake.control_path(home)
+    with pytest.raises(ShellError, match="use psql"):
+        database_path(home, "postgres")
+    with pytest.raises(ShellError, match="no warehouse at"):
+        database_path(home, "duckdb")  # nothing built yet
