@@ -17,7 +17,6 @@ only one in the file). Nothing is converted here: dbt (models/staging/espi) does
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -28,9 +27,8 @@ ESPI_NS = "http://naesb.org/espi"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # Bounds: a year of 15-minute data for one home is about 10 MB of XML; the parser holds about
 # 1.5 KB per reading, 6 times the XML (measured on the Coastal sample), so 100 MB of XML stays
-# under 600 MB of memory.
-_GIVEN_MAX = os.environ.get("SMARTMETER_XML_MAX_BYTES", "").strip()
-MAX_XML_BYTES = int(_GIVEN_MAX) if _GIVEN_MAX.isdigit() else 100 * 1024 * 1024
+# under 600 MB of memory. The caller passes the data home's own bound (Settings.xml_max_bytes).
+MAX_XML_BYTES = 100 * 1024 * 1024
 MAX_DEPTH = 64
 SNIFF_BYTES = 64 * 1024
 
@@ -203,11 +201,11 @@ def _refuse_dtd(*_args: object) -> None:
     )
 
 
-def parse(content: bytes) -> _Collector:
-    if len(content) > MAX_XML_BYTES:
+def parse(content: bytes, max_bytes: int = MAX_XML_BYTES) -> _Collector:
+    if len(content) > max_bytes:
         raise XmlRefused(
             "xml_too_large",
-            f"the XML is {len(content):,} bytes, above the {MAX_XML_BYTES:,} this loader reads "
+            f"the XML is {len(content):,} bytes, above the {max_bytes:,} this loader reads "
             "(SMARTMETER_XML_MAX_BYTES)",
         )
     parser = expat.ParserCreate(namespace_separator=" ")
@@ -323,10 +321,11 @@ class _Feed:
         return self.nearest("UsagePoint", position)
 
 
-def read_espi_rows(content: bytes) -> pa.Table:
+def read_espi_rows(content: bytes, max_bytes: int = MAX_XML_BYTES) -> pa.Table:
     """One text row per IntervalReading (COLUMNS, as written; None where the feed has no such
-    element) plus `_source_line`, the line its <IntervalReading> opens on."""
-    collector = parse(content)
+    element) plus `_source_line`, the line its <IntervalReading> opens on. A document above
+    `max_bytes` is refused unread."""
+    collector = parse(content, max_bytes)
     if not is_espi(collector):
         raise XmlRefused(
             "unknown_layout",

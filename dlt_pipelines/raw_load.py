@@ -57,13 +57,16 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 
-def make_pipeline(pipelines_dir: Path, destination: Any, target: str) -> dlt.Pipeline:
+def make_pipeline(
+    pipelines_dir: Path, destination: Any, target: str, progress: bool = False
+) -> dlt.Pipeline:
+    """`progress`: dlt logs its own progress through the steps."""
     return dlt.pipeline(
         pipeline_name=f"smartmeter_raw_{target}",
         pipelines_dir=str(pipelines_dir),
         destination=destination,
         dataset_name=RAW_DATASET,
-        progress="log" if os.environ.get("SMARTMETER_DLT_PROGRESS") else None,
+        progress="log" if progress else None,
     )
 
 
@@ -212,15 +215,17 @@ def load(
     loader_file_format: str,
     after_step: Callable[[str], None] = lambda step: None,
     existing: Mapping[str, Collection[str]] | None = None,
+    copy_streams: int = 1,
 ) -> str:
     """Load a batch of files; returns dlt's load id. dlt's three steps run one by one and
     `after_step` is called after each (the fault-injection tests crash the process there).
     `existing` (the destination's raw tables and their columns) spares the tables without rows
-    in this batch that it already has."""
+    in this batch that it already has. `copy_streams`: how many COPYs a PostgreSQL load runs
+    at once (rows_per_copy)."""
     declared = declared_in(pipeline, existing or {})
     if loader_file_format == "parquet" and _is_postgres(pipeline):
         # Each table says its format (a format given to extract would override them all).
-        per_file = rows_per_copy(text_tables)
+        per_file = rows_per_copy(text_tables, copy_streams)
         resources = raw_resources(text_tables, loader_file_format, "csv", per_file, declared)
         with _environment(DATA_WRITER__FILE_MAX_ITEMS=str(per_file)):
             pipeline.extract(resources)
@@ -239,28 +244,17 @@ def load(
     return info.loads_ids[-1]
 
 
-def rows_per_copy(text_tables: list[TextTable]) -> int:
-    """PostgreSQL: how many rows go into one load file, so a big batch is loaded by about one
-    COPY per core at the same time. Each COPY has its own backend and dlt's loader runs the
-    files in parallel (its `load.workers`), so the server's work and the client's Arrow to
-    binary conversion overlap; one COPY leaves a core idle (M on two cores: 5.3 s, two 4.4 s).
-    Small loads stay one file. SMARTMETER_COPY_STREAMS overrides the core count (a database
-    on another machine with more cores)."""
-    streams = copy_streams()
+def rows_per_copy(text_tables: list[TextTable], streams: int) -> int:
+    """PostgreSQL: how many rows go into one load file, so a big batch is loaded by about
+    `streams` COPYs at the same time (Settings.copy_streams: one per core by default). Each
+    COPY has its own backend and dlt's loader runs the files in parallel (its `load.workers`),
+    so the server's work and the client's Arrow to binary conversion overlap; one COPY leaves a
+    core idle (M on two cores: 5.3 s, two 4.4 s). Small loads stay one file."""
     by_table: dict[str, int] = defaultdict(int)
     for tt in text_tables:
         by_table[tt.layout.raw_table] += tt.rows.num_rows
     biggest = max(by_table.values(), default=0)
     return max(MIN_ROWS_PER_COPY, -(-biggest // streams))
-
-
-def copy_streams() -> int:
-    """How many COPYs a PostgreSQL load runs at once: SMARTMETER_COPY_STREAMS, or the cores."""
-    given = os.environ.get("SMARTMETER_COPY_STREAMS", "").strip()
-    streams = int(given) if given.isdigit() else (0 if given else os.cpu_count() or 1)
-    if streams < 1:
-        raise ValueError(f"SMARTMETER_COPY_STREAMS is {given!r}: give a whole number, 1 or more")
-    return streams
 
 
 @contextmanager

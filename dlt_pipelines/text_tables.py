@@ -125,13 +125,18 @@ def constant(value: str, length: int, block: int = 1 << 16) -> pa.ChunkedArray:
 
 
 def read_text_table(
-    data: bytes, source_file: str, sha256: str, zone_rules: dict[str, ZoneRule] | None = None
+    data: bytes,
+    source_file: str,
+    sha256: str,
+    zone_rules: dict[str, ZoneRule] | None = None,
+    xml_max_bytes: int = espi_xml.MAX_XML_BYTES,
 ) -> TextTable:
     """Recognize the layout of `data` (the bytes as delivered) and read it as text;
-    `zone_rules`: the data home's own zones (file_zones.py)."""
+    `zone_rules`: the data home's own zones (file_zones.py); `xml_max_bytes`: the largest
+    Green Button XML document read."""
     content = decode_content(data)
     if espi_xml.looks_like_xml(content):
-        return _read_xml(content, source_file, sha256)
+        return _read_xml(content, source_file, sha256, xml_max_bytes)
     layouts = load_layouts()
     lines = leading_lines(content[:SNIFF_BYTES].decode("utf-8", errors="replace"), layouts)
     if not any(line.strip() for line in lines):
@@ -184,13 +189,13 @@ def read_text_table(
     return TextTable(layout=layout, rows=rows, headers=headers, preamble=preamble, zone=zone)
 
 
-def _read_xml(content: bytes, source_file: str, sha256: str) -> TextTable:
+def _read_xml(content: bytes, source_file: str, sha256: str, max_bytes: int) -> TextTable:
     """XML is Green Button (ESPI) or nothing: the layout of shape espi reads it."""
     layout = next((lay for lay in load_layouts() if lay.shape == "espi"), None)
     try:
         if layout is None:
             raise espi_xml.XmlRefused("unknown_layout", "no layout of shape espi in layouts.yml")
-        rows = espi_xml.read_espi_rows(content)
+        rows = espi_xml.read_espi_rows(content, max_bytes)
     except espi_xml.XmlRefused as exc:
         raise UnreadableFile(exc.reason, str(exc)) from exc
     tables = [rows, HEADER_SCHEMA.empty_table(), PREAMBLE_SCHEMA.empty_table()]

@@ -579,6 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.target not in TARGETS:
         parser.error(f"SMARTMETER_TARGET={settings.target!r}: choose one of {', '.join(TARGETS)}")
     home = Home.resolve(args.home, settings)
+    from smartmeter import faults
+
+    faults.arm(settings.crash_at)
     from dlt_pipelines.file_zones import load_zone_settings
     from dlt_pipelines.layouts import load_layouts
 

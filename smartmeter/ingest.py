@@ -227,7 +227,10 @@ def pending_deliveries(warehouse: Warehouse) -> list[Delivery]:
 def make_pipeline(home: Home, warehouse: Warehouse) -> dlt.Pipeline:
     target = targets.get(warehouse.target)
     pipeline = raw_load.make_pipeline(
-        home.pipelines_dir(target.name), target.dlt_destination(home, warehouse), target.name
+        home.pipelines_dir(target.name),
+        target.dlt_destination(home, warehouse),
+        target.name,
+        progress=home.settings.dlt_progress,
     )
     # Leftovers of a killed run are reloaded from the archive instead.
     pipeline.abort_packages()
@@ -325,7 +328,13 @@ def load_pending(
             continue
         data = storage.read_entry(delivery.archive_path, home.settings.s3_timeout_seconds)
         try:
-            table = read_text_table(data, delivery.original_name, delivery.sha256, zone_rules)
+            table = read_text_table(
+                data,
+                delivery.original_name,
+                delivery.sha256,
+                zone_rules,
+                xml_max_bytes=home.settings.xml_max_bytes,
+            )
         except UnreadableFile as problem:
             report.outcomes.append(
                 _dead_letter_unreadable(home, warehouse, delivery, problem, run_id)
@@ -335,15 +344,16 @@ def load_pending(
         batch.append((delivery, table))
         batch_bytes += len(data)
         if batch_bytes >= BATCH_BYTES:
-            _load_batch(warehouse, pipeline, batch, report)
+            _load_batch(home, warehouse, pipeline, batch, report)
             batch, batch_bytes = [], 0
         if on_progress:
             on_progress(done, len(pending))
-    _load_batch(warehouse, pipeline, batch, report)
+    _load_batch(home, warehouse, pipeline, batch, report)
     return report
 
 
 def _load_batch(
+    home: Home,
     warehouse: Warehouse,
     pipeline: dlt.Pipeline,
     batch: list[tuple[Delivery, TextTable]],
@@ -363,6 +373,7 @@ def _load_batch(
         targets.get(warehouse.target).loader_file_format,
         after_step=lambda step: crash_point(f"ingest:after_dlt_{step}"),
         existing=raw_columns(warehouse),
+        copy_streams=home.settings.copy_streams,
     )
     report.load_ids.append(load_id)
     for delivery, table in batch:
@@ -424,8 +435,6 @@ def ingest(
     run_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    # a setting that cannot work stops the run before any file is taken in
-    targets.get(warehouse.target).check_load_settings()
     places = home_places(home)
     prepare(home, warehouse, places, raw_tables=False)
     dead_letters.requeue_replaying(home, warehouse, places.landing)

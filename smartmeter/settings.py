@@ -86,6 +86,15 @@ class Settings:
     report_timezone: str = ""  # the report's local zone: "" the fleet's own, or an IANA name
     # Where dbt's parse of a project is kept for every data home (dbt_runner.py); None: off.
     dbt_parse_cache: Path | None = None
+    # The largest Green Button XML file read (dlt_pipelines/espi_xml.py): the parser holds
+    # about 6 times the XML in memory.
+    xml_max_bytes: int = 100 * 1024 * 1024
+    # How many COPYs a PostgreSQL raw load runs at once (dlt_pipelines/raw_load.py): one per
+    # core of this machine; more for a database server with more cores.
+    copy_streams: int = field(default_factory=usable_cores)
+    dlt_progress: bool = False  # dlt's own progress log during a load
+    # The fault-injection tests' crash point (smartmeter/faults.py); "" in normal use.
+    crash_at: str = ""
 
     @classmethod
     def resolve(
@@ -98,6 +107,15 @@ class Settings:
         def pick(name: str, variable: str, default: str = "") -> str:
             value = given.get(name)
             return str(value).strip() if value is not None else env.get(variable, default).strip()
+
+        def whole(name: str, variable: str, default: int) -> int:
+            """A whole number, 1 or more; a bad value is named, not guessed around."""
+            text = pick(name, variable)
+            if not text:
+                return default
+            if not text.isdigit() or int(text) < 1:
+                raise ValueError(f"{variable} is {text!r}: give a whole number, 1 or more")
+            return int(text)
 
         project = pick("dbt_project", "SMARTMETER_DBT_PROJECT")
         return cls(
@@ -118,10 +136,14 @@ class Settings:
             spark_raw_url=pick("spark_raw_url", "SMARTMETER_SPARK_RAW_URL") or None,
             postgres=PostgresSettings.from_env(env),
             forecast=_switch(given.get("forecast"), env.get("SMARTMETER_FORECAST", "on")),
-            forecast_threads=int(pick("forecast_threads", "SMARTMETER_FORECAST_THREADS") or 1),
-            spark_threads=int(pick("spark_threads", "SMARTMETER_SPARK_THREADS") or usable_cores()),
+            forecast_threads=whole("forecast_threads", "SMARTMETER_FORECAST_THREADS", 1),
+            spark_threads=whole("spark_threads", "SMARTMETER_SPARK_THREADS", usable_cores()),
             report_timezone=pick("report_timezone", "SMARTMETER_REPORT_TIMEZONE"),
             dbt_parse_cache=_parse_cache(env),
+            xml_max_bytes=whole("xml_max_bytes", "SMARTMETER_XML_MAX_BYTES", cls.xml_max_bytes),
+            copy_streams=whole("copy_streams", "SMARTMETER_COPY_STREAMS", usable_cores()),
+            dlt_progress=_switch(None, env.get("SMARTMETER_DLT_PROGRESS") or "off"),
+            crash_at=pick("crash_at", "SMARTMETER_CRASH_AT"),
         )
 
 

@@ -18,7 +18,6 @@ import pytest
 from conftest import FIXTURES, REPO, land
 from test_bad_file_isolation import Store
 
-from dlt_pipelines import espi_xml
 from dlt_pipelines.text_tables import UnreadableFile, read_text_table
 
 COASTAL = (
@@ -151,11 +150,13 @@ def test_unsafe_or_foreign_xml_is_refused_unread(text: str, reason: str):
     assert "lollol" not in str(caught.value) and "root:" not in str(caught.value)
 
 
-def test_a_file_above_the_size_bound_is_refused(monkeypatch):
-    monkeypatch.setattr(espi_xml, "MAX_XML_BYTES", 1000)
+def test_a_file_above_the_size_bound_is_refused():
+    feed = _feed(_series("1", [1] * 20)).encode()
+    assert read_text_table(feed, "big.xml", "sha", xml_max_bytes=len(feed)).rows.num_rows == 20
     with pytest.raises(UnreadableFile) as caught:
-        read_text_table(_feed(_series("1", [1] * 20)).encode(), "big.xml", "sha")
+        read_text_table(feed, "big.xml", "sha", xml_max_bytes=len(feed) - 1)
     assert caught.value.reason == "xml_too_large"
+    assert f"{len(feed) - 1:,}" in str(caught.value)
 
 
 # -- the pipeline, on both stores ----------------------------------------------------------------

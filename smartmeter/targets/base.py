@@ -117,9 +117,6 @@ class Target(ABC):
     def dlt_destination(self, home: Home, warehouse: Warehouse) -> object:
         """Where dlt loads the raw tables."""
 
-    def check_load_settings(self) -> None:  # noqa: B027 (most targets have none)
-        """Refuse settings of the raw load that cannot work, before any file is taken in."""
-
     def delete_raw_rows(self, warehouse: Warehouse, sha256s: list[str], tables: list[str]) -> None:
         """Remove these files' rows from the raw tables (a killed load's leftovers, a file set
         aside by isolation.py)."""

@@ -19,9 +19,7 @@ from dlt.destinations.impl.postgres.configuration import (
     PostgresCredentials,
 )
 
-from dlt_pipelines import raw_load
 from smartmeter.home import Home
-from smartmeter.storage import ConfigurationError
 from smartmeter.targets.archive import DuckDBWriter, RemoteTable, archive_columns, sql_path
 from smartmeter.targets.base import NoDuckDBFile, Target, Warehouse, WarehouseUnavailable
 from smartmeter.targets.duckdb import connect_duckdb
@@ -119,12 +117,6 @@ class PostgresTarget(Target):
         credentials = LibpqCredentials()
         credentials.parse_native_representation(home.settings.postgres.url())
         return LibpqPostgres(credentials=credentials)
-
-    def check_load_settings(self) -> None:
-        try:
-            raw_load.copy_streams()
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
 
     @contextmanager
     def archive_writer(self, home: Home) -> Iterator[DuckDBWriter]:

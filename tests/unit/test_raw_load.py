@@ -5,9 +5,11 @@ per table and load on Spark's lake), unless the destination lacks the table or a
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import dlt
 import duckdb
+import pyarrow as pa
 
 from dlt_pipelines import raw_load
 
@@ -40,3 +42,15 @@ def test_a_batch_leaves_out_the_tables_the_destination_has_and_it_has_no_rows_fo
     declared = raw_load.declared_in(pipeline, existing)
     names = {r.name for r in raw_load.raw_resources([], declared=declared)}
     assert names == {"layouts", "nem12", "canonical"}
+
+
+def test_a_big_postgres_load_is_split_into_about_one_copy_per_stream():
+    def table_of(raw_table: str, rows: int):
+        return SimpleNamespace(
+            layout=SimpleNamespace(raw_table=raw_table), rows=pa.table({"a": pa.nulls(rows)})
+        )
+
+    batch = [table_of("canonical", 600_000), table_of("canonical", 400_000), table_of("nem12", 10)]
+    assert raw_load.rows_per_copy(batch, 1) == 1_000_000
+    assert raw_load.rows_per_copy(batch, 3) == 333_334  # three files, none left over
+    assert raw_load.rows_per_copy(batch, 16) == raw_load.MIN_ROWS_PER_COPY  # small stays whole

@@ -67,3 +67,24 @@ def test_dbt_parse_cache_is_the_users_cache_folder_unless_set_or_switched_off():
     given = {**xdg, "SMARTMETER_DBT_PARSE_CACHE": "/srv/parse"}
     assert Settings.resolve({}, given).dbt_parse_cache == Path("/srv/parse")
     assert Settings.resolve({}, {"SMARTMETER_DBT_PARSE_CACHE": "off"}).dbt_parse_cache is None
+
+
+def test_the_loaders_limits_are_settings_and_a_bad_one_is_named():
+    cores = len(os.sched_getaffinity(0))
+    defaults = Settings.resolve({}, {})
+    assert (defaults.copy_streams, defaults.xml_max_bytes) == (cores, 100 * 1024 * 1024)
+    assert (defaults.dlt_progress, defaults.crash_at) == (False, "")
+    given = {
+        "SMARTMETER_COPY_STREAMS": "6",
+        "SMARTMETER_XML_MAX_BYTES": "5000",
+        "SMARTMETER_DLT_PROGRESS": "1",
+        "SMARTMETER_CRASH_AT": "ingest:after_archive",
+    }
+    settings = Settings.resolve({}, given)
+    assert (settings.copy_streams, settings.xml_max_bytes) == (6, 5000)
+    assert (settings.dlt_progress, settings.crash_at) == (True, "ingest:after_archive")
+    assert Settings.resolve({}, {"SMARTMETER_DLT_PROGRESS": "off"}).dlt_progress is False
+    for variable in ("SMARTMETER_COPY_STREAMS", "SMARTMETER_XML_MAX_BYTES"):
+        for bad in ("two", "0", "-3", "1.5"):
+            with pytest.raises(ValueError, match=f"{variable} is '{bad}': give a whole number"):
+                Settings.resolve({}, {variable: bad})
