@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
 	$(BIN)/python scripts/benchmark.py --sizes S,M --targets duckdb,postgres --no-schemes --out bench-out/postgres
 	$(BIN)/python scripts/benchmark.py --sizes M --targets duckdb,postgres --spellings mixed --out bench-out/postgres-mixed
-	$(BIN)/python scripts/benchmark.py --sizes S,M --targets duckdb,spark --no-schemes --spark-repeats 1 --out bench-out/spark
+	$(BIN)/python scripts/benchmark.py --sizes S,M,L --targets duckdb,spark --no-schemes --spark-repeats 1 --spark-scheme date --out bench-out/spark
 
 docs: $(STAMP)
 	rm -rf .docs-home && $(BIN)/smartmeter --home .docs-home init

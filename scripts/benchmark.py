@@ -22,6 +22,9 @@ dbt's process, so the peak memory counts Python, dbt and the JVM together) from 
 each; Spark takes minutes per build even on small data (JVM start, planning), so it runs
 --spark-repeats times (default 1). The Spark settings (SMARTMETER_SPARK_*) go into the results.
 --ingest-only measures `smartmeter ingest` alone on each target (minutes instead of an hour).
+--spark-scheme date writes the Spark runs' archive one file a day, as docs/scaling.md advises
+for Spark (a copy of the dbt project with the var set, as a user would). The last table gives
+each engine's full run in seconds per million readings at each size.
 
 --spellings mixed writes the same readings with their stamps spelled five ways, slot by slot
 (SPELLINGS: `Z`, `+hh:mm` and `+hhmm` offsets, fractions of 3 and 6 digits, a space for the
@@ -33,7 +36,8 @@ schemes are left out.
 A table goes to stdout and everything to <out>/results.json.
 Usage: python scripts/benchmark.py [--sizes XS,S,M,L] [--targets duckdb[,postgres][,spark]]
        [--repeats 3] [--spark-repeats 1] [--no-schemes] [--ingest-only]
-       [--spellings canonical|mixed] [--out bench-out]
+       [--spellings canonical|mixed] [--spark-scheme date/meter_id|date|month/meter_id]
+       [--out bench-out]
 """
 
 from __future__ import annotations
@@ -169,11 +173,14 @@ class Store:
     target: str
     # another name lets two benchmarks share a server
     database: str = os.environ.get("SMARTMETER_BENCH_DATABASE", "smartmeter_bench")
+    project: Path | None = None  # a copy of the dbt project with another partition scheme
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         if self.target == "postgres":
             env["PGDATABASE"] = self.database
+        if self.project:
+            env["SMARTMETER_DBT_PROJECT"] = str(self.project)
         return env
 
     def for_ingest(self) -> Store:
@@ -199,6 +206,25 @@ class Store:
 
 
 DUCKDB = Store("duckdb")
+
+
+def project_in_scheme(work: Path, scheme: str) -> Path | None:
+    """The dbt project with its archive in `scheme`, as a user sets it (the var
+    parquet_partition_scheme in their own copy, SMARTMETER_DBT_PROJECT); None for the default."""
+    default = "parquet_partition_scheme: " + SCHEMES[0]
+    if scheme == SCHEMES[0]:
+        return None
+    project = work / f"dbt_project-{scheme.replace('/', '-')}"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(
+        REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
+    )
+    settings = project / "dbt_project.yml"
+    text = settings.read_text()
+    if default not in text:
+        raise RuntimeError(f"dbt_project.yml no longer says {default!r}")
+    settings.write_text(text.replace(default, f"parquet_partition_scheme: {scheme}"))
+    return project
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -414,10 +440,11 @@ def bench_store(
     rows: int,
     repeats: int,
     spellings: str = "canonical",
+    scheme: str = SCHEMES[0],
 ) -> dict[str, object]:
     """The full run, ingest alone and one more day on PostgreSQL or Spark (after DuckDB's runs,
-    on the same data and machine)."""
-    store = Store(target)
+    on the same data and machine), its archive in `scheme`."""
+    store = Store(target, project=project_in_scheme(work, scheme))
     full, home = bench_full(work, data, repeats, store)
     ingest = bench_ingest(work, data, repeats, store)
     incremental = bench_incremental(home, work, meters, days, repeats, store, spellings)
@@ -428,8 +455,39 @@ def bench_store(
             **incremental.as_dict(),
             "share_of_full": round(incremental.median() / full.median(), 3),
         },
+        "partition_scheme": scheme,
         **store_settings(store),
     }
+
+
+def per_million(sizes: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """How each engine's full run grows with the data: seconds per million readings, per size
+    (a cost that falls with size is mostly fixed: starting, planning, files)."""
+    table: dict[str, dict[str, float]] = {}
+    for size, entry in sizes.items():
+        runs = {"duckdb": entry.get("full")} | {
+            t: entry[t].get("full") for t in STORES[1:] if t in entry
+        }
+        for engine, full in runs.items():
+            if full:
+                seconds = full["median_seconds"] * 1_000_000 / entry["rows"]
+                table.setdefault(engine, {})[size] = round(seconds, 1)
+    return table
+
+
+def per_million_rows(table: dict[str, dict[str, float]]) -> list[str]:
+    sizes = list(dict.fromkeys(size for row in table.values() for size in row))
+    if not sizes:
+        return []
+    lines = [
+        "",
+        "full run, seconds per million readings".ljust(40)
+        + "".join(f"{size:>10}" for size in sizes),
+    ]
+    for engine, row in table.items():
+        cells = "".join(f"{row[size]:>10,.1f}" if size in row else f"{'':>10}" for size in sizes)
+        lines.append(f"{engine:<40}{cells}")
+    return lines
 
 
 def versus_duckdb(other: dict, duck: dict) -> dict[str, float]:
@@ -586,6 +644,12 @@ def main() -> int:
         default="canonical",
         help="mixed: stamps spelled five ways (offsets, Z, fractions, local times)",
     )
+    parser.add_argument(
+        "--spark-scheme",
+        choices=SCHEMES,
+        default=SCHEMES[0],
+        help="the Spark runs' archive scheme (date: one file a day, what scaling.md advises)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench-out")
     args = parser.parse_args()
     if args.repeats < 1 or args.spark_repeats < 1:
@@ -655,8 +719,9 @@ def main() -> int:
         for target in STORES[1:]:
             if target not in targets or args.ingest_only:
                 continue
+            scheme = args.spark_scheme if target == "spark" else SCHEMES[0]
             other = bench_store(
-                target, work, data, meters, days, rows, repeats[target], args.spellings
+                target, work, data, meters, days, rows, repeats[target], args.spellings, scheme
             )
             if "full" in entry and "incremental" in entry:
                 other |= versus_duckdb(other, entry)
@@ -675,6 +740,9 @@ def main() -> int:
                 )
         results["sizes"][size] = entry  # type: ignore[index]
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    results["seconds_per_million_readings"] = per_million(results["sizes"])  # type: ignore[arg-type]
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines.extend(per_million_rows(results["seconds_per_million_readings"]))  # type: ignore[arg-type]
     print("\n".join(lines))
     print(f"\nmachine: {results['machine']}\nresults: {args.out / 'results.json'}")
     return 0
