@@ -635,9 +635,12 @@ def test_landing_removal_never_takes_a_newer_upload_under_the_same_key(aws, monk
 SPARK_PUBLISH = """
 import sys
 from pathlib import Path
+from smartmeter import faults
+from smartmeter.settings import Settings
 from smartmeter.targets.spark import staged_partitions
 from smartmeter.storage import open_store
 
+faults.arm(Settings.resolve().crash_at)  # as the command line does
 staging, bucket = Path(sys.argv[1]), sys.argv[2]
 archive = open_store(f"s3://{bucket}/parquet/readings", scratch=staging.parent)
 for name, staged in staged_partitions(staging):
